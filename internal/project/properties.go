@@ -1,0 +1,341 @@
+package project
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Keys dbt defines in properties files; anything else is a typo worth
+// reporting, because dbt would reject it too.
+var (
+	propertiesKeys = []string{"version", "models", "sources", "seeds", "macros", "exposures", "metrics",
+		"semantic_models", "saved_queries", "snapshots", "analyses", "groups", "unit_tests", "data_tests"}
+	modelKeys = []string{"name", "description", "config", "columns", "tests", "data_tests", "docs", "meta",
+		"access", "constraints", "latest_version", "versions", "group", "deprecation_date", "tags", "time_spine"}
+	columnKeys = []string{"name", "description", "data_type", "tests", "data_tests", "meta", "quote", "tags",
+		"constraints", "policy_tags", "granularity", "config", "docs"}
+	sourceKeys = []string{"name", "description", "database", "schema", "loader", "loaded_at_field", "tables",
+		"meta", "tags", "config", "freshness", "quoting", "overrides"}
+	sourceTableKeys = []string{"name", "description", "identifier", "columns", "tests", "data_tests", "meta",
+		"tags", "config", "loaded_at_field", "freshness", "quoting", "external"}
+	testOptionKeys = []string{"name", "config", "severity", "where", "tags", "arguments", "description", "meta",
+		"error_if", "warn_if", "limit", "store_failures", "enabled"}
+)
+
+// genericTests are the tests dataops compiles itself.
+var genericTests = []string{"unique", "not_null", "accepted_values", "relationships"}
+
+// patch is what properties YAML says about one model or seed.
+type patch struct {
+	name        string
+	path        string
+	line        int
+	description string
+	columns     []Column
+	config      []configEntry
+	tests       []testDecl
+}
+
+type configEntry struct {
+	key   string
+	value any
+	node  *yaml.Node
+}
+
+// testDecl is a generic test as declared, before it becomes a node.
+type testDecl struct {
+	path   string
+	node   *yaml.Node
+	kind   string // unique, not_null, ...
+	name   string // custom name, if given
+	column string
+	args   map[string]any
+	config []configEntry
+}
+
+type sourceDecl struct {
+	path        string
+	line        int
+	source      string
+	table       string
+	schema      string
+	identifier  string
+	description string
+	columns     []Column
+	tests       []testDecl
+}
+
+// properties collects every properties file of the project.
+type properties struct {
+	models  map[string]*patch
+	seeds   map[string]*patch
+	sources []sourceDecl
+}
+
+func (p *Project) readProperties() (properties, Diagnostics) {
+	props := properties{models: map[string]*patch{}, seeds: map[string]*patch{}}
+	var ds Diagnostics
+	for _, f := range p.properties {
+		if f.root == nil {
+			continue
+		}
+		ds = append(ds, checkKeys(f.path, f.root, "a properties file", propertiesKeys)...)
+		for _, section := range []string{"models", "seeds"} {
+			list := lookup(f.root, section)
+			if list == nil {
+				continue
+			}
+			if list.Kind != yaml.SequenceNode {
+				ds = append(ds, at(f.path, list, "%s: must be a list of entries with name:", section))
+				continue
+			}
+			target := props.models
+			if section == "seeds" {
+				target = props.seeds
+			}
+			for _, entry := range list.Content {
+				pt, eds := readPatch(f.path, entry, section[:len(section)-1])
+				ds = append(ds, eds...)
+				if pt == nil {
+					continue
+				}
+				if prev, dup := target[pt.name]; dup {
+					ds = append(ds, Diagnostic{Path: f.path, Line: entry.Line, Col: entry.Column,
+						Message: fmt.Sprintf("%s %q is described twice", section[:len(section)-1], pt.name),
+						Hint:    fmt.Sprintf("the other description is at %s:%d", prev.path, prev.line)})
+					continue
+				}
+				target[pt.name] = pt
+			}
+		}
+		if list := lookup(f.root, "sources"); list != nil {
+			srcs, sds := readSources(f.path, list)
+			props.sources = append(props.sources, srcs...)
+			ds = append(ds, sds...)
+		}
+	}
+	return props, ds
+}
+
+func readPatch(path string, entry *yaml.Node, what string) (*patch, Diagnostics) {
+	if entry.Kind != yaml.MappingNode {
+		return nil, Diagnostics{at(path, entry, "each %s entry must be a mapping with name:", what)}
+	}
+	ds := Diagnostics(checkKeys(path, entry, what+" properties", modelKeys))
+	nameNode := lookup(entry, "name")
+	if nameNode == nil || nameNode.Value == "" {
+		return nil, append(ds, at(path, entry, "%s entry without name:", what))
+	}
+	pt := &patch{path: path, line: entry.Line, name: nameNode.Value}
+	if d := lookup(entry, "description"); d != nil {
+		pt.description = d.Value
+	}
+	cfg, cds := readConfigBlock(path, lookup(entry, "config"))
+	pt.config = cfg
+	ds = append(ds, cds...)
+	if tags := lookup(entry, "tags"); tags != nil {
+		v, _ := plain(tags)
+		pt.config = append(pt.config, configEntry{"tags", v, tags})
+	}
+	tests, tds := readTests(path, entry, "")
+	pt.tests = tests
+	ds = append(ds, tds...)
+	cols, cds2, ctests := readColumns(path, lookup(entry, "columns"))
+	pt.columns = cols
+	pt.tests = append(pt.tests, ctests...)
+	ds = append(ds, cds2...)
+	return pt, ds
+}
+
+func readConfigBlock(path string, n *yaml.Node) ([]configEntry, Diagnostics) {
+	if n == nil {
+		return nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, Diagnostics{at(path, n, "config: must be a mapping")}
+	}
+	var out []configEntry
+	var ds Diagnostics
+	for _, kv := range pairs(n) {
+		v, err := plain(kv[1])
+		if err != nil {
+			ds = append(ds, at(path, kv[1], "config %s: %v", kv[0].Value, err))
+			continue
+		}
+		out = append(out, configEntry{kv[0].Value, v, kv[0]})
+	}
+	return out, ds
+}
+
+func readColumns(path string, n *yaml.Node) ([]Column, Diagnostics, []testDecl) {
+	if n == nil {
+		return nil, nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, Diagnostics{at(path, n, "columns: must be a list of entries with name:")}, nil
+	}
+	var cols []Column
+	var ds Diagnostics
+	var tests []testDecl
+	for _, c := range n.Content {
+		if c.Kind != yaml.MappingNode {
+			ds = append(ds, at(path, c, "each column must be a mapping with name:"))
+			continue
+		}
+		ds = append(ds, checkKeys(path, c, "column properties", columnKeys)...)
+		name := lookup(c, "name")
+		if name == nil || name.Value == "" {
+			ds = append(ds, at(path, c, "column entry without name:"))
+			continue
+		}
+		col := Column{Name: name.Value}
+		if d := lookup(c, "description"); d != nil {
+			col.Description = d.Value
+		}
+		if d := lookup(c, "data_type"); d != nil {
+			col.DataType = d.Value
+		}
+		cols = append(cols, col)
+		t, tds := readTests(path, c, col.Name)
+		tests = append(tests, t...)
+		ds = append(ds, tds...)
+	}
+	return cols, ds, tests
+}
+
+// readTests reads the tests: or data_tests: list of a model, column or
+// source table, in every form dbt accepts: a bare name, or a name mapping
+// to its arguments (optionally nested under arguments:) and options.
+func readTests(path string, owner *yaml.Node, column string) ([]testDecl, Diagnostics) {
+	var out []testDecl
+	var ds Diagnostics
+	for _, key := range []string{"tests", "data_tests"} {
+		list := lookup(owner, key)
+		if list == nil {
+			continue
+		}
+		if list.Kind != yaml.SequenceNode {
+			ds = append(ds, at(path, list, "%s: must be a list", key))
+			continue
+		}
+		for _, item := range list.Content {
+			t := testDecl{path: path, node: item, column: column, args: map[string]any{}}
+			switch item.Kind {
+			case yaml.ScalarNode:
+				t.kind = item.Value
+			case yaml.MappingNode:
+				if len(item.Content) != 2 {
+					ds = append(ds, at(path, item, "a test entry must be one test name mapping to its arguments, like `- accepted_values: {values: [a, b]}`"))
+					continue
+				}
+				t.kind = item.Content[0].Value
+				body := item.Content[1]
+				if body.Kind == yaml.MappingNode {
+					for _, kv := range pairs(body) {
+						k := kv[0].Value
+						switch k {
+						case "name":
+							t.name = kv[1].Value
+						case "config":
+							cfg, cds := readConfigBlock(path, kv[1])
+							t.config = append(t.config, cfg...)
+							ds = append(ds, cds...)
+						case "severity", "where", "tags", "enabled":
+							v, _ := plain(kv[1])
+							t.config = append(t.config, configEntry{k, v, kv[0]})
+						case "arguments":
+							v, _ := plain(kv[1])
+							m, ok := v.(map[string]any)
+							if !ok {
+								ds = append(ds, at(path, kv[1], "arguments: must be a mapping"))
+								continue
+							}
+							for ak, av := range m {
+								t.args[ak] = av
+							}
+						default:
+							if contains(testOptionKeys, k) {
+								continue
+							}
+							v, _ := plain(kv[1])
+							t.args[k] = v
+						}
+					}
+				} else if body.Kind != yaml.ScalarNode || body.Value != "" {
+					ds = append(ds, at(path, body, "the arguments of test %q must be a mapping", t.kind))
+					continue
+				}
+			default:
+				ds = append(ds, at(path, item, "a test entry must be a name or a mapping"))
+				continue
+			}
+			if !contains(genericTests, t.kind) {
+				ds = append(ds, Diagnostic{Path: path, Line: item.Line, Col: item.Column,
+					Message: fmt.Sprintf("unknown generic test %q", t.kind),
+					Hint:    strings.TrimSpace(didYouMean(t.kind, genericTests) + " dataops supports unique, not_null, accepted_values and relationships; write others as singular tests in tests/")})
+				continue
+			}
+			out = append(out, t)
+		}
+	}
+	return out, ds
+}
+
+func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
+	if list.Kind != yaml.SequenceNode {
+		return nil, Diagnostics{at(path, list, "sources: must be a list of entries with name:")}
+	}
+	var out []sourceDecl
+	var ds Diagnostics
+	for _, s := range list.Content {
+		if s.Kind != yaml.MappingNode {
+			ds = append(ds, at(path, s, "each source must be a mapping with name:"))
+			continue
+		}
+		ds = append(ds, checkKeys(path, s, "source properties", sourceKeys)...)
+		name := lookup(s, "name")
+		if name == nil || name.Value == "" {
+			ds = append(ds, at(path, s, "source entry without name:"))
+			continue
+		}
+		schema := name.Value
+		if n := lookup(s, "schema"); n != nil {
+			schema = n.Value
+		}
+		tables := lookup(s, "tables")
+		if tables == nil || tables.Kind != yaml.SequenceNode {
+			ds = append(ds, at(path, s, "source %q has no tables: list", name.Value))
+			continue
+		}
+		for _, t := range tables.Content {
+			if t.Kind != yaml.MappingNode {
+				ds = append(ds, at(path, t, "each table must be a mapping with name:"))
+				continue
+			}
+			ds = append(ds, checkKeys(path, t, "source table properties", sourceTableKeys)...)
+			tn := lookup(t, "name")
+			if tn == nil || tn.Value == "" {
+				ds = append(ds, at(path, t, "table entry without name:"))
+				continue
+			}
+			decl := sourceDecl{path: path, line: t.Line, source: name.Value, table: tn.Value,
+				schema: schema, identifier: tn.Value}
+			if n := lookup(t, "identifier"); n != nil && n.Value != "" {
+				decl.identifier = n.Value
+			}
+			if n := lookup(t, "description"); n != nil {
+				decl.description = n.Value
+			}
+			tests, tds := readTests(path, t, "")
+			ds = append(ds, tds...)
+			cols, cds, ctests := readColumns(path, lookup(t, "columns"))
+			ds = append(ds, cds...)
+			decl.columns = cols
+			decl.tests = append(tests, ctests...)
+			out = append(out, decl)
+		}
+	}
+	return out, ds
+}

@@ -1,0 +1,280 @@
+package project
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Selection is a set of node ids.
+type Selection map[string]bool
+
+// IDs returns the selected ids in the manifest's build order.
+func (m *Manifest) IDs(s Selection) []string {
+	var out []string
+	for _, id := range m.order {
+		if s[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// SelectorMethod matches nodes for a method: prefix (tag:, path:, ...).
+// Extra methods, such as state: for a plan, are passed to Select.
+type SelectorMethod func(m *Manifest, value string) (Selection, error)
+
+// noWalk marks a selector part without a graph operator; depth -1 means
+// all the way.
+const noWalk = -2
+
+// Select evaluates dbt's selection syntax: space-separated terms are a
+// union, comma-joined parts an intersection; each part is
+// [@][N+]method:value[+N]. An empty expression selects every model, seed
+// and test. A name that matches nothing is an error with the closest names,
+// since a typo would otherwise build nothing and pass.
+func (m *Manifest) Select(expr string, extra map[string]SelectorMethod) (Selection, error) {
+	expr = strings.TrimSpace(expr)
+	result := Selection{}
+	if expr == "" {
+		for id, n := range m.Nodes {
+			if n.Kind != KindSource {
+				result[id] = true
+			}
+		}
+		return result, nil
+	}
+	for _, term := range strings.Fields(expr) {
+		var acc Selection
+		for _, part := range strings.Split(term, ",") {
+			s, err := m.selectPart(part, extra)
+			if err != nil {
+				return nil, err
+			}
+			if acc == nil {
+				acc = s
+				continue
+			}
+			for id := range acc {
+				if !s[id] {
+					delete(acc, id)
+				}
+			}
+		}
+		for id := range acc {
+			result[id] = true
+		}
+	}
+	return result, nil
+}
+
+func (m *Manifest) selectPart(part string, extra map[string]SelectorMethod) (Selection, error) {
+	value := part
+	at := strings.HasPrefix(value, "@")
+	value = strings.TrimPrefix(value, "@")
+	upDepth, downDepth := noWalk, noWalk
+	i := 0
+	for i < len(value) && value[i] >= '0' && value[i] <= '9' {
+		i++
+	}
+	if i < len(value) && value[i] == '+' {
+		upDepth = depth(value[:i])
+		value = value[i+1:]
+	}
+	j := len(value)
+	for j > 0 && value[j-1] >= '0' && value[j-1] <= '9' {
+		j--
+	}
+	if j > 0 && value[j-1] == '+' {
+		downDepth = depth(value[j:])
+		value = value[:j-1]
+	}
+	if value == "" || strings.Contains(value, "+") {
+		return nil, fmt.Errorf("selector %q: expected [@][N+]name[+N], tag:x, path:dir or source:x", part)
+	}
+	base, err := m.matchMethod(value, extra)
+	if err != nil {
+		return nil, err
+	}
+	out := Selection{}
+	for id := range base {
+		out[id] = true
+	}
+	if upDepth != noWalk {
+		for id := range base {
+			m.walk(id, m.parents, upDepth, out)
+		}
+	}
+	if downDepth != noWalk || at {
+		d := downDepth
+		if at {
+			d = -1
+		}
+		desc := Selection{}
+		for id := range base {
+			m.walk(id, m.children, d, desc)
+		}
+		for id := range desc {
+			out[id] = true
+			if at {
+				m.walk(id, m.parents, -1, out)
+			}
+		}
+	}
+	return out, nil
+}
+
+func depth(s string) int {
+	if s == "" {
+		return -1
+	}
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// walk adds nodes reachable from id through edges, up to max steps
+// (-1: all).
+func (m *Manifest) walk(id string, edges map[string][]string, max int, into Selection) {
+	type item struct {
+		id string
+		d  int
+	}
+	queue := []item{{id, 0}}
+	seen := map[string]bool{id: true}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		if max >= 0 && cur.d >= max {
+			continue
+		}
+		for _, next := range edges[cur.id] {
+			if !seen[next] {
+				seen[next] = true
+				into[next] = true
+				queue = append(queue, item{next, cur.d + 1})
+			}
+		}
+	}
+}
+
+func (m *Manifest) matchMethod(value string, extra map[string]SelectorMethod) (Selection, error) {
+	method, arg, hasMethod := strings.Cut(value, ":")
+	if !hasMethod {
+		method, arg = "name", value
+		if strings.Contains(value, "/") {
+			method = "path"
+		}
+	}
+	out := Selection{}
+	switch {
+	case method == "name" || method == "fqn":
+		for id, n := range m.Nodes {
+			if n.Kind != KindSource && globMatch(arg, n.Name) {
+				out[id] = true
+			}
+		}
+		if len(out) == 0 {
+			var names []string
+			for _, n := range m.Nodes {
+				if n.Kind == KindModel || n.Kind == KindSeed {
+					names = append(names, n.Name)
+				}
+			}
+			sort.Strings(names)
+			return nil, fmt.Errorf("selector %q matches no model, seed or test%s", value, hintSuffix(didYouMean(arg, names)))
+		}
+	case method == "tag":
+		for id, n := range m.Nodes {
+			for _, t := range n.Config.Tags {
+				if globMatch(arg, t) {
+					out[id] = true
+				}
+			}
+		}
+	case method == "path":
+		arg = strings.TrimSuffix(path.Clean(arg), "/")
+		for id, n := range m.Nodes {
+			if n.Kind == KindSource {
+				continue
+			}
+			if n.Path == arg || strings.HasPrefix(n.Path, arg+"/") || globMatch(arg, n.Path) {
+				out[id] = true
+			}
+		}
+	case method == "source":
+		for id, n := range m.Nodes {
+			if n.Kind == KindSource && (globMatch(arg, n.SourceName) || globMatch(arg, n.SourceName+"."+n.Name)) {
+				out[id] = true
+			}
+		}
+	case method == "resource_type":
+		for id, n := range m.Nodes {
+			if string(n.Kind) == arg {
+				out[id] = true
+			}
+		}
+	case strings.HasPrefix(method, "config."):
+		key := strings.TrimPrefix(method, "config.")
+		for id, n := range m.Nodes {
+			if configValue(n.Config, key) == arg {
+				out[id] = true
+			}
+		}
+	default:
+		if fn, ok := extra[method]; ok {
+			return fn(m, arg)
+		}
+		known := []string{"name", "tag", "path", "source", "resource_type", "config.materialized"}
+		for k := range extra {
+			known = append(known, k)
+		}
+		return nil, fmt.Errorf("unknown selector method %q%s", method, hintSuffix(didYouMean(method, known)))
+	}
+	return out, nil
+}
+
+func configValue(c Config, key string) string {
+	switch key {
+	case "materialized":
+		return c.Materialized
+	case "schema":
+		return c.Schema
+	case "severity":
+		return c.Severity
+	}
+	if v, ok := c.Extra[key]; ok {
+		return fmt.Sprint(v)
+	}
+	return ""
+}
+
+func globMatch(pattern, s string) bool {
+	if !strings.ContainsAny(pattern, "*?[") {
+		return pattern == s
+	}
+	ok, _ := path.Match(pattern, s)
+	return ok
+}
+
+// WithTests adds the tests of selected nodes, as dbt's default "eager"
+// indirect selection does: a test is selected when any node it tests is.
+func (m *Manifest) WithTests(s Selection) Selection {
+	out := Selection{}
+	for id := range s {
+		out[id] = true
+	}
+	for id, n := range m.Nodes {
+		if n.Kind != KindTest {
+			continue
+		}
+		for _, p := range n.DependsOn.Nodes {
+			if s[p] {
+				out[id] = true
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,96 @@
+package project
+
+// NodeKind is the resource type of a node, named as dbt names it.
+type NodeKind string
+
+const (
+	KindModel  NodeKind = "model"
+	KindSeed   NodeKind = "seed"
+	KindSource NodeKind = "source"
+	KindTest   NodeKind = "test"
+)
+
+// Target is what a run renders for: dbt's `target` variable.
+type Target struct {
+	Name   string `json:"name"`
+	Schema string `json:"schema"`
+	Type   string `json:"type"` // duckdb or postgres
+}
+
+// Production reports whether custom schemas are used as given. Like dbt's
+// generate_schema_name_for_env, only the production target spreads models
+// over their configured schemas; every other target, such as a pull
+// request's environment, keeps everything in its one schema, which is what
+// lets an environment be created and dropped as a single schema.
+func (t Target) Production() bool {
+	return t.Name == "prod" || t.Name == "production"
+}
+
+// Column is a documented column from properties YAML or a seed's header.
+type Column struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	DataType    string `json:"data_type,omitempty"`
+}
+
+// TestSpec describes a generic test; singular tests have none.
+type TestSpec struct {
+	Name     string         `json:"name"` // unique, not_null, accepted_values, relationships
+	Model    string         `json:"model"`
+	Column   string         `json:"column,omitempty"`
+	Args     map[string]any `json:"args,omitempty"`
+	AttachTo string         `json:"attached_node"` // unique id of the node under test
+}
+
+// Node is one model, seed, source table or test.
+type Node struct {
+	UniqueID    string   `json:"unique_id"`
+	Kind        NodeKind `json:"resource_type"`
+	Name        string   `json:"name"`
+	Path        string   `json:"path,omitempty"` // file relative to the project directory
+	Description string   `json:"description,omitempty"`
+	Config      Config   `json:"config"`
+	Columns     []Column `json:"columns,omitempty"`
+
+	RawSQL      string `json:"raw_code,omitempty"`
+	CompiledSQL string `json:"compiled_code,omitempty"`
+	// IncrementalSQL is the SQL an incremental model runs when its relation
+	// already exists (is_incremental() true); empty for other models.
+	IncrementalSQL string `json:"incremental_code,omitempty"`
+	// LineMap gives, for each compiled line (index 0 = line 1), the line of
+	// the source file it came from, 0 where none can be told.
+	LineMap []int `json:"line_map,omitempty"`
+
+	// Checksum covers the raw SQL and the resolved config: it changes when
+	// anything that decides what the node builds changes.
+	Checksum  string  `json:"checksum"`
+	DependsOn Depends `json:"depends_on"`
+
+	Relation Relation  `json:"relation"`
+	Test     *TestSpec `json:"test_metadata,omitempty"`
+
+	// For sources: the source name and table, as written in YAML.
+	SourceName string `json:"source_name,omitempty"`
+	// Line of the definition in Path: 1 for SQL files, the YAML line of
+	// sources and generic tests.
+	Line int `json:"line,omitempty"`
+
+	// rendered is the SQL with relation placeholders, resolved per target
+	// and deferral by Manifest.SQLFor.
+	rendered            string
+	renderedIncremental string
+}
+
+// Depends lists what a node uses; macros and vars let a plan see that a
+// model changed when only something it calls changed.
+type Depends struct {
+	Nodes  []string `json:"nodes"`
+	Macros []string `json:"macros,omitempty"`
+	Vars   []string `json:"vars,omitempty"`
+}
+
+// Relation is where a node lives in the warehouse.
+type Relation struct {
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+}
