@@ -86,7 +86,7 @@ func closest(name string, candidates []string) []string {
 		s string
 		d int
 	}
-	limit := len(name)/2 + 2
+	limit := len(name)/3 + 1
 	var found []scored
 	for _, c := range candidates {
 		if d := editDistance(name, c); d <= limit {

@@ -44,7 +44,13 @@ func yamlError(path string, err error) *Diagnostic {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	return &Diagnostic{Path: path, Line: line, Message: "invalid YAML: " + msg}
+	d := &Diagnostic{Path: path, Line: line, Message: "invalid YAML: " + msg}
+	// yaml.v3 reports where the enclosing block starts, not the bad line.
+	if strings.Contains(msg, "did not find expected") {
+		d.Message = "invalid YAML in the block starting here: " + msg
+		d.Hint = "check the indentation of the lines below; YAML needs spaces, not tabs, and list items under a key need a dash"
+	}
+	return d
 }
 
 // pairs iterates a mapping node's key/value pairs.

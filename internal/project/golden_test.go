@@ -1,0 +1,100 @@
+package project
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// golden compares got with testdata/<name>, rewriting it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got:\n%s\n--- want:\n%s", path, got, want)
+	}
+}
+
+// TestShopGolden compiles examples/shop and compares every model's and
+// test's SQL with the golden copy.
+func TestShopGolden(t *testing.T) {
+	p, ds := Load("../../examples/shop")
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	for _, targetName := range []string{"dev", "prod"} {
+		target, err := p.Target(targetName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ds := Compile(p, Options{Target: target})
+		if len(ds) > 0 {
+			t.Fatal(ds)
+		}
+		if got := m.Stats(); got != (Stats{Models: 13, Seeds: 6, Sources: 5, Tests: 71, Macros: 3}) {
+			t.Errorf("stats = %+v", got)
+		}
+		for _, id := range m.Order() {
+			n := m.Nodes[id]
+			if n.Kind != KindModel && n.Kind != KindTest {
+				continue
+			}
+			t.Run(targetName+"/"+n.Name, func(t *testing.T) {
+				golden(t, filepath.Join("golden", "shop", targetName, CompiledPath(n)), n.CompiledSQL)
+				if n.IncrementalSQL != "" {
+					golden(t, filepath.Join("golden", "shop", targetName, strings.TrimSuffix(n.Path, ".sql")+".incremental.sql"), n.IncrementalSQL)
+				}
+			})
+		}
+	}
+}
+
+// TestBrokenProjects checks the full error output of each project under
+// testdata/broken against its expected.txt: every problem, with its
+// position in the file the user edits and a hint.
+func TestBrokenProjects(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/broken/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatal("no broken projects", err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			p, ds := Load(dir)
+			if p != nil && !ds.HasConfigErrors() {
+				target, _ := p.Target("")
+				m, cds := Compile(p, Options{Target: target})
+				ds = append(ds, cds...)
+				if m != nil && len(cds) > 0 {
+					t.Error("a manifest came back along with errors")
+				}
+			}
+			if len(ds) == 0 {
+				t.Fatal("compiled without errors")
+			}
+			ds.Sort()
+			var b strings.Builder
+			for _, d := range ds {
+				b.WriteString(d.String())
+				b.WriteString("\n")
+			}
+			golden(t, filepath.Join("broken", filepath.Base(dir), "expected.txt"), b.String())
+		})
+	}
+}

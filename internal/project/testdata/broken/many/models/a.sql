@@ -1,0 +1,3 @@
+{{ config(materialized='tabel') }}
+select {{ var('start_date') }} as d
+from {{ source('raw', 'orders') }}

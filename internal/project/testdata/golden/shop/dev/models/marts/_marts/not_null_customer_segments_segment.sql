@@ -1,0 +1,3 @@
+select "segment"
+from "main"."customer_segments"
+where "segment" is null

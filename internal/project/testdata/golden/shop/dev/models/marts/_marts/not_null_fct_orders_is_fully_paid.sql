@@ -1,0 +1,3 @@
+select "is_fully_paid"
+from "main"."fct_orders"
+where "is_fully_paid" is null

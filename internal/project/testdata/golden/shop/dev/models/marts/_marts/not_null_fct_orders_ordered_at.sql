@@ -1,0 +1,3 @@
+select "ordered_at"
+from "main"."fct_orders"
+where "ordered_at" is null

@@ -1,0 +1,3 @@
+select "price"
+from "main"."stg_products"
+where "price" is null

@@ -1,0 +1,3 @@
+select "product_name"
+from "main"."stg_products"
+where "product_name" is null

@@ -1,0 +1,3 @@
+select "order_date"
+from "main"."daily_revenue"
+where "order_date" is null

@@ -1,0 +1,3 @@
+select "email"
+from "main"."dim_customers"
+where "email" is null

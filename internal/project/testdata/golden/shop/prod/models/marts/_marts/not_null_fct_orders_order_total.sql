@@ -1,0 +1,3 @@
+select "order_total"
+from "main"."fct_orders"
+where "order_total" is null

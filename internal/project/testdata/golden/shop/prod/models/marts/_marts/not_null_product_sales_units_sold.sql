@@ -1,0 +1,3 @@
+select "units_sold"
+from "main"."product_sales"
+where "units_sold" is null

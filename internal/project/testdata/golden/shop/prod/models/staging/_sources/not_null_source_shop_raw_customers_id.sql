@@ -1,0 +1,3 @@
+select "id"
+from "raw"."raw_customers"
+where "id" is null

@@ -1,0 +1,3 @@
+select "id"
+from "raw"."raw_orders"
+where "id" is null

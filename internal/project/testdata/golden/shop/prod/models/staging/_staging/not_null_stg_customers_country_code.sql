@@ -1,0 +1,3 @@
+select "country_code"
+from "main"."stg_customers"
+where "country_code" is null

@@ -1,0 +1,3 @@
+select "email"
+from "main"."stg_customers"
+where "email" is null

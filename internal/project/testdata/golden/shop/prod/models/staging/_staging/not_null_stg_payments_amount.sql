@@ -1,0 +1,3 @@
+select "amount"
+from "main"."stg_payments"
+where "amount" is null
