@@ -37,6 +37,7 @@ func Compile(p *Project, opts Options) (*Manifest, Diagnostics) {
 	for k, v := range opts.Vars {
 		vars[k] = v
 	}
+	c.diags = append(c.diags, p.problems...)
 	props, ds := p.readProperties()
 	c.diags = append(c.diags, ds...)
 	macros := c.parseMacros()

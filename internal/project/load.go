@@ -38,6 +38,7 @@ type Project struct {
 	macroFiles []sourceFile
 	singular   []sourceFile
 	properties []yamlFile
+	problems   Diagnostics
 }
 
 type sourceFile struct {
@@ -64,7 +65,10 @@ var projectKeys = []string{
 	"metrics", "exposures", "unit_tests",
 }
 
-// Load reads the project in dir from disk.
+// Load reads the project in dir from disk. It returns a nil Project and the
+// reasons when the project's own configuration (dbt_project.yml,
+// profiles.yml) cannot be used; problems in models and properties files
+// are reported by Compile.
 func Load(dir string) (*Project, Diagnostics) {
 	files, err := readTree(dir)
 	if err != nil {
@@ -135,8 +139,10 @@ func LoadFiles(dir string, files []File) (*Project, Diagnostics) {
 		}
 		return nil, ds
 	}
-	ds = append(ds, p.classify(files)...)
-	return p, ds
+	// Problems in model folders do not stop the project from loading: they
+	// are reported by Compile together with everything else it finds.
+	p.problems = p.classify(files)
+	return p, nil
 }
 
 func (p *Project) readProjectFile(data []byte) Diagnostics {
