@@ -57,7 +57,7 @@ func TestCompileCommand(t *testing.T) {
 		absent   string   // text stderr must not hold
 	}{
 		{name: "clean project", args: []string{"compile", "--project", shop}, code: exitOK,
-			stdout: "13 models, 6 seeds, 5 sources, 71 tests, 3 macros; 13 models selected",
+			stdout:   "13 models, 6 seeds, 5 sources, 71 tests, 3 macros; 13 models selected",
 			compiled: []string{"models/marts/fct_orders.sql", "models/staging/stg_orders.sql", "models/staging/_staging/unique_stg_orders_order_id.sql"}},
 		{name: "selection", args: []string{"compile", "--project", shop, "--select", "+fct_orders,tag:staging"}, code: exitOK,
 			stdout: "4 models selected"},
