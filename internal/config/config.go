@@ -1,0 +1,184 @@
+// Package config reads dataops.yml: where the project is, which warehouse
+// and production schema to use, and how pull-request environments are
+// named and kept. Decoding is strict: an unknown or misspelt field is an
+// error naming its line, because a silently ignored setting is worse than a
+// failed run. An empty or missing file gives working defaults for DuckDB.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FileName is the configuration file dataops looks for in a repository.
+const FileName = "dataops.yml"
+
+// Config is dataops.yml.
+type Config struct {
+	// Project is the folder holding dbt_project.yml, relative to the
+	// repository root.
+	Project      string       `yaml:"project"`
+	Warehouse    Warehouse    `yaml:"warehouse"`
+	Production   Production   `yaml:"production"`
+	Environments Environments `yaml:"environments"`
+}
+
+// Warehouse names where the DSN comes from. The DSN itself holds
+// credentials, so it is read from the environment, never from this file.
+type Warehouse struct {
+	DSNEnv string `yaml:"dsn_env"`
+}
+
+// Production is where the production build lives.
+type Production struct {
+	// Target names the profiles.yml output used for production builds.
+	Target string `yaml:"target"`
+	Schema string `yaml:"schema"`
+}
+
+// Environments configures pull-request environments.
+type Environments struct {
+	// Name is a template: {number} is the pull request number.
+	Name   string   `yaml:"name"`
+	Prefix string   `yaml:"prefix"`
+	TTL    Duration `yaml:"ttl"`
+}
+
+// Duration is a time.Duration written as "72h", "30m" or "7d".
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	s := strings.TrimSpace(n.Value)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.Atoi(days)
+		if err != nil || v < 0 {
+			return fmt.Errorf("line %d: %q is not a duration: write it like 72h, 30m or 7d", n.Line, s)
+		}
+		d.Duration = time.Duration(v) * 24 * time.Hour
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration: write it like 72h, 30m or 7d", n.Line, s)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Default returns the configuration an empty file means.
+func Default() Config {
+	return Config{
+		Project:      ".",
+		Warehouse:    Warehouse{DSNEnv: "DATAOPS_WAREHOUSE_DSN"},
+		Production:   Production{Target: "prod", Schema: "main"},
+		Environments: Environments{Name: "pr_{number}", TTL: Duration{7 * 24 * time.Hour}},
+	}
+}
+
+// Error is a problem in the file, with the line it is on.
+type Error struct {
+	Path    string
+	Line    int
+	Field   string
+	Message string
+}
+
+func (e *Error) Error() string {
+	loc := e.Path
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.Path, e.Line)
+	}
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, e.Field, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", loc, e.Message)
+}
+
+// Load reads path; a missing file gives the defaults.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Default(), nil
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// Parse decodes a dataops.yml over the defaults and validates it.
+func Parse(path string, data []byte) (Config, error) {
+	cfg := Default()
+	if len(bytes.TrimSpace(data)) == 0 {
+		return cfg, nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		e := &Error{Path: path, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			e.Message = te.Errors[0]
+		}
+		if m := yamlLine.FindStringSubmatch(e.Message); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Message = m[2]
+		}
+		if strings.Contains(e.Message, "not found in type") {
+			e.Message = strings.Replace(e.Message, "not found in type config.", "is not a field of ", 1)
+			e.Message += ": see the dataops.yml reference in README.md"
+		}
+		return Config{}, e
+	}
+	return cfg, cfg.validate(path, data)
+}
+
+func (c Config) validate(path string, data []byte) error {
+	fail := func(field, format string, args ...any) error {
+		return &Error{Path: path, Line: lineOf(data, field), Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	if !strings.Contains(c.Environments.Name, "{number}") {
+		return fail("environments.name", "%q must contain {number}, so each pull request gets its own environment", c.Environments.Name)
+	}
+	if c.Production.Schema == "" {
+		return fail("production.schema", "must not be empty")
+	}
+	if c.Warehouse.DSNEnv == "" {
+		return fail("warehouse.dsn_env", "must name the environment variable holding the warehouse DSN")
+	}
+	if strings.Contains(c.Warehouse.DSNEnv, "://") {
+		return fail("warehouse.dsn_env", "looks like a DSN; put the DSN in an environment variable (a secret) and name that variable here")
+	}
+	return nil
+}
+
+// lineOf finds the line of the last key of a dotted field, for messages
+// about values that decoded but do not make sense.
+func lineOf(data []byte, field string) int {
+	parts := strings.Split(field, ".")
+	key := parts[len(parts)-1] + ":"
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), key) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// EnvironmentName fills the name template for a pull request; the
+// warehouse later cuts it to the engine's identifier limit.
+func (c Config) EnvironmentName(number int) string {
+	return c.Environments.Prefix + strings.ReplaceAll(c.Environments.Name, "{number}", strconv.Itoa(number))
+}

@@ -1,0 +1,65 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		yml     string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "empty file gives defaults", yml: "", check: func(t *testing.T, c Config) {
+			if c.Environments.Name != "pr_{number}" || c.Production.Schema != "main" || c.Environments.TTL.Duration != 7*24*time.Hour {
+				t.Errorf("defaults = %+v", c)
+			}
+		}},
+		{name: "fields", yml: "project: dbt\nproduction:\n  schema: analytics\nenvironments:\n  name: ci_{number}\n  prefix: acme_\n  ttl: 3d\n", check: func(t *testing.T, c Config) {
+			if c.Project != "dbt" || c.Production.Schema != "analytics" || c.EnvironmentName(42) != "acme_ci_42" || c.Environments.TTL.Duration != 72*time.Hour {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "unknown field", yml: "production:\n  shema: x\n", wantErr: `dataops.yml:2: field shema is not a field of Production`},
+		{name: "bad duration", yml: "environments:\n  ttl: soon\n", wantErr: `dataops.yml:2`},
+		{name: "template without number", yml: "environments:\n  name: shared\n", wantErr: `dataops.yml:2: environments.name: "shared" must contain {number}`},
+		{name: "a DSN where its variable belongs", yml: "warehouse:\n  dsn_env: postgres://u:p@h/db\n", wantErr: `warehouse.dsn_env: looks like a DSN`},
+		{name: "not a mapping", yml: "- a\n", wantErr: "dataops.yml:1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("dataops.yml", []byte(tc.yml))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestLoadMissingFileIsDefault(t *testing.T) {
+	c, err := Load(t.TempDir() + "/dataops.yml")
+	if err != nil || c.Environments.Name != "pr_{number}" {
+		t.Fatalf("%v %+v", err, c)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("environments:\n  name: pr_{number}\n  ttl: 2d\n")
+	f.Add("production: [1]\n")
+	f.Fuzz(func(t *testing.T, yml string) {
+		c, err := Parse("dataops.yml", []byte(yml))
+		if err == nil && !strings.Contains(c.Environments.Name, "{number}") {
+			t.Fatalf("accepted a template without {number}: %q", c.Environments.Name)
+		}
+	})
+}
