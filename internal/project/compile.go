@@ -235,6 +235,8 @@ func (c *compiler) compileModels(props properties) {
 		}
 		c.describe(n, props.models[n.Name])
 		n.rendered = res.out
+		n.preHooks = c.renderHooks(n, n.Config.PreHook, res.st)
+		n.postHooks = c.renderHooks(n, n.Config.PostHook, res.st)
 		c.refs[n.UniqueID] = res.st
 		c.nodes[n.UniqueID] = n
 		if n.Config.Materialized == "incremental" {
@@ -246,6 +248,42 @@ func (c *compiler) compileModels(props properties) {
 		res.job.node.renderedIncremental = res.out
 	}
 }
+
+// renderHooks renders hook templates such as "analyze {{ this }}" now, so
+// their references resolve at build time like the model's own; what they
+// ref counts as the model's dependencies.
+func (c *compiler) renderHooks(n *Node, hooks []string, st *renderState) []string {
+	var out []string
+	for _, h := range hooks {
+		tpl, d := c.r.parse(n.Path, h)
+		var sql string
+		var hst *renderState
+		var err error
+		if d == nil {
+			sql, hst, err = c.r.render(tpl, relationValue{kind: "this", name: n.Name}, false)
+		}
+		if d != nil || err != nil {
+			line, col := locateCall(n.RawSQL, "config", "")
+			msg := ""
+			if d != nil {
+				msg = d.Message
+			} else {
+				msg = cleanGonja(err.Error())
+			}
+			c.diags = append(c.diags, Diagnostic{Path: n.Path, Line: line, Col: col, Message: "hook " + strconvQuote(h) + ": " + msg})
+			continue
+		}
+		st.refs = append(st.refs, hst.refs...)
+		st.sources = append(st.sources, hst.sources...)
+		for k := range hst.macros {
+			st.macros[k] = true
+		}
+		out = append(out, sql)
+	}
+	return out
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 func (c *compiler) describe(n *Node, pt *patch) {
 	if pt == nil {

@@ -124,42 +124,40 @@ func (m *Manifest) cycleDiagnostic(stack []string, back string, reported map[str
 		Hint: "models cannot ref each other in a loop; move the shared logic into a model both use"}}
 }
 
-// schemaFor applies dataops's schema rule; see Target.Production.
-func (m *Manifest) schemaFor(n *Node) string {
-	if n.Config.Schema != "" && m.Target.Production() {
-		return n.Config.Schema
-	}
-	return m.Target.Schema
-}
-
 func (m *Manifest) assignRelations() {
 	for _, n := range m.Nodes {
 		if n.Kind == KindSource {
 			continue
 		}
-		name := n.Name
+		n.Relation.Name = n.Name
 		if n.Config.Alias != "" {
-			name = n.Config.Alias
+			n.Relation.Name = n.Config.Alias
 		}
-		n.Relation = Relation{Schema: m.schemaFor(n), Name: name}
+		n.Relation = m.RelationIn(n, m.Target)
 	}
 }
 
-// Resolver decides which relation a reference to node n reads. The default
-// reads everything from the compile's target; a pull request build defers
-// unselected models to production.
-type Resolver func(n *Node) Relation
+// Ref says how a reference to a node is read: from a relation, or inlined
+// as a CTE (ephemeral models always; any model in a dry run, where its
+// relation has not been built yet).
+type Ref struct {
+	Relation Relation
+	Inline   bool
+}
 
-// SQLFor returns a node's SQL with its references resolved, ephemeral
-// models inlined as CTEs, and the line map adjusted to match.
+// Resolver decides how a reference to node n is read. The default reads
+// everything from the compile's target; a pull request build defers
+// unselected models to production.
+type Resolver func(n *Node) Ref
+
+// SQLFor returns a node's SQL with its references resolved, inlined models
+// put in front as CTEs, and the line map adjusted to match.
 func (m *Manifest) SQLFor(n *Node, incremental bool, resolve Resolver) (string, []int) {
 	rendered := n.rendered
 	if incremental && n.renderedIncremental != "" {
 		rendered = n.renderedIncremental
 	}
-	if resolve == nil {
-		resolve = func(x *Node) Relation { return x.Relation }
-	}
+	resolve = m.withDefaults(resolve)
 	var ctes []string
 	seen := map[string]bool{}
 	sql := m.substitute(n, rendered, resolve, &ctes, seen)
@@ -170,15 +168,55 @@ func (m *Manifest) SQLFor(n *Node, incremental bool, resolve Resolver) (string, 
 	return injectCTEs(sql, ctes, lineMap)
 }
 
-// substitute replaces placeholders; references to ephemeral models become
-// CTE names and their SQL is collected, dependencies first.
+// withDefaults makes every resolver inline ephemeral models, and reads
+// everything from its compiled relation when there is no resolver.
+func (m *Manifest) withDefaults(resolve Resolver) Resolver {
+	return func(x *Node) Ref {
+		if x.Config.Materialized == "ephemeral" {
+			return Ref{Inline: true}
+		}
+		if resolve == nil {
+			return Ref{Relation: x.Relation}
+		}
+		return resolve(x)
+	}
+}
+
+// Hooks returns a node's pre- and post-hooks with references resolved.
+func (m *Manifest) Hooks(n *Node, resolve Resolver) (pre, post []string) {
+	resolve = m.withDefaults(resolve)
+	for _, h := range n.preHooks {
+		pre = append(pre, m.substitute(n, h, resolve, nil, nil))
+	}
+	for _, h := range n.postHooks {
+		post = append(post, m.substitute(n, h, resolve, nil, nil))
+	}
+	return pre, post
+}
+
+// RelationIn is where node n lives when built for target t, which is how a
+// pull request's build finds the production relation it defers to.
+func (m *Manifest) RelationIn(n *Node, t Target) Relation {
+	if n.Kind == KindSource {
+		return n.Relation
+	}
+	schema := t.Schema
+	if n.Config.Schema != "" && t.Production() {
+		schema = n.Config.Schema
+	}
+	return Relation{Schema: schema, Name: n.Relation.Name}
+}
+
+// substitute replaces placeholders; inlined references become CTE names
+// and their SQL is collected, dependencies first. Without a CTE list (in
+// hooks), every reference is a relation.
 func (m *Manifest) substitute(self *Node, sql string, resolve Resolver, ctes *[]string, seen map[string]bool) string {
 	return placeholderRE.ReplaceAllStringFunc(sql, func(ph string) string {
 		parts := placeholderRE.FindStringSubmatch(ph)
 		kind, key := parts[1], parts[2]
 		switch kind {
 		case "this":
-			return quoteRelation(resolve(self))
+			return quoteRelation(resolve(self).Relation)
 		case "src":
 			if n, ok := m.Nodes["source."+m.Project+"."+key]; ok {
 				return quoteRelation(n.Relation)
@@ -188,16 +226,17 @@ func (m *Manifest) substitute(self *Node, sql string, resolve Resolver, ctes *[]
 			if !ok {
 				break
 			}
-			if n.Config.Materialized == "ephemeral" {
-				cte := "__dbt__cte__" + n.Name
-				if !seen[n.UniqueID] {
-					seen[n.UniqueID] = true
-					inner := m.substitute(n, n.rendered, resolve, ctes, seen)
-					*ctes = append(*ctes, quoteIdent(cte)+" as (\n"+strings.TrimSpace(inner)+"\n)")
-				}
-				return quoteIdent(cte)
+			ref := resolve(n)
+			if !ref.Inline || ctes == nil {
+				return quoteRelation(ref.Relation)
 			}
-			return quoteRelation(resolve(n))
+			cte := "__dbt__cte__" + n.Name
+			if !seen[n.UniqueID] {
+				seen[n.UniqueID] = true
+				inner := m.substitute(n, n.rendered, resolve, ctes, seen)
+				*ctes = append(*ctes, quoteIdent(cte)+" as (\n"+strings.TrimSpace(inner)+"\n)")
+			}
+			return quoteIdent(cte)
 		}
 		return ph
 	})

@@ -348,3 +348,43 @@ func TestSelect(t *testing.T) {
 		}
 	})
 }
+
+func TestResolversAndHooks(t *testing.T) {
+	files := map[string]string{
+		projectFile:             "name: p\nmodels:\n  p:\n    marts:\n      +schema: marts\n",
+		"models/up.sql":         "select 1 as id",
+		"models/marts/down.sql": "{{ config(post_hook=['analyze {{ this }}'], pre_hook='select count(*) from {{ ref(\"up\") }}') }}\nselect * from {{ ref('up') }}",
+	}
+	m := mustCompile(t, files, Target{Name: "pr_1", Schema: "pr_1", Type: "postgres"})
+	up, _ := m.Lookup("up")
+	down, _ := m.Lookup("down")
+	prod := Target{Name: "prod", Schema: "analytics", Type: "postgres"}
+	if got := m.RelationIn(down, prod); got != (Relation{Schema: "marts", Name: "down"}) {
+		t.Errorf("production relation of down = %+v", got)
+	}
+	if got := m.RelationIn(up, prod); got != (Relation{Schema: "analytics", Name: "up"}) {
+		t.Errorf("production relation of up = %+v", got)
+	}
+	deferUp := func(n *Node) Ref {
+		if n == up {
+			return Ref{Relation: m.RelationIn(n, prod)}
+		}
+		return Ref{Relation: n.Relation}
+	}
+	sql, _ := m.SQLFor(down, false, deferUp)
+	if !strings.Contains(sql, `from "analytics"."up"`) {
+		t.Errorf("deferred ref should read production:\n%s", sql)
+	}
+	inline := func(n *Node) Ref { return Ref{Inline: n == up, Relation: n.Relation} }
+	sql, lineMap := m.SQLFor(down, false, inline)
+	if want := "with \"__dbt__cte__up\" as (\nselect 1 as id\n)\n\nselect * from \"__dbt__cte__up\""; sql != want {
+		t.Errorf("inlined:\n%s\nwant:\n%s", sql, want)
+	}
+	if fmt.Sprint(lineMap) != "[0 0 0 0 2]" {
+		t.Errorf("line map = %v", lineMap)
+	}
+	pre, post := m.Hooks(down, deferUp)
+	if fmt.Sprint(pre) != `[select count(*) from "analytics"."up"]` || fmt.Sprint(post) != `[analyze "pr_1"."down"]` {
+		t.Errorf("hooks: pre %v post %v", pre, post)
+	}
+}

@@ -79,6 +79,7 @@ type Node struct {
 	// and deferral by Manifest.SQLFor.
 	rendered            string
 	renderedIncremental string
+	preHooks, postHooks []string
 }
 
 // Depends lists what a node uses; macros and vars let a plan see that a
