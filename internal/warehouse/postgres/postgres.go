@@ -1,0 +1,83 @@
+// Package postgres is the PostgreSQL warehouse (github.com/jackc/pgx/v5
+// through its database/sql driver). Importing it registers the "postgres"
+// and "postgresql" DSN schemes.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/dataops-dev/dataops/internal/warehouse"
+	"github.com/dataops-dev/dataops/internal/warehouse/internal/sqlbase"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+func init() {
+	open := func(ctx context.Context, dsn string) (warehouse.Warehouse, error) { return Open(ctx, dsn) }
+	warehouse.Register("postgres", open)
+	warehouse.Register("postgresql", open)
+}
+
+// Dialect is PostgreSQL's dialect.
+type Dialect struct{}
+
+func (Dialect) Name() string               { return "postgres" }
+func (Dialect) QuoteIdent(s string) string { return warehouse.QuoteIdentANSI(s) }
+func (Dialect) Placeholder(n int) string   { return "$" + strconv.Itoa(n) }
+func (d Dialect) QuoteRelation(r warehouse.Relation) string {
+	return d.QuoteIdent(r.Schema) + "." + d.QuoteIdent(r.Name)
+}
+
+// MaxIdentifierLength is NAMEDATALEN-1; longer names are silently truncated
+// by the server, so dataops refuses them instead.
+func (Dialect) MaxIdentifierLength() int { return 63 }
+
+func (Dialect) Type(t warehouse.Type) string {
+	if t == warehouse.TypeDouble {
+		return "double precision"
+	}
+	return string(t)
+}
+
+// Warehouse is a PostgreSQL database.
+type Warehouse struct {
+	sqlbase.Base
+}
+
+var _ warehouse.Warehouse = (*Warehouse)(nil)
+
+// defaultConnectTimeout bounds each connection attempt when the DSN does not
+// set connect_timeout, so an unroutable host fails in seconds, not minutes.
+const defaultConnectTimeout = 10 * time.Second
+
+// Open connects to PostgreSQL and checks the server answers and accepts the
+// credentials.
+func Open(ctx context.Context, dsn string) (*Warehouse, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, &warehouse.ConnectError{
+			DSN:   warehouse.MaskDSN(dsn),
+			Cause: "invalid DSN",
+			Hint:  "use postgres://user:password@host:5432/dbname?sslmode=disable",
+			Err:   err,
+		}
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	db := stdlib.OpenDB(*cfg)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, connectError(dsn, cfg, err)
+	}
+	w := &Warehouse{}
+	w.Base = sqlbase.Base{DB: db, D: Dialect{}, WrapError: wrapError, Markers: comments{w: &w.Base}}
+	return w, nil
+}
+
+func relError(what string, r warehouse.Relation, err error) error {
+	return fmt.Errorf("%s %s: %w", what, Dialect{}.QuoteRelation(r), err)
+}
