@@ -11,6 +11,10 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	// The warehouse engines register themselves; the binary links both.
+	_ "github.com/dataops-dev/dataops/internal/warehouse/duckdb"
+	_ "github.com/dataops-dev/dataops/internal/warehouse/postgres"
 )
 
 // Exit codes scripts can rely on.

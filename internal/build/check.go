@@ -1,0 +1,77 @@
+package build
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/warehouse"
+)
+
+// SampleRows is how many failing rows a test reports.
+const SampleRows = 5
+
+// runTest counts a test's failing rows and keeps a few of them.
+func (b *builder) runTest(ctx context.Context, n *project.Node, res *NodeResult) {
+	sql, lineMap := b.m.SQLFor(n, false, b.resolve)
+	rows, err := b.w.Query(ctx, "select count(*) from (\n"+sql+"\n) dbt_internal_test")
+	if err != nil {
+		b.fail(n, res, err, sql, lineMap)
+		return
+	}
+	if len(rows.Values) > 0 {
+		res.Failures = toInt64(rows.Values[0][0])
+	}
+	if res.Failures == 0 {
+		res.Status = StatusPass
+		return
+	}
+	res.Status = StatusFail
+	if n.Config.Severity == "warn" {
+		res.Status = StatusWarn
+	}
+	res.Message = fmt.Sprintf("%d failing rows", res.Failures)
+	sample, err := b.w.QueryLimit(ctx, SampleRows, "select * from (\n"+sql+"\n) dbt_internal_test")
+	if err == nil {
+		res.Sample = sample
+	}
+	if n.Test != nil && n.Path != "" {
+		res.Failure = &Failure{Path: n.Path, Line: n.Line,
+			Message: fmt.Sprintf("%s test on %s.%s: %d failing rows", n.Test.Name, n.Test.Model, n.Test.Column, res.Failures)}
+	} else {
+		res.Failure = &Failure{Path: n.Path, Line: 1, Message: res.Message}
+	}
+}
+
+// dryRun asks the engine for a model's output columns and plan without
+// building it; models it selects are inlined, so a whole chain of changed
+// models checks out before any is built.
+func (b *builder) dryRun(ctx context.Context, n *project.Node, res *NodeResult) {
+	if n.Kind == project.KindSeed {
+		res.Status = StatusSuccess
+		res.Message = "seed: not loaded in a dry run"
+		for _, c := range n.Columns {
+			res.Columns = append(res.Columns, warehouse.Column{Name: c.Name, Type: c.DataType})
+		}
+		return
+	}
+	if n.Config.Materialized == "ephemeral" {
+		res.Status = StatusSuccess
+		res.Message = "ephemeral: checked inside the models that use it"
+		return
+	}
+	sql, lineMap := b.m.SQLFor(n, false, b.resolve)
+	cols, err := b.w.OutputColumns(ctx, sql)
+	if err != nil {
+		b.fail(n, res, err, sql, lineMap)
+		return
+	}
+	plan, err := b.w.Explain(ctx, sql)
+	if err != nil {
+		b.fail(n, res, err, sql, lineMap)
+		return
+	}
+	res.Status = StatusSuccess
+	res.Columns = cols
+	res.Plan = plan
+}
