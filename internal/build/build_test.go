@@ -157,12 +157,12 @@ func TestBuildShop(t *testing.T) {
 				status build.Status
 				mat    string
 			}{
-				"raw_orders":             {build.StatusSuccess, "seed"},
-				"stg_orders":             {build.StatusSuccess, "view"},
-				"int_order_payments":     {build.StatusSuccess, "ephemeral"},
-				"fct_orders":             {build.StatusSuccess, "incremental"},
-				"dim_customers":          {build.StatusSuccess, "table"},
-				"daily_revenue":          {build.StatusSuccess, "view"},
+				"raw_orders":         {build.StatusSuccess, "seed"},
+				"stg_orders":         {build.StatusSuccess, "view"},
+				"int_order_payments": {build.StatusSuccess, "ephemeral"},
+				"fct_orders":         {build.StatusSuccess, "incremental"},
+				"dim_customers":      {build.StatusSuccess, "table"},
+				"daily_revenue":      {build.StatusSuccess, "view"},
 				"not_null_dim_customers_first_order_date": {build.StatusWarn, "test"},
 				"unique_stg_orders_order_id":              {build.StatusPass, "test"},
 				"assert_order_totals_not_negative":        {build.StatusPass, "test"},
