@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"gopkg.in/yaml.v3"
@@ -135,10 +136,12 @@ type renderJob struct {
 	node *Node
 	src  string
 	incr bool
+	tpl  *exec.Template // already parsed, for a second render
 }
 
 type renderResult struct {
 	job      renderJob
+	tpl      *exec.Template
 	out      string
 	st       *renderState
 	problems []Diagnostic
@@ -148,24 +151,35 @@ type renderResult struct {
 // independent once the macros are parsed.
 func (c *compiler) renderParallel(jobs []renderJob) []renderResult {
 	results := make([]renderResult, len(jobs))
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	parallel(len(jobs), func(i int) { results[i] = c.renderOne(jobs[i]) })
+	return results
+}
+
+// parallel calls fn for 0..n-1 on every core.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
 	var wg sync.WaitGroup
-	next := make(chan int)
+	var next atomic.Int64
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				results[i] = c.renderOne(jobs[i])
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				fn(i)
 			}
 		}()
 	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
-	return results
 }
 
 func (c *compiler) renderOne(j renderJob) (res renderResult) {
@@ -178,11 +192,15 @@ func (c *compiler) renderOne(j renderJob) (res renderResult) {
 				Message: fmt.Sprintf("the template engine failed on this file: %v", v)})
 		}
 	}()
-	tpl, d := c.r.parse(j.node.Path, j.src)
-	if d != nil {
-		res.problems = append(res.problems, *d)
-		return res
+	tpl := j.tpl
+	if tpl == nil {
+		var d *Diagnostic
+		if tpl, d = c.r.parse(j.node.Path, j.src); d != nil {
+			res.problems = append(res.problems, *d)
+			return res
+		}
 	}
+	res.tpl = tpl
 	this := relationValue{kind: "this", name: j.node.Name}
 	out, st, err := c.r.render(tpl, this, j.incr)
 	res.out, res.st = out, st
@@ -240,7 +258,7 @@ func (c *compiler) compileModels(props properties) {
 		c.refs[n.UniqueID] = res.st
 		c.nodes[n.UniqueID] = n
 		if n.Config.Materialized == "incremental" {
-			incremental = append(incremental, renderJob{node: n, src: n.RawSQL, incr: true})
+			incremental = append(incremental, renderJob{node: n, src: n.RawSQL, incr: true, tpl: res.tpl})
 		}
 	}
 	for _, res := range c.renderParallel(incremental) {
@@ -607,5 +625,3 @@ func renderDiagnostic(path, src string, err error, macros []string) Diagnostic {
 	}
 	return d
 }
-
-var _ = exec.AsValue

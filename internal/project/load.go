@@ -279,27 +279,17 @@ func (p *Project) Target(name string) (Target, error) {
 func (p *Project) classify(files []File) Diagnostics {
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	var ds Diagnostics
+	var yamls []File
 	for _, f := range files {
 		ext := strings.ToLower(filepath.Ext(f.Path))
+		isYAML := ext == ".yml" || ext == ".yaml"
 		switch {
 		case underAny(f.Path, p.ModelPaths) && ext == ".sql":
 			p.models = append(p.models, sourceFile{f.Path, string(f.Content)})
-		case underAny(f.Path, p.ModelPaths) && (ext == ".yml" || ext == ".yaml"):
-			y, d := parseYAML(f.Path, f.Content)
-			if d != nil {
-				ds = append(ds, *d)
-				continue
-			}
-			p.properties = append(p.properties, y)
+		case (underAny(f.Path, p.ModelPaths) || underAny(f.Path, p.SeedPaths)) && isYAML:
+			yamls = append(yamls, f)
 		case underAny(f.Path, p.SeedPaths) && ext == ".csv":
 			p.seeds = append(p.seeds, sourceFile{f.Path, string(f.Content)})
-		case underAny(f.Path, p.SeedPaths) && (ext == ".yml" || ext == ".yaml"):
-			y, d := parseYAML(f.Path, f.Content)
-			if d != nil {
-				ds = append(ds, *d)
-				continue
-			}
-			p.properties = append(p.properties, y)
 		case underAny(f.Path, p.MacroPaths) && ext == ".sql":
 			p.macroFiles = append(p.macroFiles, sourceFile{f.Path, string(f.Content)})
 		case underAny(f.Path, p.TestPaths) && ext == ".sql":
@@ -311,6 +301,18 @@ func (p *Project) classify(files []File) Diagnostics {
 			}
 			p.singular = append(p.singular, sourceFile{f.Path, string(f.Content)})
 		}
+	}
+	// Properties files are most of a large project's bytes; decode them on
+	// every core, keeping their order.
+	parsed := make([]yamlFile, len(yamls))
+	problems := make([]*Diagnostic, len(yamls))
+	parallel(len(yamls), func(i int) { parsed[i], problems[i] = parseYAML(yamls[i].Path, yamls[i].Content) })
+	for i := range yamls {
+		if problems[i] != nil {
+			ds = append(ds, *problems[i])
+			continue
+		}
+		p.properties = append(p.properties, parsed[i])
 	}
 	return ds
 }

@@ -211,35 +211,58 @@ func (m *Manifest) RelationIn(n *Node, t Target) Relation {
 // and their SQL is collected, dependencies first. Without a CTE list (in
 // hooks), every reference is a relation.
 func (m *Manifest) substitute(self *Node, sql string, resolve Resolver, ctes *[]string, seen map[string]bool) string {
-	return placeholderRE.ReplaceAllStringFunc(sql, func(ph string) string {
-		parts := placeholderRE.FindStringSubmatch(ph)
-		kind, key := parts[1], parts[2]
-		switch kind {
-		case "this":
-			return quoteRelation(resolve(self).Relation)
-		case "src":
-			if n, ok := m.Nodes["source."+m.Project+"."+key]; ok {
-				return quoteRelation(n.Relation)
-			}
-		case "ref":
-			n, ok := m.Lookup(key)
-			if !ok {
-				break
-			}
-			ref := resolve(n)
-			if !ref.Inline || ctes == nil {
-				return quoteRelation(ref.Relation)
-			}
-			cte := "__dbt__cte__" + n.Name
-			if !seen[n.UniqueID] {
-				seen[n.UniqueID] = true
-				inner := m.substitute(n, n.rendered, resolve, ctes, seen)
-				*ctes = append(*ctes, quoteIdent(cte)+" as (\n"+strings.TrimSpace(inner)+"\n)")
-			}
-			return quoteIdent(cte)
+	if !strings.Contains(sql, phOpen) {
+		return sql
+	}
+	var b strings.Builder
+	b.Grow(len(sql) + 64)
+	rest := sql
+	for {
+		open := strings.Index(rest, phOpen)
+		if open < 0 {
+			b.WriteString(rest)
+			break
 		}
-		return ph
-	})
+		b.WriteString(rest[:open])
+		body := rest[open+len(phOpen):]
+		end := strings.Index(body, phClose)
+		if end < 0 {
+			b.WriteString(rest[open:])
+			break
+		}
+		kind, key, _ := strings.Cut(body[:end], ":")
+		b.WriteString(m.resolvePlaceholder(self, kind, key, rest[open:open+len(phOpen)+end+len(phClose)], resolve, ctes, seen))
+		rest = body[end+len(phClose):]
+	}
+	return b.String()
+}
+
+func (m *Manifest) resolvePlaceholder(self *Node, kind, key, ph string, resolve Resolver, ctes *[]string, seen map[string]bool) string {
+	switch kind {
+	case "this":
+		return quoteRelation(resolve(self).Relation)
+	case "src":
+		if n, ok := m.Nodes["source."+m.Project+"."+key]; ok {
+			return quoteRelation(n.Relation)
+		}
+	case "ref":
+		n, ok := m.Lookup(key)
+		if !ok {
+			break
+		}
+		ref := resolve(n)
+		if !ref.Inline || ctes == nil {
+			return quoteRelation(ref.Relation)
+		}
+		cte := "__dbt__cte__" + n.Name
+		if !seen[n.UniqueID] {
+			seen[n.UniqueID] = true
+			inner := m.substitute(n, n.rendered, resolve, ctes, seen)
+			*ctes = append(*ctes, quoteIdent(cte)+" as (\n"+strings.TrimSpace(inner)+"\n)")
+		}
+		return quoteIdent(cte)
+	}
+	return ph
 }
 
 var leadingWith = regexp.MustCompile(`(?is)^(\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*)with\b`)
@@ -289,15 +312,19 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 
 // renderAll fills every node's CompiledSQL for the compile's target.
 func (m *Manifest) renderAll() Diagnostics {
-	for _, n := range m.Nodes {
-		if n.Kind != KindModel && n.Kind != KindTest {
-			continue
+	var todo []*Node
+	for _, id := range m.order {
+		if n := m.Nodes[id]; n.Kind == KindModel || n.Kind == KindTest {
+			todo = append(todo, n)
 		}
+	}
+	parallel(len(todo), func(i int) {
+		n := todo[i]
 		n.CompiledSQL, n.LineMap = m.SQLFor(n, false, nil)
 		if n.renderedIncremental != "" {
 			n.IncrementalSQL, _ = m.SQLFor(n, true, nil)
 		}
-	}
+	})
 	return nil
 }
 

@@ -36,8 +36,6 @@ const (
 	phClose = "\ue001"
 )
 
-var placeholderRE = regexp.MustCompile(phOpen + `(ref|src|this):([^` + phClose + `]*)` + phClose)
-
 // relationValue is what ref(), source() and this evaluate to in templates.
 type relationValue struct {
 	kind string // ref, src, this

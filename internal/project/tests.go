@@ -157,18 +157,30 @@ func (c *compiler) addGenericTest(t testDecl, owner *Node, ownerLabel string, re
 // testName builds dbt's name for a generic test, shortened with a hash when
 // it would be too long to read.
 func testName(parts []string) string {
-	safe := make([]string, len(parts))
+	var b strings.Builder
 	for i, p := range parts {
-		safe[i] = nonWord.ReplaceAllString(p, "_")
+		if i > 0 {
+			b.WriteByte('_')
+		}
+		// Runs of anything but letters, digits and _ become one _.
+		gap := false
+		for j := 0; j < len(p); j++ {
+			ch := p[j]
+			if ch == '_' || ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' {
+				b.WriteByte(ch)
+				gap = false
+			} else if !gap {
+				b.WriteByte('_')
+				gap = true
+			}
+		}
 	}
-	name := strings.Join(safe, "_")
+	name := b.String()
 	if len(name) > 64 {
 		name = name[:50] + "_" + checksum(name)[:10]
 	}
 	return name
 }
-
-var nonWord = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 
 func hintSuffix(h string) string {
 	if h == "" {
