@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -55,7 +54,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	w, code := openWarehouse(ctx, "build", *dsn, cfg, errOut)
+	w, _, code := openWarehouse(ctx, "build", *dsn, cfg, errOut)
 	if w == nil {
 		return code
 	}
@@ -114,9 +113,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 		return exitFailure
 	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		enc.Encode(res)
+		printJSON(out, res)
 	} else {
 		printBuildResult(out, *dir, res, *dryRun)
 	}
@@ -124,16 +121,6 @@ func runBuild(args []string, out, errOut io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// currentUser names who created an environment, for `env list`.
-func currentUser() string {
-	for _, v := range []string{"GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"} {
-		if s := os.Getenv(v); s != "" {
-			return s
-		}
-	}
-	return "unknown"
 }
 
 // progress shows a build as it happens: on a terminal one status line
@@ -256,24 +243,6 @@ func printBuildResult(w io.Writer, dir string, res *build.Result, dryRun bool) {
 	fmt.Fprintf(w, "\nDone in %s: %d built, %d errors, %d skipped; tests: %d passed, %d failed, %d warned.\n",
 		res.Duration.Round(time.Millisecond), c[build.StatusSuccess], c[build.StatusError], c[build.StatusSkipped],
 		c[build.StatusPass], c[build.StatusFail], c[build.StatusWarn])
-}
-
-// openWarehouse connects to the DSN from the flag, or from the environment
-// variable the configuration names. The DSN is never printed unmasked.
-func openWarehouse(ctx context.Context, cmd, flagDSN string, cfg config.Config, errOut io.Writer) (warehouse.Warehouse, int) {
-	dsn := flagDSN
-	if dsn == "" {
-		dsn = os.Getenv(cfg.Warehouse.DSNEnv)
-	}
-	if dsn == "" {
-		return nil, usageError(errOut, cmd, "no warehouse: pass --warehouse DSN or set %s (for example duckdb:///tmp/dataops.duckdb)", cfg.Warehouse.DSNEnv)
-	}
-	w, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		fmt.Fprintf(errOut, "dataops %s: %v\n", cmd, err)
-		return nil, exitFailure
-	}
-	return w, exitOK
 }
 
 // formatValue prints a database value as a person reads it.

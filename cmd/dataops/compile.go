@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -75,9 +74,7 @@ func runCompile(args []string, out, errOut io.Writer) int {
 		if sum.Selected == nil {
 			sum.Selected = []string{}
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		enc.Encode(sum)
+		printJSON(out, sum)
 	} else {
 		printDiagnostics(errOut, *dir, ds)
 		if m != nil {

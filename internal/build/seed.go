@@ -23,7 +23,7 @@ const seedBatchRows = 500
 // go-duckdb v2 binds in time quadratic in a statement's parameters (for
 // each one it scans all the arguments for its ordinal and its name), and
 // DuckDB runs in process, so there small statements win: 10,000 rows of 6
-// columns load in about 0.9 s at 300 parameters per statement and 4.4 s at
+// columns load in about 1 s at 300 parameters per statement and 4.4 s at
 // 3,000 (TestLoadSeed10k).
 func seedBatchSize(d warehouse.Dialect, ncols int) int {
 	params := 65535
