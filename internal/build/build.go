@@ -12,6 +12,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -368,72 +369,97 @@ func (b *builder) ensureSchemas(ctx context.Context, order []string) error {
 
 // missingUpstream checks, before building anything, that every relation a
 // selected node reads but does not build exists, and says what to do when
-// one does not.
+// one does not. It asks the catalog once for all of them.
 func (b *builder) missingUpstream(ctx context.Context, order []string) (map[string]string, error) {
-	missing := map[string]string{}
-	checked := map[string]string{} // parent id -> reason ("" = exists)
 	loaded := map[project.Relation]bool{}
 	for _, id := range order {
 		if n := b.m.Nodes[id]; n.Kind == project.KindSeed && !b.opts.DryRun {
 			loaded[n.Relation] = true
 		}
 	}
+	type read struct {
+		reader, parent string
+		rel            project.Relation
+	}
+	var reads []read
+	schemas := map[string]bool{}
 	for _, id := range order {
 		for _, p := range b.m.Parents(id) {
 			pn := b.m.Nodes[p]
 			if pn.Kind == project.KindTest || pn.Config.Materialized == "ephemeral" {
 				continue
 			}
+			var rel project.Relation
 			if pn.Kind == project.KindSource {
 				if loaded[pn.Relation] {
 					continue
 				}
-				reason, ok := checked[p]
-				if !ok {
-					rel := toRel(pn.Relation)
-					exists, err := b.w.RelationExists(ctx, rel)
-					if err != nil {
-						return nil, fmt.Errorf("check %s: %w", b.d.QuoteRelation(rel), err)
-					}
-					if !exists {
-						reason = fmt.Sprintf("reads source %s.%s, but %s does not exist: load it first (when a seed provides it, build that seed too)",
-							pn.SourceName, pn.Name, b.d.QuoteRelation(rel))
-					}
-					checked[p] = reason
+				rel = pn.Relation
+			} else {
+				ref := b.resolve(pn)
+				if ref.Inline || (b.opts.Selection[p] && !b.opts.DryRun) {
+					continue
 				}
-				if reason != "" && missing[id] == "" {
-					missing[id] = b.m.Nodes[id].Name + " " + reason
-				}
-				continue
+				rel = ref.Relation
 			}
-			ref := b.resolve(pn)
-			if ref.Inline || (b.opts.Selection[p] && !b.opts.DryRun) {
-				continue
-			}
-			reason, ok := checked[p]
-			if !ok {
-				rel := toRel(ref.Relation)
-				exists, err := b.w.RelationExists(ctx, rel)
-				if err != nil {
-					return nil, fmt.Errorf("check %s: %w", b.d.QuoteRelation(rel), err)
-				}
-				if !exists {
-					where := "the target"
-					if b.opts.Defer != nil {
-						where = "production"
-					}
-					reason = fmt.Sprintf("reads %s %s from %s, but %s does not exist: build production first, or select it too",
-						pn.Kind, pn.Name, where, b.d.QuoteRelation(rel))
-				}
-				checked[p] = reason
-			}
-			if reason != "" && missing[id] == "" {
-				name := b.m.Nodes[id].Name
-				missing[id] = fmt.Sprintf("%s %s (+%s)", name, reason, name)
-			}
+			reads = append(reads, read{id, p, rel})
+			schemas[rel.Schema] = true
 		}
 	}
+	if len(reads) == 0 {
+		return nil, nil
+	}
+	exists, err := b.relationsIn(ctx, schemas)
+	if err != nil {
+		return nil, err
+	}
+	missing := map[string]string{}
+	for _, r := range reads {
+		if exists[r.rel] || exists[lower(r.rel)] || missing[r.reader] != "" {
+			continue
+		}
+		pn, name := b.m.Nodes[r.parent], b.m.Nodes[r.reader].Name
+		q := b.d.QuoteRelation(toRel(r.rel))
+		if pn.Kind == project.KindSource {
+			missing[r.reader] = fmt.Sprintf("%s reads source %s.%s, but %s does not exist: load it first (when a seed provides it, build that seed too)",
+				name, pn.SourceName, pn.Name, q)
+			continue
+		}
+		where := "the target"
+		if b.opts.Defer != nil {
+			where = "production"
+		}
+		missing[r.reader] = fmt.Sprintf("%s reads %s %s from %s, but %s does not exist: build production first, or select it too (+%s)",
+			name, pn.Kind, pn.Name, where, q, name)
+	}
 	return missing, nil
+}
+
+// relationsIn lists the tables and views of the given schemas, by their
+// names as stored and lowercased (DuckDB matches names without case).
+func (b *builder) relationsIn(ctx context.Context, schemas map[string]bool) (map[project.Relation]bool, error) {
+	var args []any
+	var marks []string
+	for s := range schemas {
+		args = append(args, s)
+		marks = append(marks, b.d.Placeholder(len(args)))
+	}
+	rows, err := b.w.Query(ctx, fmt.Sprintf("select table_schema, table_name from information_schema.tables where table_schema in (%s)",
+		strings.Join(marks, ", ")), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list relations: %w", err)
+	}
+	out := map[project.Relation]bool{}
+	for _, r := range rows.Values {
+		rel := project.Relation{Schema: fmt.Sprint(r[0]), Name: fmt.Sprint(r[1])}
+		out[rel] = true
+		out[lower(rel)] = true
+	}
+	return out, nil
+}
+
+func lower(r project.Relation) project.Relation {
+	return project.Relation{Schema: strings.ToLower(r.Schema), Name: strings.ToLower(r.Name)}
 }
 
 func (b *builder) runNode(ctx context.Context, n *project.Node) NodeResult {

@@ -89,21 +89,25 @@ func (e hookError) Unwrap() error { return e.err }
 func (b *builder) replace(ctx context.Context, tx warehouse.Execer, rel warehouse.Relation, kind, sql string) error {
 	tmp := b.sibling(rel, tmpSuffix)
 	backup := b.sibling(rel, backupSuffix)
-	// Leftovers of a run killed before it committed cannot exist (the
-	// transaction rolled back), but ones from a crash between statements
-	// on an engine without transactional DDL could; clear them.
+	// One catalog lookup for all three names: on DuckDB each costs
+	// milliseconds in a large schema.
+	kinds, err := relationKinds(ctx, tx, rel.Schema, rel.Name, tmp.Name, backup.Name)
+	if err != nil {
+		return err
+	}
+	// Leftovers from a run killed between statements on an engine that did
+	// not roll its DDL back; clear them.
 	for _, r := range []warehouse.Relation{tmp, backup} {
-		if err := b.dropIfExists(ctx, tx, r); err != nil {
-			return err
+		if k := kinds[r.Name]; k != "" {
+			if err := tx.Exec(ctx, fmt.Sprintf("drop %s %s cascade", k, b.d.QuoteRelation(r))); err != nil {
+				return err
+			}
 		}
 	}
 	if err := tx.Exec(ctx, fmt.Sprintf("create %s %s as ", kind, b.d.QuoteRelation(tmp))+sql); err != nil {
 		return err
 	}
-	old, err := relationKind(ctx, tx, rel)
-	if err != nil {
-		return err
-	}
+	old := kinds[rel.Name]
 	if old != "" {
 		if err := tx.Exec(ctx, fmt.Sprintf("alter %s %s rename to %s", old, b.d.QuoteRelation(rel), b.d.QuoteIdent(backup.Name))); err != nil {
 			return err
@@ -202,28 +206,37 @@ func (b *builder) sibling(rel warehouse.Relation, suffix string) warehouse.Relat
 }
 
 func (b *builder) dropIfExists(ctx context.Context, tx warehouse.Execer, rel warehouse.Relation) error {
-	kind, err := relationKind(ctx, tx, rel)
-	if err != nil || kind == "" {
+	kinds, err := relationKinds(ctx, tx, rel.Schema, rel.Name)
+	if err != nil || kinds[rel.Name] == "" {
 		return err
 	}
-	return tx.Exec(ctx, fmt.Sprintf("drop %s %s cascade", kind, b.d.QuoteRelation(rel)))
+	return tx.Exec(ctx, fmt.Sprintf("drop %s %s cascade", kinds[rel.Name], b.d.QuoteRelation(rel)))
 }
 
-// relationKind is "table", "view" or "" when rel does not exist.
-func relationKind(ctx context.Context, ex warehouse.Execer, rel warehouse.Relation) (string, error) {
+// relationKinds maps each of the names that exists in schema to "table" or
+// "view".
+func relationKinds(ctx context.Context, ex warehouse.Execer, schema string, names ...string) (map[string]string, error) {
 	d := ex.Dialect()
-	rows, err := ex.Query(ctx, fmt.Sprintf("select table_type from information_schema.tables where table_schema = %s and table_name = %s",
-		d.Placeholder(1), d.Placeholder(2)), rel.Schema, rel.Name)
+	args := []any{schema}
+	marks := make([]string, len(names))
+	for i, n := range names {
+		args = append(args, n)
+		marks[i] = d.Placeholder(i + 2)
+	}
+	rows, err := ex.Query(ctx, fmt.Sprintf("select table_name, table_type from information_schema.tables where table_schema = %s and table_name in (%s)",
+		d.Placeholder(1), strings.Join(marks, ", ")), args...)
 	if err != nil {
-		return "", fmt.Errorf("look up %s: %w", d.QuoteRelation(rel), err)
+		return nil, fmt.Errorf("look up %s in schema %s: %w", strings.Join(names, ", "), d.QuoteIdent(schema), err)
 	}
-	if len(rows.Values) == 0 {
-		return "", nil
+	kinds := map[string]string{}
+	for _, r := range rows.Values {
+		kind := "table"
+		if strings.Contains(strings.ToUpper(fmt.Sprint(r[1])), "VIEW") {
+			kind = "view"
+		}
+		kinds[fmt.Sprint(r[0])] = kind
 	}
-	if strings.Contains(strings.ToUpper(fmt.Sprint(rows.Values[0][0])), "VIEW") {
-		return "view", nil
-	}
-	return "table", nil
+	return kinds, nil
 }
 
 func columnNames(ctx context.Context, ex warehouse.Execer, rel warehouse.Relation) ([]string, error) {
