@@ -47,9 +47,8 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	if *threads < 1 {
 		return usageError(errOut, "build", "--threads must be at least 1")
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		fmt.Fprintln(errOut, err)
+	cfg, ok := loadConfig(fs, "build", *cfgPath, errOut)
+	if !ok {
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -88,6 +87,9 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	selection, err := m.Select(*sel, nil)
 	if err != nil {
 		return usageError(errOut, "build", "--select: %v", err)
+	}
+	if len(selection) == 0 {
+		fmt.Fprintf(errOut, "dataops build: --select %q matches nothing: nothing to build\n", *sel)
 	}
 	selection = m.WithTests(selection)
 	opts := build.Options{Manifest: m, Warehouse: w, Selection: selection, Threads: *threads,

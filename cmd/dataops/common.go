@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -13,6 +14,25 @@ import (
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
+
+// loadConfig reads dataops.yml: a missing file at the default path means
+// the defaults, but a --config naming a missing file is a mistake.
+func loadConfig(fs *flag.FlagSet, cmd, path string, errOut io.Writer) (config.Config, bool) {
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	if explicit {
+		if _, err := os.Stat(path); err != nil {
+			usageError(errOut, cmd, "--config: %v", err)
+			return config.Config{}, false
+		}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintf(errOut, "dataops %s: %v\n", cmd, err)
+		return config.Config{}, false
+	}
+	return cfg, true
+}
 
 // openWarehouse connects to the DSN from the flag, or from the environment
 // variable the configuration names. It returns the DSN for masking, and on

@@ -102,14 +102,8 @@ func runEnv(args []string, out, errOut io.Writer) int {
 	case sub != "list" && *f.name == "" && *f.pr == 0:
 		return usageError(errOut, "env", "which environment? pass --pr N (named by environments.name in %s) or --name NAME", *f.config)
 	}
-	if set["config"] {
-		if _, err := os.Stat(*f.config); err != nil {
-			return usageError(errOut, "env", "--config: %v", err)
-		}
-	}
-	cfg, err := config.Load(*f.config)
-	if err != nil {
-		fmt.Fprintf(errOut, "dataops env: %v\n", err)
+	cfg, ok := loadConfig(f.FlagSet, "env", *f.config, errOut)
+	if !ok {
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

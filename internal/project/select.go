@@ -167,6 +167,9 @@ func (m *Manifest) matchMethod(value string, extra map[string]SelectorMethod) (S
 			method = "path"
 		}
 	}
+	if arg == "" {
+		return nil, fmt.Errorf("selector %q has no value after the colon", value)
+	}
 	out := Selection{}
 	switch {
 	case method == "name" || method == "fqn":
