@@ -16,7 +16,7 @@ func TestBuildCommand(t *testing.T) {
 	dsn := "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb")
 
 	// Production first: everything, into the prod target's schemas.
-	code, stdout, stderr := runCLI("build", "--project", shop, "--warehouse", dsn, "--target", "prod", )
+	code, stdout, stderr := runCLI("build", "--project", shop, "--warehouse", dsn, "--target", "prod")
 	if code != exitOK {
 		t.Fatalf("production build: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -48,14 +48,14 @@ func TestBuildCommand(t *testing.T) {
 	if got := strings.Join(built, ","); got != "dim_customers@pr_5,customer_segments@pr_5,monthly_revenue_by_region@pr_5" {
 		t.Errorf("built %s", got)
 	}
-	code, stdout, _ = runCLI("env", "list", "--warehouse", dsn, )
+	code, stdout, _ = runCLI("env", "list", "--warehouse", dsn)
 	if code != exitOK || !strings.Contains(stdout, "pr_5") {
 		t.Errorf("the environment is listed with its marker: exit %d\n%s", code, stdout)
 	}
 
 	// A dry run shows the engine's columns and builds nothing.
 	code, stdout, stderr = runCLI("build", "--project", shop, "--warehouse", dsn, "--env", "pr_6",
-		"--select", "customer_segments", "--defer-to", "main", "--dry-run", )
+		"--select", "customer_segments", "--defer-to", "main", "--dry-run")
 	if code != exitOK || !strings.Contains(stdout, "customer_segments") || !strings.Contains(stdout, "customer_id integer") {
 		t.Errorf("dry run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -66,7 +66,7 @@ func TestBuildCommand(t *testing.T) {
 		[]byte("select\n    order_date,\n    sum(no_such_column) as revenue\nfrom {{ ref('fct_orders') }}\ngroup by 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, _ = runCLI("build", "--project", broken, "--warehouse", dsn, "--target", "prod", "--select", "daily_revenue", )
+	code, stdout, _ = runCLI("build", "--project", broken, "--warehouse", dsn, "--target", "prod", "--select", "daily_revenue")
 	if code != exitFailure || !strings.Contains(stdout, broken+"/models/marts/daily_revenue.sql:3") {
 		t.Errorf("broken model: exit %d\n%s", code, stdout)
 	}
