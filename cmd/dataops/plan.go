@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/project"
+)
+
+func init() {
+	commands["plan"] = command{
+		summary: "Say what a change does to a project: models added, removed, modified (and why) or impacted, and whether changes break columns.",
+		usage:   "plan --project DIR --base REV [--head REV] [--warehouse DSN] [--defer-to SCHEMA] [--target NAME] [--json]",
+		run:     runPlan,
+	}
+}
+
+func runPlan(args []string, out, errOut io.Writer) int {
+	fs := newFlags("plan", commands["plan"], errOut)
+	dir := fs.String("project", ".", "the folder holding dbt_project.yml, inside a git repository")
+	base := fs.String("base", "", "the git revision to compare with: the pull request's base branch or commit (required)")
+	head := fs.String("head", "", "the git revision of the change (default: the work tree, with uncommitted edits)")
+	dsn := fs.String("warehouse", "", "warehouse DSN: with it, each change is checked against production's columns (breaking or not)")
+	deferTo := fs.String("defer-to", "", "production schema (default: production.schema in dataops.yml)")
+	targetName := fs.String("target", "", "the profiles.yml output to compile for")
+	cfgPath := fs.String("config", config.FileName, "dataops.yml")
+	asJSON := fs.Bool("json", false, "print the plan as JSON for scripts")
+	if code, stop := parseFlags(fs, args, out); stop {
+		return code
+	}
+	if *base == "" {
+		return usageError(errOut, "plan", "--base is required: the revision to compare with, e.g. --base origin/main")
+	}
+	if fs.NArg() > 0 {
+		return usageError(errOut, "plan", "unexpected argument %q", fs.Arg(0))
+	}
+	cfg, ok := loadConfig(fs, "plan", *cfgPath, errOut)
+	if !ok {
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	revs, code := compileRevisions(ctx, "plan", *dir, *base, *head, *targetName, errOut)
+	if revs == nil {
+		return code
+	}
+	p := plan.Diff(revs.Base, revs.Head)
+	p.Base, p.Head = *base, *head
+	if *dsn != "" || os.Getenv(cfg.Warehouse.DSNEnv) != "" {
+		w, _, code := openWarehouse(ctx, "plan", *dsn, cfg, errOut)
+		if w == nil {
+			return code
+		}
+		defer w.Close()
+		p.Assess(ctx, w, revs.Base, revs.Head, productionTarget(cfg, *deferTo, w.Dialect().Name()))
+	}
+	if *asJSON {
+		printJSON(out, p)
+	} else {
+		printPlan(out, p)
+	}
+	return exitOK
+}
+
+// productionTarget is where production lives: the --defer-to schema, or
+// the one dataops.yml names.
+func productionTarget(cfg config.Config, schema, engine string) project.Target {
+	if schema == "" {
+		schema = cfg.Production.Schema
+	}
+	return project.Target{Name: "prod", Schema: schema, Type: engine}
+}
+
+// compileRevisions compiles base and head, printing the head's own compile
+// errors with their positions.
+func compileRevisions(ctx context.Context, cmd, dir, base, head, target string, errOut io.Writer) (*plan.Revisions, int) {
+	revs, err := plan.CompileRevisions(ctx, dir, base, head, target, nil)
+	var hp plan.HeadProblems
+	switch {
+	case errors.As(err, &hp):
+		printDiagnostics(errOut, dir, hp.Diagnostics)
+		if hp.HasConfigErrors() {
+			return nil, exitUsage
+		}
+		return nil, exitFailure
+	case err != nil:
+		fmt.Fprintf(errOut, "dataops %s: %v\n", cmd, err)
+		return nil, exitFailure
+	}
+	return revs, exitOK
+}
+
+var statusTitles = []struct {
+	status plan.Status
+	title  string
+	mark   string
+}{
+	{plan.Modified, "Modified", "~"},
+	{plan.Added, "Added", "+"},
+	{plan.Removed, "Removed", "-"},
+	{plan.Cosmetic, "Whitespace or comments only (nothing to rebuild)", "="},
+	{plan.Impacted, "Impacted downstream (rebuilt)", ">"},
+}
+
+func printPlan(w io.Writer, p *plan.Plan) {
+	head := p.Head
+	if head == "" {
+		head = "the work tree"
+	}
+	fmt.Fprintf(w, "Plan for %s: %s -> %s\n", p.Project, p.Base, head)
+	if len(p.Changes) == 0 {
+		fmt.Fprintln(w, "\nNo changes to models, seeds, sources or tests: nothing to build.")
+		return
+	}
+	tests := map[plan.Status]int{}
+	for _, s := range statusTitles {
+		var lines []string
+		for _, c := range p.Changes {
+			if c.Status != s.status {
+				continue
+			}
+			if c.Kind == project.KindTest {
+				tests[c.Status]++
+				continue
+			}
+			lines = append(lines, planLines(c, s.mark)...)
+		}
+		if len(lines) > 0 {
+			fmt.Fprintf(w, "\n%s\n%s\n", s.title, strings.Join(lines, "\n"))
+		}
+	}
+	if len(tests) > 0 {
+		var parts []string
+		for _, s := range statusTitles {
+			if n := tests[s.status]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, s.status))
+			}
+		}
+		fmt.Fprintf(w, "\nTests: %s\n", strings.Join(parts, ", "))
+	}
+	if !p.Rebuild() {
+		fmt.Fprintln(w, "\nNothing to build.")
+		return
+	}
+	names := make([]string, len(p.Build))
+	for i, id := range p.Build {
+		names[i] = id[strings.LastIndex(id, ".")+1:]
+	}
+	fmt.Fprintf(w, "\nWould build %s: %s\n", plural(len(names), "node"), strings.Join(names, ", "))
+	fmt.Fprintln(w, "Select them with --select state:modified+ (dataops build --base REV does this by default).")
+}
+
+func planLines(c plan.NodeChange, mark string) []string {
+	kind := string(c.Kind)
+	if c.Materialized != "" {
+		kind = c.Materialized
+	}
+	line := fmt.Sprintf("  %s %s (%s)  %s", mark, c.Name, kind, c.Path)
+	if len(c.Reasons) > 0 {
+		line += "  [" + strings.Join(c.Reasons, "; ") + "]"
+	}
+	if len(c.Upstream) > 0 {
+		line += "  downstream of " + strings.Join(c.Upstream, ", ")
+	}
+	lines := []string{line}
+	if im := c.Impact; im != nil {
+		lines = append(lines, "      "+describeImpact(im))
+		for i, u := range im.Downstream {
+			branch := "├─"
+			if i == len(im.Downstream)-1 {
+				branch = "└─"
+			}
+			use := "does not use them"
+			switch u.Uses {
+			case "yes":
+				use = "uses " + strings.Join(u.Columns, ", ")
+			case "unknown":
+				use = "may use them (selects *, or reads the whole row)"
+			}
+			lines = append(lines, fmt.Sprintf("      %s %s: %s", branch, u.Model, use))
+		}
+	}
+	return lines
+}
+
+func describeImpact(im *plan.Impact) string {
+	var parts []string
+	for _, c := range im.Removed {
+		parts = append(parts, "removed "+c.Name)
+	}
+	for _, r := range im.Renamed {
+		parts = append(parts, "renamed "+r.From+" -> "+r.To)
+	}
+	for _, r := range im.Retyped {
+		parts = append(parts, fmt.Sprintf("retyped %s %s -> %s", r.Name, r.From, r.To))
+	}
+	if im.GrainChanged {
+		parts = append(parts, "grain changed (unique_key)")
+	}
+	if len(im.Added) > 0 && im.Why != "new model" {
+		var names []string
+		for _, c := range im.Added {
+			names = append(names, c.Name)
+		}
+		parts = append(parts, "added "+strings.Join(names, ", "))
+	}
+	if im.Why != "" {
+		parts = append(parts, im.Why)
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "same columns")
+	}
+	return im.Kind + ": " + strings.Join(parts, "; ")
+}

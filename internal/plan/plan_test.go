@@ -1,0 +1,399 @@
+package plan_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/warehouse"
+	_ "github.com/dataops-dev/dataops/internal/warehouse/duckdb"
+	_ "github.com/dataops-dev/dataops/internal/warehouse/postgres"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
+)
+
+// shopRepo makes a git repository holding examples/shop in a subfolder
+// (as a dbt project usually sits in a repository), commits it, and returns
+// the project folder.
+func shopRepo(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	dir := filepath.Join(root, "analytics")
+	src := "../../examples/shop"
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			if d.Name() == "target" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, root, "init", "-q")
+	commitAll(t, root, "base")
+	return dir
+}
+
+func gitRun(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func commitAll(t *testing.T, dir, msg string) {
+	gitRun(t, dir, "add", "-A")
+	gitRun(t, dir, "commit", "-q", "-m", msg)
+}
+
+func edit(t *testing.T, dir, file, old, new string) {
+	t.Helper()
+	path := filepath.Join(dir, file)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old == "" {
+		data = append(data, new...)
+	} else {
+		if !strings.Contains(string(data), old) {
+			t.Fatalf("%s does not contain %q", file, old)
+		}
+		data = []byte(strings.Replace(string(data), old, new, 1))
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func write(t *testing.T, dir, file, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, file)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func summary(p *plan.Plan) map[string]string {
+	out := map[string]string{}
+	for _, c := range p.Changes {
+		if c.Kind == project.KindTest {
+			continue
+		}
+		s := string(c.Status)
+		if len(c.Reasons) > 0 {
+			s += " " + strings.Join(c.Reasons, "; ")
+		}
+		out[c.Name] = s
+	}
+	return out
+}
+
+func TestDiff(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   map[string]string // non-test nodes with their status and reasons
+		build  string            // names to build
+	}{
+		{
+			name:   "sql body",
+			change: func(t *testing.T, dir string) { edit(t, dir, "models/marts/product_sales.sql", "", "where 1 = 1\n") },
+			want:   map[string]string{"product_sales": "modified sql"},
+			build:  "product_sales",
+		},
+		{
+			name: "whitespace and comments only",
+			change: func(t *testing.T, dir string) {
+				edit(t, dir, "models/marts/product_sales.sql", "select", "-- why this model exists\nSELECT  ")
+			},
+			want: map[string]string{"product_sales": "cosmetic"},
+		},
+		{
+			name: "a string literal is not cosmetic",
+			change: func(t *testing.T, dir string) {
+				edit(t, dir, "models/staging/stg_orders.sql", "cast('{{ var(\"min_order_date\") }}' as timestamp)", "cast('{{ var(\"min_order_date\") }} ' as timestamp)")
+			},
+			want:  map[string]string{"stg_orders": "modified sql"},
+			build: "stg_orders,fct_orders,dim_customers,customer_segments,daily_revenue,monthly_revenue_by_region,product_sales",
+		},
+		{
+			name: "config",
+			change: func(t *testing.T, dir string) {
+				edit(t, dir, "models/marts/daily_revenue.sql", "materialized='view'", "materialized='table'")
+			},
+			want:  map[string]string{"daily_revenue": "modified config: materialized"},
+			build: "daily_revenue",
+		},
+		{
+			name: "macro used",
+			change: func(t *testing.T, dir string) {
+				edit(t, dir, "macros/safe_divide.sql", "nullif", "NULLIF")
+				edit(t, dir, "macros/safe_divide.sql", "", "\n{# a note #}\n")
+			},
+			want: map[string]string{"customer_segments": "modified macro safe_divide", "dim_customers": "modified macro safe_divide",
+				"monthly_revenue_by_region": "modified macro safe_divide"},
+		},
+		{
+			name:   "var used",
+			change: func(t *testing.T, dir string) { edit(t, dir, "dbt_project.yml", "'2024-01-01'", "'2024-03-01'") },
+			want: map[string]string{"stg_orders": "modified var min_order_date", "fct_orders": "impacted", "dim_customers": "impacted",
+				"customer_segments": "impacted", "daily_revenue": "impacted", "monthly_revenue_by_region": "impacted", "product_sales": "impacted"},
+		},
+		{
+			name:   "seed data",
+			change: func(t *testing.T, dir string) { edit(t, dir, "seeds/country_codes.csv", "", "ZZ,Nowhere,Other\n") },
+			want:   map[string]string{"country_codes": "modified data", "dim_customers": "impacted", "customer_segments": "impacted", "monthly_revenue_by_region": "impacted"},
+		},
+		{
+			name: "added and removed models",
+			change: func(t *testing.T, dir string) {
+				write(t, dir, "models/marts/orders_per_day.sql", "select order_date, count(*) as n from {{ ref('fct_orders') }} group by 1\n")
+				if err := os.Remove(filepath.Join(dir, "models/marts/daily_revenue.sql")); err != nil {
+					t.Fatal(err)
+				}
+				edit(t, dir, "models/marts/_marts.yml", "  - name: daily_revenue", "  - name: daily_revenue_gone")
+			},
+			want:  map[string]string{"orders_per_day": "added", "daily_revenue": "removed"},
+			build: "orders_per_day",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := shopRepo(t)
+			tc.change(t, dir)
+			if tc.name == "added and removed models" {
+				// Removing a model's properties entry too: it described the model.
+				data, _ := os.ReadFile(filepath.Join(dir, "models/marts/_marts.yml"))
+				start := strings.Index(string(data), "  - name: daily_revenue_gone")
+				end := strings.Index(string(data)[start+5:], "\n  - name:") + start + 5
+				os.WriteFile(filepath.Join(dir, "models/marts/_marts.yml"), append(data[:start:start], data[end+1:]...), 0o644)
+			}
+			revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := plan.Diff(revs.Base, revs.Head)
+			got := summary(p)
+			for name, want := range tc.want {
+				if got[name] != want {
+					t.Errorf("%s: %q, want %q", name, got[name], want)
+				}
+			}
+			for name, g := range got {
+				if _, ok := tc.want[name]; !ok && !strings.HasPrefix(g, "impacted") {
+					t.Errorf("unexpected change %s: %s", name, g)
+				}
+			}
+			if tc.build != "" {
+				var names []string
+				for _, id := range p.Build {
+					names = append(names, revs.Head.Nodes[id].Name)
+				}
+				if gotB := strings.Join(names, ","); !sameSet(gotB, tc.build) {
+					t.Errorf("build %s, want %s", gotB, tc.build)
+				}
+			}
+		})
+	}
+}
+
+func sameSet(a, b string) bool {
+	x, y := strings.Split(a, ","), strings.Split(b, ",")
+	sort.Strings(x)
+	sort.Strings(y)
+	return strings.Join(x, ",") == strings.Join(y, ",")
+}
+
+func TestStateSelector(t *testing.T) {
+	dir := shopRepo(t)
+	edit(t, dir, "models/marts/customer_segments.sql", "", "-- note\n")
+	edit(t, dir, "models/marts/dim_customers.sql", "", "where 1 = 1\n")
+	revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plan.Diff(revs.Base, revs.Head)
+	for expr, want := range map[string]string{
+		"state:modified":  "dim_customers",
+		"state:modified+": "customer_segments,dim_customers,monthly_revenue_by_region",
+		"state:impacted":  "customer_segments,monthly_revenue_by_region",
+	} {
+		sel, err := revs.Head.Select(expr, p.Selectors())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for id := range sel {
+			if revs.Head.Nodes[id].Kind == project.KindModel {
+				names = append(names, revs.Head.Nodes[id].Name)
+			}
+		}
+		if !sameSet(strings.Join(names, ","), want) {
+			t.Errorf("%s selects %v, want %s", expr, names, want)
+		}
+	}
+	if _, err := revs.Head.Select("state:changed", p.Selectors()); err == nil || !strings.Contains(err.Error(), "state:modified") {
+		t.Errorf("unknown state: %v", err)
+	}
+}
+
+func TestRevisionErrors(t *testing.T) {
+	dir := shopRepo(t)
+	_, err := plan.CompileRevisions(context.Background(), dir, "no-such-branch", "", "", nil)
+	if err == nil || !strings.Contains(err.Error(), `unknown git revision "no-such-branch"`) {
+		t.Errorf("unknown revision: %v", err)
+	}
+	_, err = plan.CompileRevisions(context.Background(), t.TempDir(), "HEAD", "", "", nil)
+	if err == nil {
+		t.Error("a folder outside git should fail")
+	}
+	// A head that does not compile: its problems come back positioned.
+	edit(t, dir, "models/marts/product_sales.sql", "", "{{ ref('nope') }}\n")
+	_, err = plan.CompileRevisions(context.Background(), dir, "HEAD", "", "", nil)
+	var hp plan.HeadProblems
+	if !asHead(err, &hp) || hp.Diagnostics[0].Path != "models/marts/product_sales.sql" {
+		t.Errorf("head problems: %v", err)
+	}
+	// A base that does not compile is named as such.
+	commitAll(t, filepath.Dir(dir), "broken")
+	edit(t, dir, "models/marts/product_sales.sql", "{{ ref('nope') }}\n", "")
+	_, err = plan.CompileRevisions(context.Background(), dir, "HEAD", "", "", nil)
+	if err == nil || !strings.Contains(err.Error(), "the base revision HEAD does not compile") {
+		t.Errorf("broken base: %v", err)
+	}
+}
+
+func asHead(err error, hp *plan.HeadProblems) bool {
+	h, ok := err.(plan.HeadProblems)
+	if ok {
+		*hp = h
+	}
+	return ok
+}
+
+func TestAssess(t *testing.T) {
+	for _, e := range []struct {
+		name string
+		open func(testing.TB) warehouse.Warehouse
+	}{{"duckdb", warehousetest.DuckDB}, {"postgres", warehousetest.Postgres}} {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := e.open(t)
+			dir := shopRepo(t)
+			prod := project.Target{Name: "prod", Schema: "analytics", Type: w.Dialect().Name()}
+			p, ds := project.Load(dir)
+			if p == nil {
+				t.Fatal(ds)
+			}
+			m, ds := project.Compile(p, project.Options{Target: prod})
+			if len(ds) > 0 {
+				t.Fatal(ds)
+			}
+			all, _ := m.Select("", nil)
+			if res, err := build.Run(ctx, build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
+				t.Fatalf("production build: %v", err)
+			}
+			// Breaking: a column renamed, one retyped, the key changed.
+			edit(t, dir, "models/marts/fct_orders.sql", "as numeric(12, 2)) as credit_card_amount", "as numeric(12, 2)) as card_amount")
+			edit(t, dir, "models/marts/fct_orders.sql", "cast(coalesce(order_lines.line_count, 0) as integer) as line_count", "cast(coalesce(order_lines.line_count, 0) as varchar) as line_count")
+			// Non-breaking: a column added.
+			edit(t, dir, "models/marts/product_sales.sql", "select\n    products.product_id,", "select\n    1 as one,\n    products.product_id,")
+			// Grain: unique key changed on an incremental model... use dim_customers' unique test-free config.
+			write(t, dir, "models/marts/new_model.sql", "select customer_id from {{ ref('dim_customers') }}\n")
+			revs, err := plan.CompileRevisions(ctx, dir, "HEAD", "", "prod", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// CompileRevisions used profiles.yml's prod target (schema main);
+			// production here is analytics.
+			pl := plan.Diff(revs.Base, revs.Head)
+			pl.Assess(ctx, w, revs.Base, revs.Head, prod)
+			byName := map[string]plan.NodeChange{}
+			for _, c := range pl.Changes {
+				byName[c.Name] = c
+			}
+			fct := byName["fct_orders"].Impact
+			if fct == nil || fct.Kind != "breaking" || len(fct.Renamed) != 1 || fct.Renamed[0].To != "card_amount" || len(fct.Retyped) != 1 || fct.Retyped[0].Name != "line_count" {
+				t.Fatalf("fct_orders impact = %+v", fct)
+			}
+			uses := map[string]string{}
+			for _, u := range fct.Downstream {
+				uses[u.Model] = u.Uses + " " + strings.Join(u.Columns, ",")
+			}
+			if uses["daily_revenue"] != "no " || uses["dim_customers"] != "no " {
+				t.Errorf("downstream usage = %v", uses)
+			}
+			if ps := byName["product_sales"].Impact; ps == nil || ps.Kind != "non-breaking" || len(ps.Added) != 1 || ps.Added[0].Name != "one" {
+				t.Errorf("product_sales impact = %+v", ps)
+			}
+			if nm := byName["new_model"].Impact; nm == nil || nm.Kind != "non-breaking" || nm.Why != "new model" {
+				t.Errorf("new_model impact = %+v", nm)
+			}
+		})
+	}
+}
+
+func TestDownstreamUsage(t *testing.T) {
+	ctx := context.Background()
+	w := warehousetest.DuckDB(t)
+	dir := shopRepo(t)
+	write(t, dir, "models/marts/uses_total.sql", "select order_id, order_total from {{ ref('fct_orders') }}\n")
+	write(t, dir, "models/marts/uses_star.sql", "select * from {{ ref('fct_orders') }}\n")
+	commitAll(t, filepath.Dir(dir), "more models")
+	prod := project.Target{Name: "prod", Schema: "analytics", Type: "duckdb"}
+	p, _ := project.Load(dir)
+	m, ds := project.Compile(p, project.Options{Target: prod})
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	all, _ := m.Select("", nil)
+	if res, err := build.Run(ctx, build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
+		t.Fatal("production build failed")
+	}
+	edit(t, dir, "models/marts/fct_orders.sql", "as numeric(12, 2)) as order_total", "as numeric(12, 2)) as total")
+	revs, err := plan.CompileRevisions(ctx, dir, "HEAD", "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := plan.Diff(revs.Base, revs.Head)
+	pl.Assess(ctx, w, revs.Base, revs.Head, prod)
+	for _, c := range pl.Changes {
+		if c.Name != "fct_orders" {
+			continue
+		}
+		got := map[string]string{}
+		for _, u := range c.Impact.Downstream {
+			got[u.Model] = u.Uses + " " + strings.Join(u.Columns, ",")
+		}
+		want := map[string]string{"uses_total": "yes order_total", "uses_star": "unknown ", "daily_revenue": "yes order_total", "dim_customers": "no "}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %q, want %q", k, got[k], v)
+			}
+		}
+	}
+}
