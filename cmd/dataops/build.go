@@ -12,6 +12,7 @@ import (
 
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
@@ -19,7 +20,7 @@ import (
 func init() {
 	commands["build"] = command{
 		summary: "Build the selected models, seeds and tests of a project in a warehouse or a branch environment.",
-		usage:   "build --project DIR --warehouse DSN [--env NAME] [--select EXPR] [--defer-to SCHEMA] [--threads N] [--dry-run] [--full-refresh] [--target NAME] [--json]",
+		usage:   "build --project DIR --warehouse DSN [--env NAME] [--base REV] [--select EXPR] [--defer-to SCHEMA] [--threads N] [--dry-run] [--full-refresh] [--target NAME] [--json]",
 		run:     runBuild,
 	}
 }
@@ -30,7 +31,8 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	dsn := fs.String("warehouse", "", "warehouse DSN: duckdb:///path/file.duckdb, duckdb:// (in memory) or postgres://user@host:port/db (default: $DATAOPS_WAREHOUSE_DSN, or the variable dataops.yml names)")
 	env := fs.String("env", "", "build into this branch environment (a schema dataops creates and marks), instead of the target's schemas")
 	pr := fs.Int("pr", 0, "pull request number recorded on the environment created by --env")
-	sel := fs.String("select", "", "dbt selection of what to build (default: everything)")
+	sel := fs.String("select", "", "dbt selection of what to build (default: everything, or with --base what the change touches)")
+	baseRev := fs.String("base", "", "git revision the change is compared with: builds state:modified+ (what `dataops plan` lists) unless --select says otherwise, and enables state: selectors")
 	deferTo := fs.String("defer-to", "", "production schema: models not selected are read from there instead of being built")
 	threads := fs.Int("threads", 4, "how many models build at once")
 	dryRun := fs.Bool("dry-run", false, "build nothing: check each model with the engine and show its output columns")
@@ -84,12 +86,28 @@ func runBuild(args []string, out, errOut io.Writer) int {
 		}
 		return exitFailure
 	}
-	selection, err := m.Select(*sel, nil)
-	if err != nil {
+	var selectors map[string]project.SelectorMethod
+	var planned *plan.Plan
+	if *baseRev != "" {
+		revs, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *targetName, errOut)
+		if revs == nil {
+			return code
+		}
+		planned = plan.Diff(revs.Base, revs.Head)
+		selectors = planned.Selectors()
+	}
+	var selection project.Selection
+	if planned != nil && *sel == "" {
+		selection = planned.Selection(m)
+	} else if selection, err = m.Select(*sel, selectors); err != nil {
 		return usageError(errOut, "build", "--select: %v", err)
 	}
 	if len(selection) == 0 {
-		fmt.Fprintf(errOut, "dataops build: --select %q matches nothing: nothing to build\n", *sel)
+		if *sel == "" {
+			fmt.Fprintf(errOut, "dataops build: no model changed since %s: nothing to build\n", *baseRev)
+		} else {
+			fmt.Fprintf(errOut, "dataops build: --select %q matches nothing: nothing to build\n", *sel)
+		}
 	}
 	selection = m.WithTests(selection)
 	opts := build.Options{Manifest: m, Warehouse: w, Selection: selection, Threads: *threads,

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dataops-dev/dataops/internal/plan"
+)
+
+// gitShop copies examples/shop into a new git repository and commits it.
+func gitShop(t *testing.T) string {
+	t.Helper()
+	dir := copyDir(t, "../../examples/shop")
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "base"}} {
+		cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return dir
+}
+
+func TestPlanCommand(t *testing.T) {
+	dir := gitShop(t)
+	dsn := "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb")
+	if code, out, errOut := runCLI("build", "--project", dir, "--warehouse", dsn, "--target", "prod"); code != exitOK {
+		t.Fatalf("production build: %d\n%s\n%s", code, out, errOut)
+	}
+	path := filepath.Join(dir, "models/marts/dim_customers.sql")
+	data, _ := os.ReadFile(path)
+	changed := strings.Replace(string(data), "numeric(12, 2)) as lifetime_value,", "numeric(12, 2)) as lifetime_revenue,", 1)
+	if changed == string(data) {
+		t.Fatal("the edit did not apply")
+	}
+	os.WriteFile(path, []byte(changed), 0o644)
+	os.WriteFile(filepath.Join(dir, "models/staging/stg_orders.sql"), append(mustRead(t, filepath.Join(dir, "models/staging/stg_orders.sql")), "\n-- note\n"...), 0o644)
+
+	code, out, errOut := runCLI("plan", "--project", dir, "--base", "HEAD", "--warehouse", dsn)
+	if code != exitOK {
+		t.Fatalf("plan: %d\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		"Plan for shop: HEAD -> the work tree",
+		"~ dim_customers (table)  models/marts/dim_customers.sql  [sql]",
+		"breaking: renamed lifetime_value -> lifetime_revenue",
+		"customer_segments: uses lifetime_value",
+		"= stg_orders (view)",
+		"> customer_segments (table)",
+		"Would build 3 nodes: dim_customers, customer_segments, monthly_revenue_by_region",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI("plan", "--project", dir, "--base", "HEAD", "--json")
+	var p plan.Plan
+	if code != exitOK || json.Unmarshal([]byte(out), &p) != nil || len(p.Build) != 3 {
+		t.Errorf("plan --json: %d\n%s", code, out)
+	}
+
+	// build --base builds exactly what the plan lists. dim_customers' own
+	// not_null test on the renamed column now errors, so what reads
+	// dim_customers is skipped, as the plan warned.
+	code, out, errOut = runCLI("build", "--project", dir, "--warehouse", dsn, "--env", "pr_3", "--base", "HEAD", "--defer-to", "main", "--json")
+	if code != exitFailure {
+		t.Fatalf("build --base: %d\n%s\n%s", code, out, errOut)
+	}
+	var res struct {
+		Nodes []struct {
+			Name, Status, Message string
+			Kind                  string `json:"resource_type"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	var models []string
+	for _, n := range res.Nodes {
+		got[n.Name] = n.Status
+		if n.Kind == "model" {
+			models = append(models, n.Name)
+		}
+	}
+	if got["dim_customers"] != "success" || got["not_null_dim_customers_lifetime_value"] != "error" || got["customer_segments"] != "skipped" {
+		t.Errorf("statuses %v", got)
+	}
+	if strings.Join(models, ",") != "dim_customers,customer_segments,monthly_revenue_by_region" {
+		t.Errorf("built %v, want only what the plan lists", models)
+	}
+
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"plan", "--project", dir}, exitUsage, "--base is required"},
+		{[]string{"plan", "--project", dir, "--base", "nope"}, exitFailure, `unknown git revision "nope"`},
+		{[]string{"plan", "--project", t.TempDir(), "--base", "HEAD"}, exitUsage, "no dbt_project.yml"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("%v: exit %d, stderr %s", tc.args, code, stderr)
+		}
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
