@@ -328,6 +328,28 @@ func (m *Manifest) renderAll() Diagnostics {
 	return nil
 }
 
+// Key returns the columns that identify a model's rows, for comparing
+// them: its unique_key config, or else the column of an unconditional
+// unique test on it (the first by name when there are several, since each
+// such column is a key on its own).
+func (m *Manifest) Key(n *Node) []string {
+	if len(n.Config.UniqueKey) > 0 {
+		return n.Config.UniqueKey
+	}
+	var keys []string
+	for _, id := range m.Children(n.UniqueID) {
+		t := m.Nodes[id]
+		if t.Kind == KindTest && t.Test != nil && t.Test.Name == "unique" && t.Test.AttachTo == n.UniqueID && t.Config.Where == "" {
+			keys = append(keys, t.Test.Column)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Strings(keys)
+	return keys[:1]
+}
+
 // Stats counts nodes by kind.
 type Stats struct {
 	Models  int `json:"models"`

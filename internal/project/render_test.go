@@ -388,3 +388,18 @@ func TestResolversAndHooks(t *testing.T) {
 		t.Errorf("hooks: pre %v post %v", pre, post)
 	}
 }
+
+func TestKey(t *testing.T) {
+	m := mustCompile(t, map[string]string{
+		"models/a.sql":     "{{ config(unique_key=['x', 'y']) }}select 1 as x, 2 as y",
+		"models/b.sql":     "select 1 as id, 2 as code",
+		"models/c.sql":     "select 1 as id",
+		"models/props.yml": "version: 2\nmodels:\n  - name: b\n    columns:\n      - name: id\n        tests: [unique]\n      - name: code\n        tests: [unique, not_null]\n  - name: c\n    columns:\n      - name: id\n        tests:\n          - unique:\n              config: {where: \"id > 0\"}\n",
+	}, Target{})
+	for name, want := range map[string]string{"a": "x,y", "b": "code", "c": ""} {
+		n, _ := m.Lookup(name)
+		if got := strings.Join(m.Key(n), ","); got != want {
+			t.Errorf("key of %s = %q, want %q", name, got, want)
+		}
+	}
+}
