@@ -29,6 +29,31 @@ type Config struct {
 	Warehouse    Warehouse    `yaml:"warehouse"`
 	Production   Production   `yaml:"production"`
 	Environments Environments `yaml:"environments"`
+	Diff         Diff         `yaml:"diff"`
+}
+
+// Diff configures the data diff and which of its findings fail the
+// dataops/diff check. By default a diff informs (neutral) and only errors
+// fail it.
+type Diff struct {
+	// Sample rows shown per category.
+	Sample int `yaml:"sample"`
+	// Tolerance: numeric values differing by at most this much are equal.
+	Tolerance float64 `yaml:"tolerance"`
+	// FailOn lists what fails the check.
+	FailOn FailOn `yaml:"fail_on"`
+}
+
+// FailOn are the diff outcomes that fail the dataops/diff check.
+type FailOn struct {
+	// RemovedRows: any row of production missing from the environment.
+	RemovedRows bool `yaml:"removed_rows"`
+	// BreakingChange: a column removed, renamed or retyped, or the grain
+	// changed.
+	BreakingChange bool `yaml:"breaking_change"`
+	// ChangedPercent: more than this percentage of a model's matched rows
+	// changed (0 = never).
+	ChangedPercent float64 `yaml:"changed_percent"`
 }
 
 // Warehouse names where the DSN comes from. The DSN itself holds
@@ -82,6 +107,7 @@ func Default() Config {
 		Warehouse:    Warehouse{DSNEnv: "DATAOPS_WAREHOUSE_DSN"},
 		Production:   Production{Target: "prod", Schema: "main"},
 		Environments: Environments{Name: "pr_{number}", TTL: Duration{7 * 24 * time.Hour}},
+		Diff:         Diff{Sample: 5},
 	}
 }
 
@@ -151,6 +177,15 @@ func (c Config) validate(path string, data []byte) error {
 	}
 	if !strings.Contains(c.Environments.Name, "{number}") {
 		return fail("environments.name", "%q must contain {number}, so each pull request gets its own environment", c.Environments.Name)
+	}
+	if c.Diff.Sample < 0 || c.Diff.Sample > 100 {
+		return fail("diff.sample", "must be between 0 and 100, not %d", c.Diff.Sample)
+	}
+	if c.Diff.Tolerance < 0 {
+		return fail("diff.tolerance", "must not be negative")
+	}
+	if p := c.Diff.FailOn.ChangedPercent; p < 0 || p > 100 {
+		return fail("diff.fail_on.changed_percent", "must be a percentage between 0 and 100, not %g", p)
 	}
 	if c.Production.Schema == "" {
 		return fail("production.schema", "must not be empty")

@@ -23,6 +23,12 @@ func TestParse(t *testing.T) {
 				t.Errorf("config = %+v", c)
 			}
 		}},
+		{name: "diff rules", yml: "diff:\n  sample: 3\n  fail_on:\n    removed_rows: true\n    changed_percent: 2.5\n", check: func(t *testing.T, c Config) {
+			if c.Diff.Sample != 3 || !c.Diff.FailOn.RemovedRows || c.Diff.FailOn.BreakingChange || c.Diff.FailOn.ChangedPercent != 2.5 {
+				t.Errorf("diff = %+v", c.Diff)
+			}
+		}},
+		{name: "bad percentage", yml: "diff:\n  fail_on:\n    changed_percent: 120\n", wantErr: "dataops.yml:3: diff.fail_on.changed_percent: must be a percentage"},
 		{name: "unknown field", yml: "production:\n  shema: x\n", wantErr: `dataops.yml:2: field shema is not a field of Production`},
 		{name: "bad duration", yml: "environments:\n  ttl: soon\n", wantErr: `dataops.yml:2`},
 		{name: "template without number", yml: "environments:\n  name: shared\n", wantErr: `dataops.yml:2: environments.name: "shared" must contain {number}`},
