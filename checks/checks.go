@@ -1,0 +1,277 @@
+// Package checks holds the stages of a pull request's checks: compile,
+// dry-run, build (models and tests), diff and gate. Each turns what its
+// stage found into a Result: a conclusion, a title and summary people read,
+// the full detail, and annotations on the files at fault.
+package checks
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/report"
+	"github.com/dataops-dev/dataops/internal/scm"
+)
+
+// Conclusion of a stage, as code hosts name it.
+type Conclusion string
+
+const (
+	Success   Conclusion = scm.ConclusionSuccess
+	Failure   Conclusion = scm.ConclusionFailure
+	Neutral   Conclusion = scm.ConclusionNeutral
+	Skipped   Conclusion = scm.ConclusionSkipped
+	Cancelled Conclusion = scm.ConclusionCancelled
+)
+
+// Result is one stage's outcome.
+type Result struct {
+	Name        string           `json:"name"` // one of the scm.Check* names
+	Conclusion  Conclusion       `json:"conclusion"`
+	Title       string           `json:"title"`
+	Summary     string           `json:"summary"`
+	Details     string           `json:"details,omitempty"`
+	Annotations []scm.Annotation `json:"annotations,omitempty"`
+}
+
+// Check is the Result as a completed check for a code host.
+func (r Result) Check() scm.Check {
+	return scm.Check{Name: r.Name, Status: scm.StatusCompleted, Conclusion: string(r.Conclusion), Title: r.Title,
+		Summary: r.Summary, Text: r.Details, Annotations: r.Annotations}
+}
+
+// Failed reports whether the stage stops what comes after it.
+func (r Result) Failed() bool { return r.Conclusion == Failure || r.Conclusion == Cancelled }
+
+// Stages in the order they run.
+var Stages = []string{scm.CheckCompile, scm.CheckDryRun, scm.CheckBuild, scm.CheckDiff, scm.CheckGate}
+
+// Skip is a stage that did not run, and why.
+func Skip(name, why string) Result {
+	return Result{Name: name, Conclusion: Skipped, Title: "Skipped: " + why, Summary: "Skipped: " + why + "."}
+}
+
+// Compile reports a compile of the head revision. dir is the project's
+// folder relative to the repository root, so annotations point at files in
+// the pull request.
+func Compile(dir string, m *project.Manifest, ds project.Diagnostics) Result {
+	r := Result{Name: scm.CheckCompile}
+	if len(ds) == 0 && m != nil {
+		s := m.Stats()
+		r.Conclusion = Success
+		r.Title = fmt.Sprintf("Compiled %s", s)
+		r.Summary = fmt.Sprintf("Compiled `%s`: %s.", m.Project, s)
+		return r
+	}
+	r.Conclusion = Failure
+	r.Title = plural(len(ds), "compile error")
+	var lines []string
+	for _, d := range ds {
+		a := scm.Annotation{Path: repoPath(dir, d.Path), Line: d.Line, Level: scm.LevelFailure, Title: "compile error", Message: d.Message}
+		if d.Hint != "" {
+			a.Message += " (" + d.Hint + ")"
+		}
+		r.Annotations = append(r.Annotations, a)
+		d.Path = a.Path
+		lines = append(lines, "- `"+d.String()+"`")
+	}
+	r.Summary = "The head revision does not compile:\n\n" + strings.Join(lines, "\n")
+	return r
+}
+
+// DryRun reports the engine's check of each changed model, with the schema
+// changes the plan found.
+func DryRun(dir string, res *build.Result, p *plan.Plan) Result {
+	r := Result{Name: scm.CheckDryRun}
+	failed := 0
+	var rows []string
+	for _, n := range res.Nodes {
+		if n.Kind != project.KindModel {
+			continue
+		}
+		if n.Status.Failed() {
+			failed++
+			r.Annotations = append(r.Annotations, failureAnnotation(dir, n, "dry-run error"))
+		}
+		rows = append(rows, fmt.Sprintf("| `%s` | %s | %d |", n.Name, n.Status, len(n.Columns)))
+	}
+	breaking := 0
+	if p != nil {
+		for _, c := range p.Changes {
+			if c.Impact != nil && c.Impact.Kind == "breaking" {
+				breaking++
+			}
+		}
+	}
+	switch {
+	case failed > 0:
+		r.Conclusion = Failure
+		r.Title = fmt.Sprintf("%s rejected by the engine", plural(failed, "model"))
+	default:
+		r.Conclusion = Success
+		r.Title = fmt.Sprintf("%s checked by the engine", plural(len(rows), "model"))
+		if breaking > 0 {
+			r.Title += fmt.Sprintf("; %s", plural(breaking, "breaking change"))
+		}
+	}
+	r.Summary = r.Title + "."
+	if len(rows) > 0 {
+		r.Details = "| model | status | columns |\n|---|---|---:|\n" + strings.Join(rows, "\n")
+	}
+	return r
+}
+
+// Build reports models built and tests run in the environment.
+func Build(dir string, res *build.Result) Result {
+	r := Result{Name: scm.CheckBuild}
+	c := res.Count()
+	var rows []string
+	for _, n := range res.Nodes {
+		switch {
+		case n.Status.Failed():
+			r.Annotations = append(r.Annotations, failureAnnotation(dir, n, string(n.Kind)+" "+string(n.Status)))
+		case n.Status == build.StatusWarn:
+			a := failureAnnotation(dir, n, "test warning")
+			a.Level = scm.LevelWarning
+			r.Annotations = append(r.Annotations, a)
+		}
+		if n.Kind != project.KindTest || n.Status != build.StatusPass {
+			rows = append(rows, fmt.Sprintf("| `%s` | %s | %s | %s |", n.Name, n.Materialized, rowCount(n), n.Status))
+		}
+	}
+	r.Title = fmt.Sprintf("%d built, %d failed, %d skipped; tests: %d passed, %d failed, %d warned",
+		c[build.StatusSuccess], c[build.StatusError], c[build.StatusSkipped], c[build.StatusPass], c[build.StatusFail], c[build.StatusWarn])
+	r.Conclusion = Success
+	if res.Failed() {
+		r.Conclusion = Failure
+	}
+	r.Summary = r.Title + "."
+	r.Details = "| node | materialization | rows | status |\n|---|---|---:|---|\n" + strings.Join(rows, "\n")
+	return r
+}
+
+// Diff reports the data diffs. By default it informs (neutral when data
+// changed, success when nothing did); the rules in dataops.yml can make
+// findings fail it, and a diff that could not run always does.
+func Diff(diffs []report.ModelDiff, p *plan.Plan, rules config.FailOn) Result {
+	r := Result{Name: scm.CheckDiff, Conclusion: Success}
+	changed := 0
+	var reasons []string
+	breaking := map[string]bool{}
+	if p != nil {
+		for _, c := range p.Changes {
+			if c.Impact != nil && c.Impact.Kind == "breaking" {
+				breaking[c.Name] = true
+			}
+		}
+	}
+	for _, d := range diffs {
+		res := d.Result
+		if res == nil {
+			reasons = append(reasons, fmt.Sprintf("`%s`: the diff failed: %s", d.Model, d.Error))
+			r.Annotations = append(r.Annotations, scm.Annotation{Path: d.Path, Level: scm.LevelFailure, Title: "diff failed", Message: d.Error})
+			continue
+		}
+		if !res.Identical() {
+			changed++
+		}
+		if rules.RemovedRows && res.OnlyInBase > 0 {
+			reasons = append(reasons, fmt.Sprintf("`%s` removes %d rows", d.Model, res.OnlyInBase))
+		}
+		if rules.BreakingChange && (breaking[d.Model] || len(res.Schema.Removed)+len(res.Schema.Retyped) > 0) {
+			reasons = append(reasons, fmt.Sprintf("`%s` has a breaking change", d.Model))
+		}
+		if matched := res.Changed + res.Unchanged; rules.ChangedPercent > 0 && matched > 0 {
+			if pct := 100 * float64(res.Changed) / float64(matched); pct > rules.ChangedPercent {
+				reasons = append(reasons, fmt.Sprintf("`%s` changes %.1f%% of its rows (limit %g%%)", d.Model, pct, rules.ChangedPercent))
+			}
+		}
+	}
+	switch {
+	case len(reasons) > 0:
+		r.Conclusion = Failure
+		r.Title = strings.ReplaceAll(reasons[0], "`", "")
+		if len(reasons) > 1 {
+			r.Title += fmt.Sprintf(" (and %d more)", len(reasons)-1)
+		}
+	case changed > 0:
+		r.Conclusion = Neutral
+		r.Title = fmt.Sprintf("%s of %d compared changed data", plural(changed, "model"), len(diffs))
+	case len(diffs) == 0:
+		r.Title = "No models to compare"
+	default:
+		r.Title = fmt.Sprintf("No data changed in %s", plural(len(diffs), "model"))
+	}
+	r.Summary = r.Title + "."
+	if len(reasons) > 0 {
+		r.Summary += "\n\n- " + strings.Join(reasons, "\n- ")
+	}
+	r.Details = report.Full(report.Input{Diffs: diffs})
+	return r
+}
+
+// Gate passes only when every earlier stage passed: it is the check branch
+// protection requires.
+func Gate(stages []Result) Result {
+	r := Result{Name: scm.CheckGate}
+	var blockers []string
+	for _, s := range stages {
+		if s.Name == scm.CheckGate {
+			continue
+		}
+		if s.Failed() {
+			blockers = append(blockers, fmt.Sprintf("`%s`: %s", s.Name, s.Title))
+		}
+	}
+	if len(blockers) > 0 {
+		r.Conclusion = Failure
+		r.Title = fmt.Sprintf("Blocked by %s", plural(len(blockers), "check"))
+		r.Summary = "Merging is blocked until these pass:\n\n- " + strings.Join(blockers, "\n- ")
+		return r
+	}
+	r.Conclusion = Success
+	r.Title = "Ready to merge"
+	r.Summary = "Every dataops check passed."
+	return r
+}
+
+func failureAnnotation(dir string, n build.NodeResult, title string) scm.Annotation {
+	a := scm.Annotation{Path: repoPath(dir, n.Path), Level: scm.LevelFailure, Title: title, Message: n.Message}
+	if n.Failure != nil {
+		a.Path = repoPath(dir, n.Failure.Path)
+		a.Line = n.Failure.Line
+		a.Message = n.Failure.Message
+	}
+	if n.Sample != nil && len(n.Sample.Values) > 0 {
+		a.Message += fmt.Sprintf(" (e.g. %v)", n.Sample.Values[0])
+	}
+	return a
+}
+
+func repoPath(dir, p string) string {
+	if dir == "" || dir == "." {
+		return p
+	}
+	return path.Join(dir, p)
+}
+
+func rowCount(n build.NodeResult) string {
+	switch {
+	case n.Kind == project.KindTest && n.Failures > 0:
+		return fmt.Sprintf("%d failing", n.Failures)
+	case n.Rows >= 0:
+		return fmt.Sprint(n.Rows)
+	}
+	return "-"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

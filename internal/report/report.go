@@ -1,0 +1,487 @@
+// Package report turns the results of a pull request's checks into what
+// people read: one PR comment, found again by a hidden marker and edited
+// rather than duplicated, and the longer markdown for a check run's text or
+// an Actions step summary. Templates are embedded; the comment is
+// shortened, section by section, to fit GitHub's limit.
+package report
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/datadiff"
+	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/scm"
+)
+
+// Marker finds the one dataops comment of a pull request.
+const Marker = "<!-- dataops:report -->"
+
+// MaxComment is GitHub's limit on a comment body, in characters.
+const MaxComment = 65536
+
+//go:embed templates/*.tmpl
+var templates embed.FS
+
+var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
+	"icon":  icon,
+	"cell":  cell,
+	"join":  strings.Join,
+	"rows":  rows,
+	"lower": strings.ToLower,
+}).ParseFS(templates, "templates/*.tmpl"))
+
+// ModelDiff is the data diff of one model between production and the
+// environment.
+type ModelDiff struct {
+	Model  string           `json:"model"`
+	Path   string           `json:"path"`
+	Key    []string         `json:"key,omitempty"`
+	Result *datadiff.Result `json:"result,omitempty"`
+	Error  string           `json:"error,omitempty"`
+}
+
+// Command is a comment command people can run next.
+type Command struct{ Command, What string }
+
+// Input is everything a report says.
+type Input struct {
+	Project     string
+	Environment string
+	HeadSHA     string
+	Base        string // the base branch or revision
+	Checks      []scm.Check
+	Plan        *plan.Plan
+	Head        *project.Manifest // for the lineage graph
+	Diffs       []ModelDiff
+	Build       *build.Result
+	Commands    []Command
+	// FullDetails says where the unshortened report is, e.g. "The full
+	// report is in the dataops/diff check run."
+	FullDetails string
+}
+
+// Comment renders the PR comment, shortened until it fits MaxComment.
+func Comment(in Input) string {
+	for level := 0; ; level++ {
+		v := view(in, level)
+		out := render(v)
+		if len([]rune(out)) <= MaxComment || level >= maxLevel {
+			if len([]rune(out)) > MaxComment {
+				out = string([]rune(out)[:MaxComment-200]) + "\n\n> Cut to fit GitHub's limit. " + in.FullDetails + "\n"
+			}
+			return out
+		}
+	}
+}
+
+// Full renders the whole report with nothing shortened, for a check run's
+// text or a step summary.
+func Full(in Input) string { return render(view(in, 0)) }
+
+func render(v *commentView) string {
+	var b bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&b, "comment", v); err != nil {
+		// The templates are compiled in and tested; this is a bug.
+		panic(fmt.Sprintf("report template: %v", err))
+	}
+	return strings.TrimSpace(b.String()) + "\n"
+}
+
+// Shortening levels: each drops more detail.
+const (
+	levelNoSamples  = 1
+	levelNoColumns  = 2
+	levelFewRows    = 3
+	levelHeadline   = 4
+	maxLevel        = levelHeadline
+	rowsWhenShort   = 20
+	samplesPerModel = 5
+)
+
+type commentView struct {
+	Marker, Icon, Headline, Where string
+	Checks                        []scm.Check
+	Plan                          *plan.Plan
+	ChangeRows                    []changeRow
+	MoreChanges                   int
+	Lineage                       string
+	Diffs                         []diffView
+	MoreDiffs                     int
+	Failures                      []string
+	Shortened                     bool
+	FullDetails                   string
+	Commands                      []Command
+	ShortSHA, Environment         string
+}
+
+type changeRow struct{ Mark, Name, Change, Impact string }
+
+type diffView struct {
+	ModelDiff
+	SchemaLine string
+	Columns    []datadiff.ColumnDiff
+	Samples    string
+}
+
+func view(in Input, level int) *commentView {
+	v := &commentView{Marker: Marker, Checks: in.Checks, Plan: in.Plan, Shortened: level > 0,
+		FullDetails: in.FullDetails, Commands: in.Commands, ShortSHA: short(in.HeadSHA), Environment: in.Environment}
+	v.Icon, v.Headline = headline(in.Checks)
+	v.Where = fmt.Sprintf("`%s` at %s", in.Project, short(in.HeadSHA))
+	if in.Base != "" {
+		v.Where += " compared with `" + in.Base + "`"
+	}
+	if in.Environment != "" {
+		v.Where += ", built in environment `" + in.Environment + "`"
+	}
+	if in.Plan != nil {
+		v.ChangeRows = changeRows(in.Plan)
+		if level >= levelFewRows && len(v.ChangeRows) > rowsWhenShort {
+			v.MoreChanges = len(v.ChangeRows) - rowsWhenShort
+			v.ChangeRows = v.ChangeRows[:rowsWhenShort]
+		}
+		if level < levelFewRows && in.Head != nil {
+			v.Lineage = lineage(in.Plan, in.Head)
+		}
+	}
+	if level >= levelHeadline {
+		v.Plan, v.ChangeRows, v.Lineage = nil, nil, ""
+	}
+	for i, d := range in.Diffs {
+		if level >= levelHeadline || (level >= levelFewRows && i >= rowsWhenShort) {
+			v.MoreDiffs = len(in.Diffs) - i
+			break
+		}
+		dv := diffView{ModelDiff: d}
+		if d.Result != nil {
+			dv.SchemaLine = schemaLine(d.Result)
+			if level < levelNoColumns {
+				for _, c := range d.Result.Columns {
+					if c.Changed > 0 {
+						dv.Columns = append(dv.Columns, c)
+					}
+				}
+			}
+			if level < levelNoSamples {
+				dv.Samples = samples(d.Result)
+			}
+		}
+		v.Diffs = append(v.Diffs, dv)
+	}
+	v.Failures = failures(in)
+	if level >= levelFewRows && len(v.Failures) > rowsWhenShort {
+		more := len(v.Failures) - rowsWhenShort
+		v.Failures = append(v.Failures[:rowsWhenShort], fmt.Sprintf("… and %d more", more))
+	}
+	return v
+}
+
+// headline sums the checks up: failed if any failed, running while any
+// runs, passed otherwise.
+func headline(checks []scm.Check) (string, string) {
+	var failed, running []string
+	for _, c := range checks {
+		switch {
+		case c.Status != scm.StatusCompleted:
+			running = append(running, c.Name)
+		case c.Conclusion == scm.ConclusionFailure || c.Conclusion == scm.ConclusionCancelled:
+			failed = append(failed, strings.TrimPrefix(c.Name, "dataops/"))
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return "❌", "failed: " + strings.Join(failed, ", ")
+	case len(running) > 0:
+		return "⏳", "running"
+	case len(checks) == 0:
+		return "ℹ️", "nothing checked"
+	}
+	return "✅", "all checks passed"
+}
+
+func icon(conclusion, status string) string {
+	if status != "" && status != scm.StatusCompleted {
+		return "⏳"
+	}
+	switch conclusion {
+	case scm.ConclusionSuccess:
+		return "✅"
+	case scm.ConclusionFailure:
+		return "❌"
+	case scm.ConclusionNeutral:
+		return "ℹ️"
+	case scm.ConclusionSkipped:
+		return "⏭️"
+	case scm.ConclusionCancelled:
+		return "🚫"
+	}
+	return "•"
+}
+
+var marks = map[plan.Status]string{plan.Modified: "🟠", plan.Added: "🟢", plan.Removed: "🔴", plan.Cosmetic: "⚪", plan.Impacted: "🔵"}
+
+func changeRows(p *plan.Plan) []changeRow {
+	var out []changeRow
+	for _, c := range p.Changes {
+		if c.Kind == project.KindTest {
+			continue
+		}
+		change := string(c.Status)
+		switch {
+		case len(c.Reasons) > 0:
+			change += ": " + strings.Join(c.Reasons, "; ")
+		case c.Status == plan.Cosmetic:
+			change = "whitespace or comments only"
+		case c.Status == plan.Impacted:
+			change = "downstream of " + strings.Join(c.Upstream, ", ")
+		}
+		out = append(out, changeRow{Mark: marks[c.Status], Name: c.Name, Change: change, Impact: impact(c.Impact)})
+	}
+	return out
+}
+
+func impact(im *plan.Impact) string {
+	if im == nil {
+		return ""
+	}
+	var parts []string
+	for _, c := range im.Removed {
+		parts = append(parts, "removed `"+c.Name+"`")
+	}
+	for _, r := range im.Renamed {
+		parts = append(parts, "renamed `"+r.From+"` → `"+r.To+"`")
+	}
+	for _, r := range im.Retyped {
+		parts = append(parts, fmt.Sprintf("`%s` %s → %s", r.Name, r.From, r.To))
+	}
+	if im.GrainChanged {
+		parts = append(parts, "grain changed")
+	}
+	if len(im.Added) > 0 && im.Why != "new model" {
+		var names []string
+		for _, c := range im.Added {
+			names = append(names, "`"+c.Name+"`")
+		}
+		parts = append(parts, "added "+strings.Join(names, ", "))
+	}
+	var used []string
+	for _, u := range im.Downstream {
+		if u.Uses == "yes" {
+			used = append(used, "`"+u.Model+"`")
+		}
+	}
+	s := "**" + im.Kind + "**"
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, "; ")
+	}
+	if len(used) > 0 {
+		s += "; used by " + strings.Join(used, ", ")
+	}
+	return s
+}
+
+// lineage draws the changed models and what is downstream of them.
+func lineage(p *plan.Plan, head *project.Manifest) string {
+	ids := map[string]string{}
+	status := map[string]plan.Status{}
+	breaking := map[string]bool{}
+	var order []string
+	for _, c := range p.Changes {
+		if c.Kind == project.KindTest || c.Status == plan.Removed || c.Status == plan.Cosmetic || head.Nodes[c.ID] == nil {
+			continue
+		}
+		ids[c.ID] = fmt.Sprintf("n%d", len(ids))
+		status[c.ID] = c.Status
+		breaking[c.ID] = c.Impact != nil && c.Impact.Kind == "breaking"
+		order = append(order, c.ID)
+	}
+	if len(order) == 0 || len(order) > 60 {
+		return "" // too big to read as a picture
+	}
+	var b strings.Builder
+	b.WriteString("graph LR\n")
+	for _, id := range order {
+		class := string(status[id])
+		if breaking[id] {
+			class = "breaking"
+		}
+		fmt.Fprintf(&b, "  %s[\"%s\"]:::%s\n", ids[id], strings.ReplaceAll(head.Nodes[id].Name, `"`, "'"), class)
+	}
+	for _, id := range order {
+		for _, parent := range head.Parents(id) {
+			if pid, ok := ids[parent]; ok {
+				fmt.Fprintf(&b, "  %s --> %s\n", pid, ids[id])
+			}
+		}
+	}
+	b.WriteString("  classDef modified fill:#fdebd0,stroke:#e67e22\n")
+	b.WriteString("  classDef added fill:#d5f5e3,stroke:#27ae60\n")
+	b.WriteString("  classDef impacted fill:#eaf2f8,stroke:#5d6d7e\n")
+	b.WriteString("  classDef breaking fill:#fadbd8,stroke:#c0392b")
+	return b.String()
+}
+
+func schemaLine(r *datadiff.Result) string {
+	var parts []string
+	for _, c := range r.Schema.Added {
+		parts = append(parts, "added `"+c.Name+"`")
+	}
+	for _, c := range r.Schema.Removed {
+		parts = append(parts, "removed `"+c.Name+"`")
+	}
+	for _, c := range r.Schema.Retyped {
+		parts = append(parts, fmt.Sprintf("`%s` %s → %s", c.Name, c.BaseType, c.HeadType))
+	}
+	var keys []string
+	for _, s := range []struct {
+		name string
+		side datadiff.Side
+	}{{"production", r.Base}, {"here", r.Head}} {
+		if s.side.NullKeys > 0 {
+			keys = append(keys, fmt.Sprintf("%d rows with a NULL key %s", s.side.NullKeys, s.name))
+		}
+		if s.side.DuplicateKeys > 0 {
+			keys = append(keys, fmt.Sprintf("%d duplicated keys %s", s.side.DuplicateKeys, s.name))
+		}
+	}
+	var out []string
+	if len(parts) > 0 {
+		out = append(out, "Columns: "+strings.Join(parts, ", ")+".")
+	}
+	if len(keys) > 0 {
+		out = append(out, "⚠️ Not compared: "+strings.Join(keys, ", ")+".")
+	}
+	return strings.Join(out, " ")
+}
+
+// samples renders example rows as small tables.
+func samples(r *datadiff.Result) string {
+	var b strings.Builder
+	if len(r.Samples.Changed) > 0 {
+		b.WriteString("Changed (production → here):\n\n| key | column | production | here |\n|---|---|---|---|\n")
+		for i, row := range r.Samples.Changed {
+			if i >= samplesPerModel {
+				break
+			}
+			for _, col := range sortedKeys(row.Changes) {
+				v := row.Changes[col]
+				fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", cell(keyText(row.Key)), col, cell(value(v[0])), cell(value(v[1])))
+			}
+		}
+		b.WriteString("\n")
+	}
+	for _, s := range []struct {
+		title string
+		rows  []datadiff.Row
+	}{{"Only in production (removed)", r.Samples.OnlyInBase}, {"Only here (added)", r.Samples.OnlyInHead}} {
+		if len(s.rows) == 0 {
+			continue
+		}
+		cols := sortedKeys(s.rows[0].Values)
+		fmt.Fprintf(&b, "%s:\n\n| key | %s |\n|---|%s\n", s.title, strings.Join(quoteAll(cols), " | "), strings.Repeat("---|", len(cols)))
+		for i, row := range s.rows {
+			if i >= samplesPerModel {
+				break
+			}
+			vals := make([]string, len(cols))
+			for j, c := range cols {
+				vals[j] = cell(value(row.Values[c]))
+			}
+			fmt.Fprintf(&b, "| %s | %s |\n", cell(keyText(row.Key)), strings.Join(vals, " | "))
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// failures lists failing models and tests with their place in the code.
+func failures(in Input) []string {
+	var out []string
+	if in.Build == nil {
+		return nil
+	}
+	for _, n := range in.Build.Nodes {
+		if !n.Status.Failed() {
+			continue
+		}
+		where := n.Path
+		if n.Failure != nil && n.Failure.Line > 0 {
+			where = fmt.Sprintf("%s:%d", n.Failure.Path, n.Failure.Line)
+		}
+		msg := n.Message
+		if n.Failure != nil {
+			msg = n.Failure.Message
+		}
+		out = append(out, fmt.Sprintf("%s `%s` (%s): %s", n.Kind, n.Name, where, cell(msg)))
+	}
+	return out
+}
+
+func rows(s datadiff.Side) string {
+	if !s.Exists {
+		return "—"
+	}
+	return fmt.Sprint(s.Rows)
+}
+
+// cell makes text safe inside a markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "\r", "")
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "|", "\\|")
+	if len([]rune(s)) > 200 {
+		s = string([]rune(s)[:197]) + "…"
+	}
+	return s
+}
+
+func value(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func keyText(key []any) string {
+	parts := make([]string, len(key))
+	for i, k := range key {
+		parts[i] = value(k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func quoteAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = "`" + x + "`"
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
