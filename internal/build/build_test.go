@@ -3,14 +3,13 @@ package build_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 	_ "github.com/dataops-dev/dataops/internal/warehouse/duckdb"
 	_ "github.com/dataops-dev/dataops/internal/warehouse/postgres"
@@ -30,33 +29,7 @@ var engines = []struct {
 // removes the file).
 func shop(t *testing.T, changes map[string]string) *project.Project {
 	t.Helper()
-	root := "../../examples/shop"
-	var files []project.File
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			if d != nil && d.IsDir() && d.Name() == "target" {
-				return filepath.SkipDir
-			}
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if _, changed := changes[rel]; changed {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		files = append(files, project.File{Path: rel, Content: data})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for path, content := range changes {
-		if content != "" {
-			files = append(files, project.File{Path: path, Content: []byte(content)})
-		}
-	}
-	p, ds := project.LoadFiles("shop", files)
+	p, ds := project.LoadFiles("shop", projecttest.Shop(t, changes))
 	if p == nil {
 		t.Fatal(ds)
 	}

@@ -277,6 +277,9 @@ func impact(im *plan.Impact) string {
 			used = append(used, "`"+u.Model+"`")
 		}
 	}
+	if len(parts) == 0 && im.Why != "" {
+		parts = append(parts, im.Why)
+	}
 	s := "**" + im.Kind + "**"
 	if len(parts) > 0 {
 		s += ": " + strings.Join(parts, "; ")
