@@ -110,7 +110,7 @@ func TestCompileErrors(t *testing.T) {
 func TestBreakingChange(t *testing.T) {
 	fct := readShop(t, "models/marts/fct_orders.sql")
 	p, head := planFor(t, map[string]string{
-		"models/marts/fct_orders.sql": strings.Replace(fct, "as numeric(12, 2)) as credit_card_amount", "as numeric(12, 2)) as card_amount", 1),
+		"models/marts/fct_orders.sql":     strings.Replace(fct, "as numeric(12, 2)) as credit_card_amount", "as numeric(12, 2)) as card_amount", 1),
 		"models/marts/orders_per_day.sql": "select order_date, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n",
 	})
 	for i := range p.Changes {
@@ -124,7 +124,7 @@ func TestBreakingChange(t *testing.T) {
 	}
 	fctDiff := &datadiff.Result{Algorithm: "join", Key: []string{"order_id"}, Base: side("main", "fct_orders", 500), Head: side("pr_42", "fct_orders", 498),
 		OnlyInBase: 2, Changed: 37, Unchanged: 461,
-		Schema: datadiff.SchemaDiff{Added: []warehouse.Column{{Name: "card_amount", Type: "decimal(12,2)"}}, Removed: []warehouse.Column{{Name: "credit_card_amount", Type: "decimal(12,2)"}}},
+		Schema:  datadiff.SchemaDiff{Added: []warehouse.Column{{Name: "card_amount", Type: "decimal(12,2)"}}, Removed: []warehouse.Column{{Name: "credit_card_amount", Type: "decimal(12,2)"}}},
 		Columns: []datadiff.ColumnDiff{{Name: "net_revenue", Changed: 37, MatchPercent: 92.58}, {Name: "status", Changed: 0, MatchPercent: 100}},
 		Samples: datadiff.Samples{
 			OnlyInBase: []datadiff.Row{{Key: []any{int64(17)}, Values: map[string]any{"status": "returned", "net_revenue": "0.00"}}},
