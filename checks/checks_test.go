@@ -1,0 +1,101 @@
+package checks
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/datadiff"
+	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/report"
+	"github.com/dataops-dev/dataops/internal/scm"
+)
+
+func TestBuildStage(t *testing.T) {
+	tests := []struct {
+		name        string
+		nodes       []build.NodeResult
+		conclusion  Conclusion
+		annotations []string // path:line level
+	}{
+		{"all built", []build.NodeResult{{Name: "a", Kind: project.KindModel, Status: build.StatusSuccess}}, Success, nil},
+		{"model error at its line", []build.NodeResult{{Name: "a", Kind: project.KindModel, Path: "models/a.sql", Status: build.StatusError,
+			Failure: &build.Failure{Path: "models/a.sql", Line: 7, Message: "no such column"}}}, Failure, []string{"dbt/models/a.sql:7 failure"}},
+		{"warn test annotates, passes", []build.NodeResult{{Name: "t", Kind: project.KindTest, Path: "models/s.yml", Status: build.StatusWarn,
+			Failure: &build.Failure{Path: "models/s.yml", Line: 12, Message: "3 failing rows"}}}, Success, []string{"dbt/models/s.yml:12 warning"}},
+		{"failing test fails", []build.NodeResult{{Name: "t", Kind: project.KindTest, Path: "models/s.yml", Status: build.StatusFail,
+			Failure: &build.Failure{Path: "models/s.yml", Line: 12, Message: "3 failing rows"}}}, Failure, []string{"dbt/models/s.yml:12 failure"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Build("dbt", &build.Result{Nodes: tc.nodes})
+			if r.Conclusion != tc.conclusion || r.Name != scm.CheckBuild {
+				t.Errorf("conclusion %s, want %s", r.Conclusion, tc.conclusion)
+			}
+			var got []string
+			for _, a := range r.Annotations {
+				got = append(got, a.Path+":"+strconv.Itoa(a.Line)+" "+a.Level)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.annotations, ",") {
+				t.Errorf("annotations %v, want %v", got, tc.annotations)
+			}
+		})
+	}
+}
+
+func TestDiffStage(t *testing.T) {
+	changed := &datadiff.Result{Base: datadiff.Side{Exists: true, Rows: 100}, Head: datadiff.Side{Exists: true, Rows: 98},
+		OnlyInBase: 2, Changed: 10, Unchanged: 88}
+	same := &datadiff.Result{Base: datadiff.Side{Exists: true, Rows: 5}, Head: datadiff.Side{Exists: true, Rows: 5}, Unchanged: 5}
+	breakingPlan := &plan.Plan{Changes: []plan.NodeChange{{Name: "a", Status: plan.Modified, Impact: &plan.Impact{Kind: "breaking"}}}}
+	tests := []struct {
+		name       string
+		diffs      []report.ModelDiff
+		p          *plan.Plan
+		rules      config.FailOn
+		conclusion Conclusion
+		title      string
+	}{
+		{"nothing changed", []report.ModelDiff{{Model: "a", Result: same}}, nil, config.FailOn{}, Success, "No data changed in 1 model"},
+		{"changes inform by default", []report.ModelDiff{{Model: "a", Result: changed}}, breakingPlan, config.FailOn{}, Neutral, "1 model of 1 compared changed data"},
+		{"removed rows fail when asked", []report.ModelDiff{{Model: "a", Result: changed}}, nil, config.FailOn{RemovedRows: true}, Failure, "a removes 2 rows"},
+		{"breaking change fails when asked", []report.ModelDiff{{Model: "a", Result: changed}}, breakingPlan, config.FailOn{BreakingChange: true}, Failure, "a has a breaking change"},
+		{"changed share over the limit", []report.ModelDiff{{Model: "a", Result: changed}}, nil, config.FailOn{ChangedPercent: 5}, Failure, "a changes 10.2% of its rows (limit 5%)"},
+		{"changed share under the limit", []report.ModelDiff{{Model: "a", Result: changed}}, nil, config.FailOn{ChangedPercent: 20}, Neutral, "1 model of 1 compared changed data"},
+		{"a diff that could not run fails", []report.ModelDiff{{Model: "a", Error: "relation missing on both sides"}}, nil, config.FailOn{}, Failure, "a: the diff failed: relation missing on both sides"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Diff(tc.diffs, tc.p, tc.rules)
+			if r.Conclusion != tc.conclusion || r.Title != tc.title {
+				t.Errorf("%s %q, want %s %q", r.Conclusion, r.Title, tc.conclusion, tc.title)
+			}
+		})
+	}
+}
+
+func TestGate(t *testing.T) {
+	pass := Result{Name: scm.CheckBuild, Conclusion: Success}
+	skipped := Skip(scm.CheckDiff, "nothing changed")
+	fail := Result{Name: scm.CheckDryRun, Conclusion: Failure, Title: "1 model rejected by the engine"}
+	if g := Gate([]Result{pass, skipped}); g.Conclusion != Success {
+		t.Errorf("gate with passing and skipped stages: %+v", g)
+	}
+	g := Gate([]Result{pass, fail})
+	if g.Conclusion != Failure || !strings.Contains(g.Summary, "`dataops/dry-run`: 1 model rejected by the engine") {
+		t.Errorf("gate with a failure: %+v", g)
+	}
+}
+
+func TestCompileStage(t *testing.T) {
+	r := Compile(".", nil, project.Diagnostics{{Path: "models/a.sql", Line: 2, Col: 3, Message: "boom", Hint: "fix it"}})
+	if r.Conclusion != Failure || r.Title != "1 compile error" || r.Annotations[0].Path != "models/a.sql" || r.Annotations[0].Message != "boom (fix it)" {
+		t.Errorf("%+v", r)
+	}
+	if c := r.Check(); c.Status != scm.StatusCompleted || c.Conclusion != "failure" || len(c.Annotations) != 1 {
+		t.Errorf("as a check: %+v", c)
+	}
+}
