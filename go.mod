@@ -1,6 +1,6 @@
 module github.com/dataops-dev/dataops
 
-go 1.24.4
+go 1.25
 
 require (
 	github.com/apache/arrow-go/v18 v18.4.1 // indirect
@@ -45,6 +45,7 @@ require (
 	github.com/perimeterx/marshmallow v1.1.5 // indirect
 	github.com/pierrec/lz4/v4 v4.1.22 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
+	github.com/sethvargo/go-githubactions v1.4.0 // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/woodsbury/decimal128 v1.3.0 // indirect
 	github.com/zeebo/xxh3 v1.0.2 // indirect

@@ -247,7 +247,11 @@ func failureAnnotation(dir string, n build.NodeResult, title string) scm.Annotat
 		a.Message = n.Failure.Message
 	}
 	if n.Sample != nil && len(n.Sample.Values) > 0 {
-		a.Message += fmt.Sprintf(" (e.g. %v)", n.Sample.Values[0])
+		vals := make([]string, len(n.Sample.Values[0]))
+		for i, v := range n.Sample.Values[0] {
+			vals[i] = report.Value(v)
+		}
+		a.Message += " (e.g. " + strings.Join(vals, ", ") + ")"
 	}
 	return a
 }

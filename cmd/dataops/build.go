@@ -14,6 +14,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
@@ -246,7 +247,7 @@ func printBuildResult(w io.Writer, dir string, res *build.Result, dryRun bool) {
 			for _, row := range n.Sample.Values {
 				vals := make([]string, len(row))
 				for i, v := range row {
-					vals[i] = formatValue(v)
+					vals[i] = report.Value(v)
 				}
 				problems = append(problems, "            "+strings.Join(vals, " | "))
 			}
@@ -263,20 +264,4 @@ func printBuildResult(w io.Writer, dir string, res *build.Result, dryRun bool) {
 	fmt.Fprintf(w, "\nDone in %s: %d built, %d errors, %d skipped; tests: %d passed, %d failed, %d warned.\n",
 		res.Duration.Round(time.Millisecond), c[build.StatusSuccess], c[build.StatusError], c[build.StatusSkipped],
 		c[build.StatusPass], c[build.StatusFail], c[build.StatusWarn])
-}
-
-// formatValue prints a database value as a person reads it.
-func formatValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "NULL"
-	case []byte:
-		return string(x)
-	case time.Time:
-		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
-			return x.Format("2006-01-02")
-		}
-		return x.Format("2006-01-02 15:04:05.999999")
-	}
-	return fmt.Sprint(v)
 }

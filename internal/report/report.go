@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/datadiff"
@@ -333,6 +334,9 @@ func lineage(p *plan.Plan, head *project.Manifest) string {
 
 func schemaLine(r *datadiff.Result) string {
 	var parts []string
+	if !r.Base.Exists || !r.Head.Exists {
+		return "" // a new or removed relation: every column is, obviously
+	}
 	for _, c := range r.Schema.Added {
 		parts = append(parts, "added `"+c.Name+"`")
 	}
@@ -375,7 +379,7 @@ func samples(r *datadiff.Result) string {
 			}
 			for _, col := range sortedKeys(row.Changes) {
 				v := row.Changes[col]
-				fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", cell(keyText(row.Key)), col, cell(value(v[0])), cell(value(v[1])))
+				fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", cell(keyText(row.Key)), col, cell(Value(v[0])), cell(Value(v[1])))
 			}
 		}
 		b.WriteString("\n")
@@ -395,7 +399,7 @@ func samples(r *datadiff.Result) string {
 			}
 			vals := make([]string, len(cols))
 			for j, c := range cols {
-				vals[j] = cell(value(row.Values[c]))
+				vals[j] = cell(Value(row.Values[c]))
 			}
 			fmt.Fprintf(&b, "| %s | %s |\n", cell(keyText(row.Key)), strings.Join(vals, " | "))
 		}
@@ -445,7 +449,9 @@ func cell(s string) string {
 	return s
 }
 
-func value(v any) string {
+// Value prints a database value as a person reads it: NULL, dates without
+// a midnight time, timestamps without a zone.
+func Value(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "NULL"
@@ -453,6 +459,11 @@ func value(v any) string {
 		return x
 	case []byte:
 		return string(x)
+	case time.Time:
+		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			return x.Format("2006-01-02")
+		}
+		return x.Format("2006-01-02 15:04:05.999999")
 	}
 	return fmt.Sprint(v)
 }
@@ -460,7 +471,7 @@ func value(v any) string {
 func keyText(key []any) string {
 	parts := make([]string, len(key))
 	for i, k := range key {
-		parts[i] = value(k)
+		parts[i] = Value(k)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -44,9 +44,9 @@ func golden(t *testing.T, name, got string) {
 const sha = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
 
 var commands = []report.Command{
-	{"/dataops rerun", "run the checks again"},
-	{"/dataops diff MODEL", "compare one model's data again"},
-	{"/dataops deploy", "build the change in production once the gate passes"},
+	{Command: "/dataops rerun", What: "run the checks again"},
+	{Command: "/dataops diff MODEL", What: "compare one model's data again"},
+	{Command: "/dataops deploy", What: "build the change in production once the gate passes"},
 }
 
 var target = project.Target{Name: "pr_42", Schema: "pr_42", Type: "duckdb"}

@@ -1,0 +1,294 @@
+package action
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/project/projecttest"
+	"github.com/dataops-dev/dataops/internal/scm/githubtest"
+	"github.com/dataops-dev/dataops/internal/warehouse"
+	_ "github.com/dataops-dev/dataops/internal/warehouse/duckdb"
+	_ "github.com/dataops-dev/dataops/internal/warehouse/postgres"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
+)
+
+const repoName = "acme/shop"
+
+// fixture is a pull request on a real git repository made from
+// examples/shop: production built from the base commit, and a head commit
+// with a breaking change to fct_orders and a new model.
+type fixture struct {
+	dir, baseSHA, headSHA string
+	gh                    *githubtest.Server
+	w                     warehouse.Warehouse
+	dsn                   string
+}
+
+func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
+	t.Helper()
+	f := &fixture{dir: t.TempDir(), gh: githubtest.NewServer(t), w: w, dsn: dsn}
+	for _, file := range projecttest.Shop(t, nil) {
+		write(t, filepath.Join(f.dir, file.Path), string(file.Content))
+	}
+	f.baseSHA = f.commit(t, "base")
+	// Production, built from the base commit.
+	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
+	all, _ := m.Select("", nil)
+	if res, err := build.Run(context.Background(), build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
+		t.Fatalf("production build: %v", err)
+	}
+	fct := filepath.Join(f.dir, "models/marts/fct_orders.sql")
+	data, _ := os.ReadFile(fct)
+	write(t, fct, strings.Replace(string(data), "as numeric(12, 2)) as credit_card_amount,", "as numeric(12, 2)) as card_amount,", 1))
+	write(t, filepath.Join(f.dir, "models/marts/orders_per_month.sql"), "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n")
+	f.headSHA = f.commit(t, "head")
+	archive := f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+f.baseSHA[:7]+"/", f.baseSHA)
+	f.gh.SetArchive(f.baseSHA, archive)
+	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
+		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+	f.gh.SetPermission("octocat", "write")
+	f.gh.SetPermission("visitor", "read")
+	return f
+}
+
+func (f *fixture) git(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
+	cmd.Dir = f.dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %v: %v %s", args, err, stderr.String())
+	}
+	return out
+}
+
+func (f *fixture) commit(t *testing.T, msg string) string {
+	if _, err := os.Stat(filepath.Join(f.dir, ".git")); err != nil {
+		f.git(t, "init", "-q")
+	}
+	f.git(t, "add", "-A")
+	f.git(t, "commit", "-q", "-m", msg)
+	return strings.TrimSpace(string(f.git(t, "rev-parse", "HEAD")))
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// event writes an event file: a fixture payload from GitHub's own examples
+// with the fields that matter set to this repository and pull request.
+func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]any)) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "github", "webhooks", fixtureName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload map[string]any
+	if err := json.Unmarshal(data, &payload); err != nil {
+		t.Fatal(err)
+	}
+	repo := payload["repository"].(map[string]any)
+	repo["full_name"], repo["name"], repo["default_branch"] = repoName, "shop", "main"
+	if pr, ok := payload["pull_request"].(map[string]any); ok {
+		pr["number"] = 7
+		payload["number"] = 7
+		base, head := pr["base"].(map[string]any), pr["head"].(map[string]any)
+		base["sha"], base["ref"] = f.baseSHA, "main"
+		head["sha"], head["ref"] = f.headSHA, "card-amount"
+		head["repo"].(map[string]any)["full_name"] = repoName
+		base["repo"].(map[string]any)["full_name"] = repoName
+	}
+	if edit != nil {
+		edit(payload)
+	}
+	out, _ := json.Marshal(payload)
+	path := filepath.Join(t.TempDir(), "event.json")
+	write(t, path, string(out))
+	return path
+}
+
+// run runs the action entry with the runner's environment.
+func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[string]string) (int, string, map[string]string) {
+	t.Helper()
+	tmp := t.TempDir()
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": eventName, "GITHUB_EVENT_PATH": eventPath,
+		"GITHUB_REPOSITORY": repoName, "GITHUB_API_URL": f.gh.APIURL(), "GITHUB_WORKSPACE": f.dir,
+		"GITHUB_OUTPUT": filepath.Join(tmp, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(tmp, "summary"),
+		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1",
+		"INPUT_WAREHOUSE-DSN": f.dsn, "INPUT_GITHUB-TOKEN": "ghs_testtoken0123456789", "INPUT_CONFIG": "dataops.yml",
+	}
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	var out bytes.Buffer
+	code := Run(context.Background(), func(k string) string { return env[k] }, &out)
+	outputs := map[string]string{}
+	if data, err := os.ReadFile(env["GITHUB_OUTPUT"]); err == nil {
+		lines := strings.Split(string(data), "\n")
+		for i := 0; i+2 < len(lines); i++ {
+			if name, _, ok := strings.Cut(lines[i], "<<"); ok {
+				outputs[name] = lines[i+1]
+			}
+		}
+	}
+	// The runner hides what ::add-mask:: names; nothing else may show it.
+	for _, line := range strings.Split(out.String(), "\n") {
+		if !strings.HasPrefix(line, "::add-mask::") && strings.Contains(line, "ghs_testtoken0123456789") {
+			t.Errorf("the token reached the log: %s", line)
+		}
+	}
+	return code, out.String(), outputs
+}
+
+func relations(t *testing.T, w warehouse.Warehouse, schema string) string {
+	rows, err := w.Query(context.Background(), "select table_name from information_schema.tables where table_schema = "+w.Dialect().Placeholder(1), schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range rows.Values {
+		names = append(names, fmt.Sprint(r[0]))
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+func TestActionEndToEnd(t *testing.T) {
+	for _, e := range []struct {
+		name string
+		open func(t *testing.T) (warehouse.Warehouse, string)
+	}{
+		{"duckdb", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.DuckDBFile(t) }},
+		{"postgres", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.PostgresDatabase(t) }},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			w, dsn := e.open(t)
+			f := newFixture(t, w, dsn)
+			code, log, outputs := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
+			if code != ExitOK {
+				t.Fatalf("exit %d\n%s", code, log)
+			}
+			if outputs["environment"] != "pr_7" || outputs["status"] != "success" || outputs["report-path"] == "" {
+				t.Errorf("outputs = %v", outputs)
+			}
+			want := "customer_segments,daily_revenue,dim_customers,fct_orders,monthly_revenue_by_region,orders_per_month"
+			if got := relations(t, w, "pr_7"); got != want {
+				t.Errorf("environment holds %s, want exactly the modified and downstream models %s", got, want)
+			}
+			conclusions := map[string]string{}
+			for _, run := range f.gh.CheckRuns(repoName) {
+				if run.HeadSHA == f.headSHA {
+					if run.Status != "completed" {
+						t.Errorf("%s is %s", run.Name, run.Status)
+					}
+					if _, dup := conclusions[run.Name]; dup {
+						t.Errorf("two check runs named %s", run.Name)
+					}
+					conclusions[run.Name] = run.Conclusion
+				}
+			}
+			wantChecks := map[string]string{"dataops/compile": "success", "dataops/dry-run": "success", "dataops/build": "success",
+				"dataops/diff": "neutral", "dataops/gate": "success"}
+			if fmt.Sprint(conclusions) != fmt.Sprint(wantChecks) {
+				t.Errorf("checks %v, want %v", conclusions, wantChecks)
+			}
+			comments := f.gh.Comments(repoName, 7)
+			if len(comments) != 1 || !strings.Contains(comments[0].Body, "renamed `credit_card_amount` → `card_amount`") {
+				t.Fatalf("comments: %+v", comments)
+			}
+
+			// The same event again, then a push: still one comment, edited.
+			f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
+			code, log, _ = f.run(t, "pull_request", f.event(t, "pull_request.synchronize.json", nil), nil)
+			if code != ExitOK {
+				t.Fatalf("synchronize: exit %d\n%s", code, log)
+			}
+			if comments := f.gh.Comments(repoName, 7); len(comments) != 1 {
+				t.Errorf("after three runs: %d comments, want the one, edited", len(comments))
+			}
+
+			// A reader's command is refused; a writer's runs.
+			comment := func(user, body string) string {
+				return f.event(t, "issue_comment.created.on_pull_request.json", func(p map[string]any) {
+					p["issue"].(map[string]any)["number"] = 7
+					c := p["comment"].(map[string]any)
+					c["body"] = body
+					c["user"].(map[string]any)["login"] = user
+					c["user"].(map[string]any)["type"] = "User"
+				})
+			}
+			f.run(t, "issue_comment", comment("visitor", "/dataops teardown"), nil)
+			if relations(t, w, "pr_7") == "" {
+				t.Error("a reader's teardown dropped the environment")
+			}
+			replied := false
+			for _, c := range f.gh.Comments(repoName, 7) {
+				replied = replied || strings.Contains(c.Body, "needs write access")
+			}
+			if !replied {
+				t.Error("the reader was not told why")
+			}
+
+			// Closing drops the environment.
+			code, log, _ = f.run(t, "pull_request", f.event(t, "pull_request.closed.json", nil), nil)
+			if code != ExitOK {
+				t.Fatalf("closed: exit %d\n%s", code, log)
+			}
+			if got := relations(t, w, "pr_7"); got != "" {
+				t.Errorf("after close the environment still holds %s", got)
+			}
+		})
+	}
+}
+
+func TestActionNeutralEndings(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	tests := []struct {
+		name      string
+		eventName string
+		inputs    map[string]string
+		log       string
+		code      int
+	}{
+		{"no warehouse secret", "pull_request", map[string]string{"warehouse-dsn": ""}, "no warehouse: set the warehouse-dsn input from a secret", ExitOK},
+		{"unhandled event", "push", nil, "nothing to do: push events are not handled", ExitOK},
+		{"bad fail-on", "pull_request", map[string]string{"fail-on": "everything"}, `"everything": use removed-rows`, ExitFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, log, outputs := f.run(t, tc.eventName, f.event(t, "pull_request.opened.json", nil), tc.inputs)
+			if code != tc.code || !strings.Contains(log, tc.log) {
+				t.Errorf("exit %d, log:\n%s", code, log)
+			}
+			if tc.code == ExitOK && outputs["status"] != "neutral" {
+				t.Errorf("status %q, want neutral", outputs["status"])
+			}
+		})
+	}
+	t.Run("config error before the warehouse", func(t *testing.T) {
+		write(t, filepath.Join(f.dir, "dataops.yml"), "environments:\n  nmae: x\n")
+		defer os.Remove(filepath.Join(f.dir, "dataops.yml"))
+		code, log, _ := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
+		if code != ExitFailed || !strings.Contains(log, "dataops.yml:2") {
+			t.Errorf("exit %d, log:\n%s", code, log)
+		}
+	})
+}

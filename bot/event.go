@@ -1,0 +1,42 @@
+// Package bot is the platform-neutral brain of dataops: what happened on a
+// pull request (an Event), what to do about it (the Pipeline of checks,
+// environments, comment commands), whatever the code host and however
+// dataops was started (GitHub Action, GitLab CI job, webhook bot, or a
+// local `dataops check`).
+package bot
+
+import "github.com/dataops-dev/dataops/internal/scm"
+
+// EventKind is what happened.
+type EventKind string
+
+const (
+	Opened       EventKind = "opened"
+	Synchronized EventKind = "synchronized" // new commits pushed
+	Reopened     EventKind = "reopened"
+	Closed       EventKind = "closed" // see Event.Merged
+	Commented    EventKind = "comment"
+	Rerun        EventKind = "rerun" // a check re-run was requested
+)
+
+// Event is one thing that happened to a pull request.
+type Event struct {
+	Host        string // "github", "gitlab" or "local"
+	Repo        string // owner/name or group/project
+	PullRequest scm.PullRequest
+	Kind        EventKind
+	Merged      bool // with Closed
+	Comment     *Comment
+	// DeliveryID identifies the webhook delivery or workflow run, for logs
+	// and deduplication.
+	DeliveryID string
+}
+
+// Comment is a comment on the pull request.
+type Comment struct {
+	ID     int64
+	Body   string
+	Author string
+	// Bot: written by a bot (dataops itself or another), never obeyed.
+	Bot bool
+}

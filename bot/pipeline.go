@@ -1,0 +1,339 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"time"
+
+	"github.com/dataops-dev/dataops/checks"
+	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/datadiff"
+	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/report"
+	"github.com/dataops-dev/dataops/internal/scm"
+	"github.com/dataops-dev/dataops/internal/warehouse"
+)
+
+// Pipeline runs the checks of one pull request: sources for base and
+// head, compile, plan, environment, dry-run, build and tests, diff, gate,
+// then the comment and one check per stage.
+type Pipeline struct {
+	Host      scm.Host
+	Warehouse warehouse.Warehouse
+	Config    config.Config
+	Sources   Sources
+	// ProjectDir is the project folder on disk when Sources is GitSources
+	// and the head is the work tree; empty otherwise.
+	ProjectDir string
+	Logger     *slog.Logger
+	// Threads bounds parallel model builds (default 4).
+	Threads int
+	// FullDetails says where the unshortened report is, for the comment.
+	FullDetails string
+	// Commands listed at the end of the comment.
+	Commands []report.Command
+	// Environment overrides the name made from environments.name in
+	// dataops.yml (dataops check uses one per person, not per PR).
+	Environment string
+	// Select, when set, replaces the plan's state:modified+ with a dbt
+	// selection (state: selectors included).
+	Select string
+}
+
+// Outcome is what a run concluded.
+type Outcome struct {
+	Environment string
+	Results     []checks.Result
+	Comment     string
+	// Report is the full report, for a step summary or check text.
+	Report string
+	Plan   *plan.Plan
+	Build  *build.Result
+	Diffs  []report.ModelDiff
+}
+
+// Passed reports whether every stage passed (the gate).
+func (o *Outcome) Passed() bool {
+	for _, r := range o.Results {
+		if r.Failed() {
+			return false
+		}
+	}
+	return true
+}
+
+// Run handles a pull request event. Closing drops the environment; any
+// other event runs the checks.
+func (p *Pipeline) Run(ctx context.Context, ev Event) (*Outcome, error) {
+	log := p.logger().With("repo", ev.Repo, "pr", ev.PullRequest.Number, "delivery", ev.DeliveryID)
+	env := p.Environment
+	if env == "" {
+		env = warehouse.EnvironmentName(p.Config.Environments.Name, ev.PullRequest.Number, p.Config.Environments.Prefix, p.Warehouse.Dialect())
+	}
+	if ev.Kind == Closed {
+		log.Info("pull request closed: dropping its environment", "environment", env, "merged", ev.Merged)
+		if err := p.Warehouse.DropEnvironment(ctx, env); err != nil {
+			return nil, fmt.Errorf("drop environment %s: %w", env, err)
+		}
+		return &Outcome{Environment: env}, nil
+	}
+	r := &run{p: p, ev: ev, log: log, out: &Outcome{Environment: env}, sha: ev.PullRequest.HeadSHA}
+	r.start()
+	r.execute(ctx)
+	return r.out, r.finish(ctx)
+}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}
+
+// run is the state of one pipeline run.
+type run struct {
+	p    *Pipeline
+	ev   Event
+	log  *slog.Logger
+	out  *Outcome
+	sha  string
+	head *project.Manifest
+	prod project.Target
+}
+
+// start marks every stage queued so people see the whole list at once.
+func (r *run) start() {
+	for _, name := range checks.Stages {
+		r.publish(context.Background(), scm.Check{Name: name, Status: scm.StatusQueued, Title: "Waiting"})
+	}
+}
+
+func (r *run) publish(ctx context.Context, c scm.Check) {
+	if err := r.p.Host.PublishCheck(ctx, r.sha, c); err != nil {
+		// A check that cannot be published must not stop the run: the
+		// comment and the other checks still tell people what happened.
+		r.log.Warn("publish check", "check", c.Name, "err", err)
+	}
+}
+
+// stage runs one stage: its check in progress, then its result.
+func (r *run) stage(ctx context.Context, name, what string, fn func() checks.Result) checks.Result {
+	r.publish(ctx, scm.Check{Name: name, Status: scm.StatusInProgress, Title: what})
+	start := time.Now()
+	res := fn()
+	r.log.Info("stage done", "stage", name, "conclusion", res.Conclusion, "took", time.Since(start).Round(time.Millisecond))
+	r.complete(ctx, res)
+	return res
+}
+
+func (r *run) complete(ctx context.Context, res checks.Result) {
+	r.out.Results = append(r.out.Results, res)
+	r.publish(ctx, res.Check())
+}
+
+// skipRest marks the stages after a failure skipped, saying why.
+func (r *run) skipRest(ctx context.Context, why string) {
+	done := map[string]bool{}
+	for _, res := range r.out.Results {
+		done[res.Name] = true
+	}
+	for _, name := range checks.Stages {
+		if !done[name] && name != scm.CheckGate {
+			r.complete(ctx, checks.Skip(name, why))
+		}
+	}
+}
+
+func (r *run) execute(ctx context.Context) {
+	cfg := r.p.Config
+	engine := r.p.Warehouse.Dialect().Name()
+	r.prod = project.Target{Name: "prod", Schema: cfg.Production.Schema, Type: engine}
+	envTarget := project.Target{Name: r.out.Environment, Schema: r.out.Environment, Type: engine}
+
+	// Compile base and head.
+	var base *project.Manifest
+	compile := r.stage(ctx, scm.CheckCompile, "Compiling", func() checks.Result {
+		var ds project.Diagnostics
+		var err error
+		r.head, ds, err = r.compile(ctx, r.ev.PullRequest.HeadSHA, envTarget)
+		if err != nil {
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not read the sources", Summary: err.Error()}
+		}
+		if len(ds) > 0 {
+			return checks.Compile(cfg.Project, nil, ds)
+		}
+		var bds project.Diagnostics
+		base, bds, err = r.compile(ctx, r.ev.PullRequest.BaseSHA, envTarget)
+		if err == nil && len(bds) > 0 {
+			err = fmt.Errorf("%d problems; the first: %s", len(bds), bds[0])
+		}
+		if err != nil {
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "The base revision does not compile",
+				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %v", short(r.ev.PullRequest.BaseSHA), err)}
+		}
+		return checks.Compile(cfg.Project, r.head, nil)
+	})
+	if compile.Failed() {
+		r.skipRest(ctx, "the project does not compile")
+		return
+	}
+	r.out.Plan = plan.Diff(base, r.head)
+	r.out.Plan.Base, r.out.Plan.Head = short(r.ev.PullRequest.BaseSHA), short(r.ev.PullRequest.HeadSHA)
+	if !r.out.Plan.Rebuild() {
+		r.skipRest(ctx, "no model changed")
+		return
+	}
+
+	// The environment, reused across pushes of the same pull request.
+	marker := warehouse.EnvironmentMarker{PR: r.ev.PullRequest.Number, HeadSHA: r.ev.PullRequest.HeadSHA,
+		Owner: r.ev.PullRequest.Author, CreatedAt: time.Now().UTC()}
+	if err := r.p.Warehouse.CreateEnvironment(ctx, r.out.Environment, marker); err != nil {
+		r.complete(ctx, checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure,
+			Title: "Could not create the environment", Summary: fmt.Sprintf("Environment `%s`: %v", r.out.Environment, err)})
+		r.skipRest(ctx, "the environment could not be created")
+		return
+	}
+	selection := r.out.Plan.Selection(r.head)
+	if r.p.Select != "" {
+		sel, err := r.head.Select(r.p.Select, r.out.Plan.Selectors())
+		if err != nil {
+			r.complete(ctx, checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure, Title: "Bad selection", Summary: err.Error()})
+			r.skipRest(ctx, "the selection is not valid")
+			return
+		}
+		selection = r.head.WithTests(sel)
+	}
+	opts := build.Options{Manifest: r.head, Warehouse: r.p.Warehouse, Selection: selection, Defer: &r.prod, Threads: r.p.Threads}
+
+	dry := r.stage(ctx, scm.CheckDryRun, "Checking the changed models with the engine", func() checks.Result {
+		o := opts
+		o.DryRun = true
+		res, err := build.Run(ctx, o)
+		if err != nil {
+			return checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure, Title: "Dry run could not start", Summary: err.Error()}
+		}
+		r.out.Plan.Assess(ctx, r.p.Warehouse, base, r.head, r.prod)
+		return checks.DryRun(cfg.Project, res, r.out.Plan)
+	})
+	if dry.Failed() {
+		r.skipRest(ctx, "the dry run failed")
+		return
+	}
+	built := r.stage(ctx, scm.CheckBuild, "Building the changed models and running their tests", func() checks.Result {
+		res, err := build.Run(ctx, opts)
+		if err != nil {
+			return checks.Result{Name: scm.CheckBuild, Conclusion: checks.Failure, Title: "Build could not start", Summary: err.Error()}
+		}
+		r.out.Build = res
+		return checks.Build(cfg.Project, res)
+	})
+	if built.Failed() {
+		r.skipRest(ctx, "the build failed")
+		return
+	}
+	r.stage(ctx, scm.CheckDiff, "Comparing data with production", func() checks.Result {
+		r.out.Diffs = r.diff(ctx)
+		return checks.Diff(r.out.Diffs, r.out.Plan, cfg.Diff.FailOn)
+	})
+}
+
+// compile reads and compiles the project at sha ("" = the work tree).
+func (r *run) compile(ctx context.Context, sha string, target project.Target) (*project.Manifest, project.Diagnostics, error) {
+	var p *project.Project
+	var ds project.Diagnostics
+	files, err := r.p.Sources.Files(ctx, sha)
+	if err != nil {
+		return nil, nil, err
+	}
+	if files == nil && r.p.ProjectDir != "" {
+		p, ds = project.Load(r.p.ProjectDir)
+	} else {
+		p, ds = project.LoadFiles(r.p.Config.Project, files)
+	}
+	if p == nil {
+		return nil, ds, nil
+	}
+	m, ds := project.Compile(p, project.Options{Target: target})
+	if len(ds) > 0 {
+		return nil, ds, nil
+	}
+	return m, nil, nil
+}
+
+// diff compares each model the pull request builds with production.
+func (r *run) diff(ctx context.Context) []report.ModelDiff {
+	var out []report.ModelDiff
+	for _, id := range r.out.Plan.Build {
+		n := r.head.Nodes[id]
+		if n.Kind != project.KindModel || n.Config.Materialized == "ephemeral" || !r.built(id) {
+			continue
+		}
+		prodRel := r.head.RelationIn(n, r.prod)
+		key := r.head.Key(n)
+		opts := datadiff.Options{
+			Base:      warehouse.Relation{Schema: prodRel.Schema, Name: prodRel.Name},
+			Head:      warehouse.Relation{Schema: n.Relation.Schema, Name: n.Relation.Name},
+			Key:       key,
+			Sample:    r.p.Config.Diff.Sample,
+			Tolerance: r.p.Config.Diff.Tolerance,
+		}
+		res, err := datadiff.Join(ctx, r.p.Warehouse, opts)
+		d := report.ModelDiff{Model: n.Name, Path: path.Join(r.p.Config.Project, n.Path), Key: key, Result: res}
+		switch {
+		case errors.Is(err, datadiff.ErrNoKey):
+			d.Error = fmt.Sprintf("no key, so rows were only counted: declare one with config(unique_key='id') in %s, or a unique test on a column", n.Path)
+		case err != nil:
+			d.Error = err.Error()
+			d.Result = nil
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func (r *run) built(id string) bool {
+	if r.out.Build == nil {
+		return false
+	}
+	for _, n := range r.out.Build.Nodes {
+		if n.ID == id {
+			return n.Status == build.StatusSuccess
+		}
+	}
+	return false
+}
+
+// finish computes the gate and posts the comment.
+func (r *run) finish(ctx context.Context) error {
+	r.complete(ctx, checks.Gate(r.out.Results))
+	var cs []scm.Check
+	for _, res := range r.out.Results {
+		cs = append(cs, res.Check())
+	}
+	in := report.Input{Project: r.p.Config.Project, Environment: r.out.Environment, HeadSHA: r.ev.PullRequest.HeadSHA,
+		Base: r.ev.PullRequest.BaseRef, Checks: cs, Plan: r.out.Plan, Head: r.head, Diffs: r.out.Diffs, Build: r.out.Build,
+		Commands: r.p.Commands, FullDetails: r.p.FullDetails}
+	if in.Project == "." || in.Project == "" {
+		if r.head != nil {
+			in.Project = r.head.Project
+		}
+	}
+	r.out.Comment = report.Comment(in)
+	r.out.Report = report.Full(in)
+	if err := r.p.Host.UpsertComment(ctx, r.ev.PullRequest.Number, report.Marker, r.out.Comment); err != nil {
+		return fmt.Errorf("post the comment: %w", err)
+	}
+	return nil
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
