@@ -1,0 +1,26 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDemo runs the README's first command and checks what it shows.
+func TestDemo(t *testing.T) {
+	code, out, errOut := runCLI("demo", "--dir", t.TempDir())
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"<!-- dataops:report -->",
+		"renamed `credit_card_amount` → `card_amount`",
+		"🟢 | `orders_per_customer_month` | added",
+		"| `net_revenue` |", // the changed values, by column
+		"dataops/gate     success",
+		"What happened, in",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
