@@ -50,6 +50,9 @@ func (h *handler) handle(ctx context.Context, ev bot.Event) (*bot.Outcome, error
 	}
 	o, err := h.pipeline(ev).Run(ctx, ev)
 	if ev.Kind == bot.Closed {
+		if ev.Merged && h.cfg.Deploy.OnMerge {
+			h.logger.Warn("deploy.on_merge is set, but deploys run in the dataops bot (dataops serve), not in this CI job")
+		}
 		return nil, err
 	}
 	return o, err
@@ -87,6 +90,10 @@ func (h *handler) command(ctx context.Context, ev bot.Event) (*bot.Outcome, erro
 		return h.host.UpsertComment(ctx, number, replyMarker, replyMarker+"\n"+text+"\n")
 	}
 	react(scm.ReactionEyes)
+	if !h.cfg.CommandAllowed(string(cmd.Verb)) {
+		react(scm.ReactionConfused)
+		return nil, reply(fmt.Sprintf("`/dataops %s` is not allowed in this repository (commands.allowed in dataops.yml).", cmd.Verb))
+	}
 	if cmd.TouchesWarehouse() {
 		perm, err := h.host.Permission(ctx, ev.Comment.Author)
 		if err != nil {

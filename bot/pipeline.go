@@ -210,16 +210,17 @@ func (r *run) execute(ctx context.Context) {
 	}
 	opts := build.Options{Manifest: r.head, Warehouse: r.p.Warehouse, Selection: selection, Defer: &r.prod, Threads: r.p.Threads}
 
-	dry := r.stage(ctx, scm.CheckDryRun, "Checking the changed models with the engine", func() checks.Result {
-		o := opts
-		o.DryRun = true
-		res, err := build.Run(ctx, o)
-		if err != nil {
-			return checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure, Title: "Dry run could not start", Summary: err.Error()}
-		}
-		r.out.Plan.Assess(ctx, r.p.Warehouse, base, r.head, r.prod)
-		return checks.DryRun(cfg.Project, res, r.out.Plan)
-	})
+	if !cfg.Checks.DryRun {
+		r.complete(ctx, checks.Skip(scm.CheckDryRun, "turned off in dataops.yml (checks.dry_run)"))
+	}
+	if !cfg.Checks.Build {
+		r.skipRest(ctx, "turned off in dataops.yml (checks.build)")
+		return
+	}
+	dry := checks.Result{}
+	if cfg.Checks.DryRun {
+		dry = r.dryRun(ctx, opts, base)
+	}
 	if dry.Failed() {
 		r.skipRest(ctx, "the dry run failed")
 		return
@@ -236,9 +237,27 @@ func (r *run) execute(ctx context.Context) {
 		r.skipRest(ctx, "the build failed")
 		return
 	}
+	if !cfg.Checks.Diff {
+		r.complete(ctx, checks.Skip(scm.CheckDiff, "turned off in dataops.yml (checks.diff)"))
+		return
+	}
 	r.stage(ctx, scm.CheckDiff, "Comparing data with production", func() checks.Result {
 		r.out.Diffs = r.diff(ctx)
 		return checks.Diff(r.out.Diffs, r.out.Plan, cfg.Diff.FailOn)
+	})
+}
+
+// dryRun asks the engine about every model to build, without building.
+func (r *run) dryRun(ctx context.Context, opts build.Options, base *project.Manifest) checks.Result {
+	return r.stage(ctx, scm.CheckDryRun, "Checking the changed models with the engine", func() checks.Result {
+		o := opts
+		o.DryRun = true
+		res, err := build.Run(ctx, o)
+		if err != nil {
+			return checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure, Title: "Dry run could not start", Summary: err.Error()}
+		}
+		r.out.Plan.Assess(ctx, r.p.Warehouse, base, r.head, r.prod)
+		return checks.DryRun(r.p.Config.Project, res, r.out.Plan)
 	})
 }
 

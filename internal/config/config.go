@@ -30,6 +30,49 @@ type Config struct {
 	Production   Production   `yaml:"production"`
 	Environments Environments `yaml:"environments"`
 	Diff         Diff         `yaml:"diff"`
+	Checks       Checks       `yaml:"checks"`
+	Gate         Gate         `yaml:"gate"`
+	Commands     Commands     `yaml:"commands"`
+	Deploy       Deploy       `yaml:"deploy"`
+}
+
+// Checks turns stages off; compile and the gate always run.
+type Checks struct {
+	DryRun bool `yaml:"dry_run"`
+	Build  bool `yaml:"build"`
+	Diff   bool `yaml:"diff"`
+}
+
+// Gate says what merging needs besides passing checks.
+type Gate struct {
+	// Approvals: how many approving reviews (0: none).
+	Approvals int `yaml:"approvals"`
+	// Teams: an approval must come from a member of one of these.
+	Teams []string `yaml:"teams"`
+}
+
+// Commands lists the comment commands people may use.
+type Commands struct {
+	Allowed []string `yaml:"allowed"`
+}
+
+// Deploy configures production deploys.
+type Deploy struct {
+	// OnMerge deploys a merged pull request's change to production.
+	OnMerge bool `yaml:"on_merge"`
+}
+
+// AllCommands are the comment commands dataops knows.
+var AllCommands = []string{"help", "plan", "diff", "rerun", "deploy", "rollback", "teardown"}
+
+// CommandAllowed reports whether a comment command may be used.
+func (c Config) CommandAllowed(verb string) bool {
+	for _, a := range c.Commands.Allowed {
+		if a == verb {
+			return true
+		}
+	}
+	return false
 }
 
 // Diff configures the data diff and which of its findings fail the
@@ -108,6 +151,8 @@ func Default() Config {
 		Production:   Production{Target: "prod", Schema: "main"},
 		Environments: Environments{Name: "pr_{number}", TTL: Duration{7 * 24 * time.Hour}},
 		Diff:         Diff{Sample: 5},
+		Checks:       Checks{DryRun: true, Build: true, Diff: true},
+		Commands:     Commands{Allowed: append([]string(nil), AllCommands...)},
 	}
 }
 
@@ -186,6 +231,21 @@ func (c Config) validate(path string, data []byte) error {
 	}
 	if p := c.Diff.FailOn.ChangedPercent; p < 0 || p > 100 {
 		return fail("diff.fail_on.changed_percent", "must be a percentage between 0 and 100, not %g", p)
+	}
+	if c.Gate.Approvals < 0 {
+		return fail("gate.approvals", "must not be negative")
+	}
+	for _, a := range c.Commands.Allowed {
+		known := false
+		for _, k := range AllCommands {
+			known = known || a == k
+		}
+		if !known {
+			return fail("commands.allowed", "unknown command %q: the commands are %s", a, strings.Join(AllCommands, ", "))
+		}
+	}
+	if !c.Checks.Build && c.Checks.Diff {
+		return fail("checks.diff", "the diff compares what the build built: turn checks.build on, or checks.diff off")
 	}
 	if c.Production.Schema == "" {
 		return fail("production.schema", "must not be empty")

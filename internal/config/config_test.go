@@ -29,6 +29,13 @@ func TestParse(t *testing.T) {
 			}
 		}},
 		{name: "bad percentage", yml: "diff:\n  fail_on:\n    changed_percent: 120\n", wantErr: "dataops.yml:3: diff.fail_on.changed_percent: must be a percentage"},
+		{name: "checks, gate, commands, deploy", yml: "checks:\n  diff: false\ngate:\n  approvals: 1\n  teams: [data-eng]\ncommands:\n  allowed: [help, rerun]\ndeploy:\n  on_merge: true\n", check: func(t *testing.T, c Config) {
+			if c.Checks.Diff || !c.Checks.Build || c.Gate.Approvals != 1 || c.Gate.Teams[0] != "data-eng" || !c.CommandAllowed("rerun") || c.CommandAllowed("deploy") || !c.Deploy.OnMerge {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{name: "unknown command", yml: "commands:\n  allowed: [rerun, nuke]\n", wantErr: `dataops.yml:2: commands.allowed: unknown command "nuke"`},
+		{name: "diff without build", yml: "checks:\n  build: false\n", wantErr: "checks.diff: the diff compares what the build built"},
 		{name: "unknown field", yml: "production:\n  shema: x\n", wantErr: `dataops.yml:2: field shema is not a field of Production`},
 		{name: "bad duration", yml: "environments:\n  ttl: soon\n", wantErr: `dataops.yml:2`},
 		{name: "template without number", yml: "environments:\n  name: shared\n", wantErr: `dataops.yml:2: environments.name: "shared" must contain {number}`},
