@@ -1,0 +1,78 @@
+package action
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dataops-dev/dataops/internal/report"
+	"github.com/dataops-dev/dataops/internal/scm/gitlabtest"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
+)
+
+func TestGitLabJobEndToEnd(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	gl := gitlabtest.NewServer(t)
+	archive := f.git(t, "archive", "--format=tar.gz", "--prefix=shop-"+f.baseSHA+"/", f.baseSHA)
+	gl.SetArchive(f.baseSHA, archive)
+	project := gl.Project()
+	gl.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, Title: "card_amount", State: "opened", SourceBranch: "card-amount", TargetBranch: "main",
+		SourceProjectID: project.ID, TargetProjectID: project.ID, SHA: f.headSHA, BaseSHA: f.baseSHA})
+	gl.AddCommit(f.headSHA, "card-amount")
+	env := map[string]string{
+		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
+		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
+		"CI_COMMIT_SHA": f.headSHA, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
+		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(project.ID),
+		"GITLAB_USER_LOGIN": "octocat", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": dsn,
+	}
+	run := func() (int, string) {
+		var out bytes.Buffer
+		code := Run(context.Background(), func(k string) string { return env[k] }, &out)
+		if strings.Contains(out.String(), gitlabtest.DefaultToken) {
+			t.Error("the token reached the log")
+		}
+		return code, out.String()
+	}
+	for i := 0; i < 2; i++ {
+		if code, log := run(); code != ExitOK {
+			t.Fatalf("run %d: exit %d\n%s", i+1, code, log)
+		}
+	}
+	var ours int
+	for _, n := range gl.Notes(7) {
+		if strings.Contains(n.Body, report.Marker) {
+			ours++
+		}
+	}
+	if ours != 1 {
+		t.Errorf("%d dataops notes after two runs, want 1", ours)
+	}
+	statuses := gl.LatestStatuses(f.headSHA)
+	for _, name := range []string{"dataops/compile", "dataops/dry-run", "dataops/build", "dataops/diff", "dataops/gate"} {
+		if st, ok := statuses[name]; !ok || st.Status != "success" {
+			t.Errorf("status %s = %+v", name, statuses[name])
+		}
+	}
+	if !strings.HasPrefix(statuses["dataops/diff"].Description, "Neutral:") {
+		t.Errorf("a neutral diff says so on GitLab: %q", statuses["dataops/diff"].Description)
+	}
+	var cq []map[string]any
+	data, err := os.ReadFile(filepath.Join(f.dir, CodeQualityFile))
+	if err != nil || json.Unmarshal(data, &cq) != nil {
+		t.Fatalf("code quality report: %v %s", err, data)
+	}
+	if len(cq) != 1 || !strings.Contains(cq[0]["description"].(string), "first_order_date") {
+		t.Errorf("code quality report holds the warning test: %s", data)
+	}
+	junit, err := os.ReadFile(filepath.Join(f.dir, JUnitFile))
+	if err != nil || !bytes.Contains(junit, []byte(`name="not_null_dim_customers_first_order_date"`)) {
+		t.Errorf("junit report: %v\n%s", err, junit)
+	}
+}
