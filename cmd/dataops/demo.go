@@ -101,6 +101,23 @@ What happened, in %s:
 }
 
 func demo(ctx context.Context, dir string, out io.Writer) (*bot.Outcome, error) {
+	d, err := setUpDemo(ctx, dir, out)
+	if err != nil {
+		return nil, err
+	}
+	defer d.w.Close()
+	fmt.Fprintln(out, "Running the pull request's checks...")
+	return d.pipeline(slog.New(slog.NewTextHandler(io.Discard, nil))).Run(ctx, d.event)
+}
+
+// demoRun is a demo set up: production built, the change committed.
+type demoRun struct {
+	repo  string
+	w     warehouse.Warehouse
+	event bot.Event
+}
+
+func setUpDemo(ctx context.Context, dir string, out io.Writer) (*demoRun, error) {
 	repo := filepath.Join(dir, "repo")
 	if err := copyFS(examples.Shop(), repo); err != nil {
 		return nil, err
@@ -114,33 +131,36 @@ func demo(ctx context.Context, dir string, out io.Writer) (*bot.Outcome, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
-	cfg := config.Default()
 	fmt.Fprintln(out, "Building production from the first commit...")
-	if err := buildProduction(ctx, w, repo, cfg); err != nil {
+	if err := buildProduction(ctx, w, repo, config.Default()); err != nil {
+		w.Close()
 		return nil, err
 	}
 	for _, c := range demoChanges {
 		if err := replaceIn(filepath.Join(repo, c.file), c.old, c.new); err != nil {
+			w.Close()
 			return nil, err
 		}
 	}
 	if err := os.WriteFile(filepath.Join(repo, "models/marts/orders_per_customer_month.sql"), []byte(demoNewModel), 0o644); err != nil {
+		w.Close()
 		return nil, err
 	}
 	headSHA, err := commit(ctx, repo, "Net revenue without coupons; card_amount; orders per customer and month")
 	if err != nil {
+		w.Close()
 		return nil, err
 	}
-	fmt.Fprintln(out, "Running the pull request's checks...")
 	pr := scm.PullRequest{Number: 1, Title: "Net revenue without coupons", Author: "demo", BaseRef: "main", BaseSHA: baseSHA,
 		HeadRef: "net-revenue", HeadSHA: headSHA, State: "open"}
-	host := &local.Host{Repo: repo, PR: pr}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &bot.Pipeline{Host: host, Warehouse: w, Config: cfg, Sources: bot.GitSources{Dir: repo}, Logger: quiet,
+	return &demoRun{repo: repo, w: w, event: bot.Event{Host: "local", Repo: "demo/shop", Kind: bot.Opened, PullRequest: pr, DeliveryID: "demo"}}, nil
+}
+
+func (d *demoRun) pipeline(logger *slog.Logger) *bot.Pipeline {
+	return &bot.Pipeline{Host: &local.Host{Repo: d.repo, PR: d.event.PullRequest}, Warehouse: d.w, Config: config.Default(),
+		Sources: bot.GitSources{Dir: d.repo}, Logger: logger,
 		Commands:    []report.Command{{Command: "/dataops rerun", What: "run the checks again"}, {Command: "/dataops deploy", What: "build the change in production once the gate passes"}},
 		FullDetails: "The full report is in each check's text."}
-	return p.Run(ctx, bot.Event{Host: "local", Repo: "demo/shop", Kind: bot.Opened, PullRequest: pr, DeliveryID: "demo"})
 }
 
 func buildProduction(ctx context.Context, w warehouse.Warehouse, dir string, cfg config.Config) error {
