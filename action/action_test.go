@@ -292,3 +292,43 @@ func TestActionNeutralEndings(t *testing.T) {
 		}
 	})
 }
+
+func TestDeployOnMerge(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	write(t, filepath.Join(f.dir, "dataops.yml"), "deploy:\n  on_merge: true\n")
+	if code, log, _ := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil); code != ExitOK {
+		t.Fatalf("opened: %d\n%s", code, log)
+	}
+	merged := f.event(t, "pull_request.closed.json", func(p map[string]any) { p["pull_request"].(map[string]any)["merged"] = true })
+	if code, log, _ := f.run(t, "pull_request", merged, nil); code != ExitOK {
+		t.Fatalf("merged: %d\n%s", code, log)
+	}
+	cols, err := w.Columns(context.Background(), warehouse.Relation{Schema: "main", Name: "fct_orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cols {
+		names = append(names, c.Name)
+	}
+	if !strings.Contains(strings.Join(names, ","), "card_amount") {
+		t.Errorf("production fct_orders after the deploy: %v", names)
+	}
+	if got := relations(t, w, "main"); !strings.Contains(got, "orders_per_month") {
+		t.Errorf("the new model is not in production: %s", got)
+	}
+	if got := relations(t, w, "pr_7"); got != "" {
+		t.Errorf("the environment survived the merge: %s", got)
+	}
+	posted := false
+	for _, c := range f.gh.Comments(repoName, 7) {
+		posted = posted || strings.Contains(c.Body, "Deployed "+f.headSHA[:7]+" to production")
+	}
+	if !posted {
+		for _, c := range f.gh.Comments(repoName, 7) {
+			t.Log(c.Body[:min(300, len(c.Body))])
+		}
+		t.Error("the deploy result was not posted")
+	}
+}

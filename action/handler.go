@@ -50,8 +50,8 @@ func (h *handler) handle(ctx context.Context, ev bot.Event) (*bot.Outcome, error
 	}
 	o, err := h.pipeline(ev).Run(ctx, ev)
 	if ev.Kind == bot.Closed {
-		if ev.Merged && h.cfg.Deploy.OnMerge {
-			h.logger.Warn("deploy.on_merge is set, but deploys run in the dataops bot (dataops serve), not in this CI job")
+		if err == nil && ev.Merged && h.cfg.Deploy.OnMerge {
+			_, err = h.pipeline(ev).Deploy(ctx, ev)
 		}
 		return nil, err
 	}

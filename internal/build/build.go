@@ -35,6 +35,9 @@ type Options struct {
 	Threads     int
 	DryRun      bool
 	FullRefresh bool
+	// FullRefreshOf rebuilds these incremental models from scratch, as a
+	// deploy does for the ones a change modified.
+	FullRefreshOf map[string]bool
 	// Progress, when set, hears each node start and finish.
 	Progress func(Event)
 }

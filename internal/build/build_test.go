@@ -356,3 +356,29 @@ func TestDryRunErrorPosition(t *testing.T) {
 		})
 	}
 }
+
+func TestIncrementalColumnsChanged(t *testing.T) {
+	w := warehousetest.DuckDB(t)
+	p := shop(t, nil)
+	if _, res := buildProduction(t, w, p); res.Failed() {
+		t.Fatal("production build failed")
+	}
+	var src string
+	for _, f := range projecttest.Shop(t, nil) {
+		if f.Path == "models/marts/fct_orders.sql" {
+			src = string(f.Content)
+		}
+	}
+	changed := shop(t, map[string]string{"models/marts/fct_orders.sql": strings.Replace(src, "as credit_card_amount,", "as card_amount,", 1)})
+	m := compile(t, changed, prodTarget(w))
+	res := run(t, build.Options{Manifest: m, Warehouse: w, Selection: selectAll(t, m, "fct_orders")})
+	n := byName(res)["fct_orders"]
+	if n.Status != build.StatusError || !strings.Contains(n.Message, "fct_orders's columns changed (added: card_amount; removed: credit_card_amount)") ||
+		!strings.Contains(n.Message, "--full-refresh") {
+		t.Errorf("%s: %s", n.Status, n.Message)
+	}
+	res = run(t, build.Options{Manifest: m, Warehouse: w, Selection: selectAll(t, m, "fct_orders"), FullRefreshOf: map[string]bool{"model.shop.fct_orders": true}})
+	if n := byName(res)["fct_orders"]; n.Status != build.StatusSuccess || n.Materialized != "incremental" {
+		t.Errorf("a full refresh of the one model: %s %s %s", n.Status, n.Materialized, n.Message)
+	}
+}

@@ -29,7 +29,7 @@ func (b *builder) buildModel(ctx context.Context, n *project.Node, res *NodeResu
 			b.fail(n, res, err, "", nil)
 			return
 		}
-		if exists && !b.opts.FullRefresh {
+		if exists && !b.opts.FullRefresh && !b.opts.FullRefreshOf[n.UniqueID] {
 			incremental = true
 			sql, lineMap = b.m.SQLFor(n, true, b.resolve)
 		}
@@ -143,6 +143,14 @@ func (b *builder) mergeIncremental(ctx context.Context, tx warehouse.Execer, n *
 	if err != nil {
 		return err
 	}
+	newCols, err := columnNames(ctx, tx, staged)
+	if err != nil {
+		return err
+	}
+	if added, removed := columnChanges(cols, newCols); len(added)+len(removed) > 0 {
+		return fmt.Errorf("%s's columns changed (added: %s; removed: %s), and an incremental model keeps the rows it has: rebuild it in full with dataops build --select %s --full-refresh",
+			n.Name, listOrNone(added), listOrNone(removed), n.Name)
+	}
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = b.d.QuoteIdent(c)
@@ -165,6 +173,36 @@ func (b *builder) mergeIncremental(ctx context.Context, tx warehouse.Execer, n *
 		return fmt.Errorf("%w (if the model's columns changed, rebuild it with --full-refresh)", err)
 	}
 	return tx.Exec(ctx, "drop table "+b.d.QuoteRelation(staged))
+}
+
+// columnChanges compares column names, ignoring case.
+func columnChanges(old, new []string) (added, removed []string) {
+	has := func(list []string, name string) bool {
+		for _, c := range list {
+			if strings.EqualFold(c, name) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range new {
+		if !has(old, c) {
+			added = append(added, c)
+		}
+	}
+	for _, c := range old {
+		if !has(new, c) {
+			removed = append(removed, c)
+		}
+	}
+	return added, removed
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
 }
 
 func (b *builder) buildSeed(ctx context.Context, n *project.Node, res *NodeResult) {
