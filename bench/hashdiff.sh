@@ -10,4 +10,4 @@
 # postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-go test ./internal/datadiff/ -run '^$' -bench 'BenchmarkHashDiff$' -benchtime "${BENCHTIME:-3x}" -count 1 -timeout 90m
+go test ./internal/datadiff/ -run '^$' -bench 'BenchmarkHashDiff$' -benchtime "${BENCHTIME:-3x}" -count 1 -timeout 90m -v

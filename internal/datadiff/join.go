@@ -254,7 +254,7 @@ func (j *joinRun) source(s *joinSide) string {
 		if s == j.base {
 			other = j.head
 		}
-		return "(SELECT * FROM " + j.source(other) + " WHERE 1 = 0)"
+		return "(SELECT * FROM " + j.source(other) + " other WHERE 1 = 0)"
 	}
 	rel := j.d.QuoteRelation(s.rel)
 	var sel []string
@@ -376,7 +376,10 @@ func (j *joinRun) compareSQL() (string, []any) {
 		}
 	}
 	joined := "SELECT " + strings.Join(proj, ", ") + " FROM " + j.source(j.base) + " a FULL OUTER JOIN " +
-		j.source(j.head) + " b ON " + strings.Join(on, " AND ") + " OFFSET 0"
+		j.source(j.head) + " b ON " + strings.Join(on, " AND ")
+	if d.Name() == "postgres" {
+		joined += " OFFSET 0"
+	}
 
 	rowOf := func(cols []string) string {
 		if len(cols) == 1 {
@@ -456,7 +459,10 @@ func (j *joinRun) sampleAgg(jsonText, filter string) string {
 		fractions[i] = strconv.FormatFloat((float64(i)+0.5)/float64(j.opts.Sample), 'g', -1, 64)
 	}
 	if j.d.Name() == "duckdb" {
-		return "percentile_disc([" + strings.Join(fractions, ", ") + "]) WITHIN GROUP (ORDER BY " + jsonText + ") FILTER (WHERE " + filter + ")"
+		// DuckDB computes aggregate arguments for every row before it
+		// filters; in a CASE, only for the rows that pass.
+		return "percentile_disc([" + strings.Join(fractions, ", ") + "]) WITHIN GROUP (ORDER BY CASE WHEN " + filter + " THEN " + jsonText +
+			" END) FILTER (WHERE " + filter + ")"
 	}
 	return "CAST(array_to_json(percentile_disc(CAST(ARRAY[" + strings.Join(fractions, ", ") + "] AS double precision[])) WITHIN GROUP (ORDER BY " +
 		jsonText + " COLLATE \"C\") FILTER (WHERE " + filter + ")) AS text)"
