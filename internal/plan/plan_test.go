@@ -12,6 +12,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 	_ "github.com/dataops-dev/dataops/internal/warehouse/duckdb"
 	_ "github.com/dataops-dev/dataops/internal/warehouse/postgres"
@@ -25,26 +26,8 @@ func shopRepo(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
 	dir := filepath.Join(root, "analytics")
-	src := "../../examples/shop"
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			if d.Name() == "target" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range projecttest.Shop(t, nil) {
+		write(t, dir, f.Path, string(f.Content))
 	}
 	gitRun(t, root, "init", "-q")
 	commitAll(t, root, "base")

@@ -120,15 +120,11 @@ func (p *Project) readProperties() (properties, Diagnostics) {
 }
 
 func readPatch(path string, entry *yaml.Node, what string) (*patch, Diagnostics) {
-	if entry.Kind != yaml.MappingNode {
-		return nil, Diagnostics{at(path, entry, "each %s entry must be a mapping with name:", what)}
+	name, ds := namedEntry(path, entry, what, modelKeys)
+	if name == "" {
+		return nil, ds
 	}
-	ds := Diagnostics(checkKeys(path, entry, what+" properties", modelKeys))
-	nameNode := lookup(entry, "name")
-	if nameNode == nil || nameNode.Value == "" {
-		return nil, append(ds, at(path, entry, "%s entry without name:", what))
-	}
-	pt := &patch{path: path, line: entry.Line, name: nameNode.Value}
+	pt := &patch{path: path, line: entry.Line, name: name}
 	if d := lookup(entry, "description"); d != nil {
 		pt.description = d.Value
 	}
@@ -147,6 +143,21 @@ func readPatch(path string, entry *yaml.Node, what string) (*patch, Diagnostics)
 	pt.tests = append(pt.tests, ctests...)
 	ds = append(ds, cds2...)
 	return pt, ds
+}
+
+// namedEntry checks one entry of a list like models:, columns: or tables:
+// - a mapping with a name: and only the keys dbt defines for it - and
+// returns its name, or "" with the problems.
+func namedEntry(path string, n *yaml.Node, what string, keys []string) (string, Diagnostics) {
+	if n.Kind != yaml.MappingNode {
+		return "", Diagnostics{at(path, n, "each %s must be a mapping with name:", what)}
+	}
+	ds := Diagnostics(checkKeys(path, n, what+" properties", keys))
+	name := lookup(n, "name")
+	if name == nil || name.Value == "" {
+		return "", append(ds, at(path, n, "%s entry without name:", what))
+	}
+	return name.Value, ds
 }
 
 func readConfigBlock(path string, n *yaml.Node) ([]configEntry, Diagnostics) {
@@ -180,17 +191,12 @@ func readColumns(path string, n *yaml.Node) ([]Column, Diagnostics, []testDecl) 
 	var ds Diagnostics
 	var tests []testDecl
 	for _, c := range n.Content {
-		if c.Kind != yaml.MappingNode {
-			ds = append(ds, at(path, c, "each column must be a mapping with name:"))
+		name, eds := namedEntry(path, c, "column", columnKeys)
+		ds = append(ds, eds...)
+		if name == "" {
 			continue
 		}
-		ds = append(ds, checkKeys(path, c, "column properties", columnKeys)...)
-		name := lookup(c, "name")
-		if name == nil || name.Value == "" {
-			ds = append(ds, at(path, c, "column entry without name:"))
-			continue
-		}
-		col := Column{Name: name.Value}
+		col := Column{Name: name}
 		if d := lookup(c, "description"); d != nil {
 			col.Description = d.Value
 		}
@@ -290,38 +296,28 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 	var out []sourceDecl
 	var ds Diagnostics
 	for _, s := range list.Content {
-		if s.Kind != yaml.MappingNode {
-			ds = append(ds, at(path, s, "each source must be a mapping with name:"))
+		source, eds := namedEntry(path, s, "source", sourceKeys)
+		ds = append(ds, eds...)
+		if source == "" {
 			continue
 		}
-		ds = append(ds, checkKeys(path, s, "source properties", sourceKeys)...)
-		name := lookup(s, "name")
-		if name == nil || name.Value == "" {
-			ds = append(ds, at(path, s, "source entry without name:"))
-			continue
-		}
-		schema := name.Value
+		schema := source
 		if n := lookup(s, "schema"); n != nil {
 			schema = n.Value
 		}
 		tables := lookup(s, "tables")
 		if tables == nil || tables.Kind != yaml.SequenceNode {
-			ds = append(ds, at(path, s, "source %q has no tables: list", name.Value))
+			ds = append(ds, at(path, s, "source %q has no tables: list", source))
 			continue
 		}
 		for _, t := range tables.Content {
-			if t.Kind != yaml.MappingNode {
-				ds = append(ds, at(path, t, "each table must be a mapping with name:"))
+			table, eds := namedEntry(path, t, "source table", sourceTableKeys)
+			ds = append(ds, eds...)
+			if table == "" {
 				continue
 			}
-			ds = append(ds, checkKeys(path, t, "source table properties", sourceTableKeys)...)
-			tn := lookup(t, "name")
-			if tn == nil || tn.Value == "" {
-				ds = append(ds, at(path, t, "table entry without name:"))
-				continue
-			}
-			decl := sourceDecl{path: path, line: t.Line, source: name.Value, table: tn.Value,
-				schema: schema, identifier: tn.Value}
+			decl := sourceDecl{path: path, line: t.Line, source: source, table: table,
+				schema: schema, identifier: table}
 			if n := lookup(t, "identifier"); n != nil && n.Value != "" {
 				decl.identifier = n.Value
 			}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"github.com/dataops-dev/dataops/internal/logtest"
 	"io"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func exercise(t *testing.T, fake *githubtest.Server, h *github.Host) {
 func TestEnterpriseBaseURL(t *testing.T) {
 	fake := githubtest.NewServer(t)
 	fake.AddPullRequest(repo, githubtest.PullRequest{Number: 7})
-	h, _ := newHost(t, fake, &logBuffer{}, func(o *github.Options) { o.BaseURL = strings.TrimSuffix(fake.EnterpriseURL(), "/") })
+	h, _ := newHost(t, fake, &logtest.Buffer{}, func(o *github.Options) { o.BaseURL = strings.TrimSuffix(fake.EnterpriseURL(), "/") })
 	exercise(t, fake, h)
 	for _, r := range fake.Requests() {
 		if r.Operation != "codeload" && !strings.HasPrefix(r.URLPath, githubtest.EnterprisePrefix+"/") {
@@ -111,7 +112,7 @@ func TestAppInstallationAuth(t *testing.T) {
 			if enterprise {
 				base = fake.EnterpriseURL()
 			}
-			logs := &logBuffer{}
+			logs := &logtest.Buffer{}
 			h, _ := newHost(t, fake, logs, func(o *github.Options) {
 				o.BaseURL, o.Token = base, ""
 				o.AppID, o.InstallationID, o.PrivateKey = appID, installationID, pemKey
@@ -188,7 +189,7 @@ func TestInstallationTokenNeverLeaks(t *testing.T) {
 	fake := githubtest.NewServer(t)
 	fake.SetApp(1, 2, &key.PublicKey)
 	fake.AddPullRequest(repo, githubtest.PullRequest{Number: 7})
-	h, _ := newHost(t, fake, &logBuffer{}, func(o *github.Options) {
+	h, _ := newHost(t, fake, &logtest.Buffer{}, func(o *github.Options) {
 		o.Token, o.AppID, o.InstallationID, o.PrivateKey = "", 1, 2, pemKey
 	})
 	if _, err := h.PullRequest(ctx(t), 7); err != nil {

@@ -238,7 +238,7 @@ func TestStatusesWhenChecksForbidden(t *testing.T) {
 	if n := len(calls(e.fake, "checks/create")); n != 1 {
 		t.Errorf("%d attempts to create a check run, want 1", n)
 	}
-	lines := e.logs.lines(`checks: write`)
+	lines := e.logs.Lines(`checks: write`)
 	if len(lines) != 1 {
 		t.Fatalf("%d log lines name checks: write, want exactly 1:\n%s", len(lines), e.logs)
 	}
@@ -255,7 +255,7 @@ func TestNothingPublishedWhenStatusesForbiddenToo(t *testing.T) {
 			t.Fatalf("PublishCheck = %v, want it skipped", err)
 		}
 	}
-	if n := len(e.logs.lines(`statuses: write`)); n != 1 {
+	if n := len(e.logs.Lines(`statuses: write`)); n != 1 {
 		t.Errorf("%d log lines name statuses: write, want 1:\n%s", n, e.logs)
 	}
 	if n := len(calls(e.fake, "repos/create-commit-status")); n != 1 {
@@ -279,7 +279,7 @@ func TestPublishCheckReplacesAForeignRun(t *testing.T) {
 	if len(runs) != 2 || runs[1].Conclusion != "success" {
 		t.Errorf("runs = %+v", runs)
 	}
-	if len(e.logs.lines("checks: write")) != 0 {
+	if len(e.logs.Lines("checks: write")) != 0 {
 		t.Errorf("logged a missing permission")
 	}
 }

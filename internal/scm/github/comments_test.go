@@ -103,7 +103,7 @@ func TestUpsertCommentForbidden(t *testing.T) {
 			if err := e.host.React(ctx(t), 7, 1, scm.ReactionEyes); err != nil {
 				t.Fatalf("React = %v, want it skipped", err)
 			}
-			lines := e.logs.lines("pull-requests: write")
+			lines := e.logs.Lines("pull-requests: write")
 			if len(lines) != 1 {
 				t.Fatalf("%d log lines name pull-requests: write, want 1:\n%s", len(lines), e.logs)
 			}

@@ -1,9 +1,9 @@
 package github_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/dataops-dev/dataops/internal/logtest"
 	"log/slog"
 	"os"
 	"strings"
@@ -25,39 +25,12 @@ const (
 	sha   = "ce587453ced02b1526dfb4cb910479d431683101"
 )
 
-// logBuffer collects log lines; the handlers write from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines returns the log lines containing s.
-func (b *logBuffer) lines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(b.String(), "\n") {
-		if strings.Contains(l, s) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+// logtest.Buffer collects log lines; the handlers write from several goroutines.
 
 type env struct {
 	fake   *githubtest.Server
 	host   *github.Host
-	logs   *logBuffer
+	logs   *logtest.Buffer
 	sleeps *[]time.Duration
 }
 
@@ -68,12 +41,12 @@ func setup(t *testing.T, mutate ...func(*github.Options)) *env {
 	t.Helper()
 	fake := githubtest.NewServer(t)
 	fake.AddPullRequest(repo, githubtest.PullRequest{Number: 7, HeadSHA: sha})
-	e := &env{fake: fake, logs: &logBuffer{}}
+	e := &env{fake: fake, logs: &logtest.Buffer{}}
 	e.host, e.sleeps = newHost(t, fake, e.logs, mutate...)
 	return e
 }
 
-func newHost(t *testing.T, fake *githubtest.Server, logs *logBuffer, mutate ...func(*github.Options)) (*github.Host, *[]time.Duration) {
+func newHost(t *testing.T, fake *githubtest.Server, logs *logtest.Buffer, mutate ...func(*github.Options)) (*github.Host, *[]time.Duration) {
 	t.Helper()
 	opts := github.Options{
 		BaseURL:      fake.APIURL(),

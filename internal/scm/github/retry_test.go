@@ -164,7 +164,7 @@ func TestRetriesResendTheBody(t *testing.T) {
 	if c := e.fake.Comments(repo, 7); len(c) != 1 {
 		t.Errorf("%d comments, want 1", len(c))
 	}
-	if n := len(e.logs.lines("github: retrying")); n != 2 {
+	if n := len(e.logs.Lines("github: retrying")); n != 2 {
 		t.Errorf("%d retry log lines, want 2:\n%s", n, e.logs)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dataops-dev/dataops/internal/logtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -422,7 +423,7 @@ func TestForbiddenFallsBack(t *testing.T) {
 					t.Fatalf("got %v, want the operation skipped", err)
 				}
 			}
-			warns := logs.lines("WARN")
+			warns := logs.Lines("level=" + "WARN")
 			if len(warns) != 1 {
 				t.Fatalf("%d warnings, want exactly one:\n%s", len(warns), logs)
 			}
@@ -739,7 +740,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 		fmt.Fprintf(w, `{"message":"token %s is not welcome here"}`, got)
 	}))
 	defer echo.Close()
-	logs := &logBuffer{}
+	logs := &logtest.Buffer{}
 	h, err := New(Options{BaseURL: echo.URL + "/api/v4", Project: "g/p", Token: token, MaxRetries: 1,
 		Logger: newTextLogger(logs)})
 	if err != nil {

@@ -1,3 +1,0 @@
-select "customer_id"
-from "main"."customer_segments"
-where "customer_id" is null

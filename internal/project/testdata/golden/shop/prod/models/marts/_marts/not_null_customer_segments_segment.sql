@@ -1,3 +1,0 @@
-select "segment"
-from "main"."customer_segments"
-where "segment" is null

@@ -1,3 +1,0 @@
-select "order_date"
-from "main"."daily_revenue"
-where "order_date" is null

@@ -1,3 +1,0 @@
-select "email"
-from "main"."dim_customers"
-where "email" is null

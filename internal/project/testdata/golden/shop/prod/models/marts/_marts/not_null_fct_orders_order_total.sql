@@ -1,3 +1,0 @@
-select "order_total"
-from "main"."fct_orders"
-where "order_total" is null

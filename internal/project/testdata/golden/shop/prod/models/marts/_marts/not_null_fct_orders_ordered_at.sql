@@ -1,3 +1,0 @@
-select "ordered_at"
-from "main"."fct_orders"
-where "ordered_at" is null

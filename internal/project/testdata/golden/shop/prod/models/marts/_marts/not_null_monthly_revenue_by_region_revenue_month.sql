@@ -1,3 +1,0 @@
-select "revenue_month"
-from "main"."monthly_revenue_by_region"
-where "revenue_month" is null

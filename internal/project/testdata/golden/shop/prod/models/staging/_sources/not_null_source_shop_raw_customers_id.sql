@@ -1,3 +1,0 @@
-select "id"
-from "raw"."raw_customers"
-where "id" is null

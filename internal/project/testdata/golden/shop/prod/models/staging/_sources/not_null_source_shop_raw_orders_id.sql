@@ -1,3 +1,0 @@
-select "id"
-from "raw"."raw_orders"
-where "id" is null

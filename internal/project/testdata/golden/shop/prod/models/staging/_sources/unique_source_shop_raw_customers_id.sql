@@ -1,5 +1,0 @@
-select "id" as unique_field, count(*) as n_records
-from "raw"."raw_customers"
-where "id" is not null
-group by "id"
-having count(*) > 1

@@ -1,3 +1,0 @@
-select "country_code"
-from "main"."stg_customers"
-where "country_code" is null

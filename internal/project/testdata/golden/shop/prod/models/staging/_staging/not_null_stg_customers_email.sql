@@ -1,3 +1,0 @@
-select "email"
-from "main"."stg_customers"
-where "email" is null

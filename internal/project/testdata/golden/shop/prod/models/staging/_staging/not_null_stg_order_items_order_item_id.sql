@@ -1,3 +1,0 @@
-select "order_item_id"
-from "main"."stg_order_items"
-where "order_item_id" is null

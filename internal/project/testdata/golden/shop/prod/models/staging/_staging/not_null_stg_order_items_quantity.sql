@@ -1,3 +1,0 @@
-select "quantity"
-from "main"."stg_order_items"
-where "quantity" is null

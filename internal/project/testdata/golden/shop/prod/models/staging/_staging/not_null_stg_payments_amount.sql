@@ -1,3 +1,0 @@
-select "amount"
-from "main"."stg_payments"
-where "amount" is null

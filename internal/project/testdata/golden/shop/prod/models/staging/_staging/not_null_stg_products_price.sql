@@ -1,3 +1,0 @@
-select "price"
-from "main"."stg_products"
-where "price" is null

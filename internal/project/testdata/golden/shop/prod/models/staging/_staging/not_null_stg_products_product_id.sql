@@ -1,3 +1,0 @@
-select "product_id"
-from "main"."stg_products"
-where "product_id" is null
