@@ -595,3 +595,26 @@ func TestHashDiffWhere(t *testing.T) {
 		t.Errorf("%+v", res)
 	}
 }
+
+// TestHashDiffRetypedKeyOneEngine: within one engine, keys of different
+// kinds match by their text, as Join matches them.
+func TestHashDiffRetypedKeyOneEngine(t *testing.T) {
+	w := warehousetest.DuckDB(t)
+	hashExec(t, w, "CREATE TABLE main.a (id integer, v integer)")
+	hashExec(t, w, "INSERT INTO main.a VALUES (1, 1), (2, 2), (3, 3)")
+	hashExec(t, w, "CREATE TABLE main.b (id varchar, v integer)")
+	hashExec(t, w, "INSERT INTO main.b VALUES ('1', 1), ('2', 20), ('4', 4)")
+	opts := Options{Base: warehouse.Relation{Schema: "main", Name: "a"}, Head: warehouse.Relation{Schema: "main", Name: "b"}, Key: []string{"id"}}
+	want, err := Join(hashTestContext(t), w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := HashDiff(hashTestContext(t), w, w, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.OnlyInBase != want.OnlyInBase || got.OnlyInHead != want.OnlyInHead || got.Changed != want.Changed || got.Unchanged != want.Unchanged ||
+		got.OnlyInBase != 1 || got.Changed != 1 {
+		t.Errorf("hashdiff %+v, join %+v", got, want)
+	}
+}
