@@ -528,8 +528,9 @@ func genDecimalText(cents int64) string {
 //     its side): OnlyInBase, OnlyInHead, Changed, Unchanged, and per
 //     compared column Changed and MatchPercent.
 //
-// Compared columns are opts.Columns, or else the non-key columns both sides
-// have, in base's order. Values compare as genEqual does, with
+// Compared columns are opts.Columns (less the key), or else the non-key
+// columns both sides have (one side's, when the other is missing), in
+// base's order. Values compare as genEqual does, with
 // opts.Tolerance. opts.Where is ignored: the tables are the whole input.
 // A nil table (no columns) means the relation does not exist.
 func referenceDiff(base, head genTable, opts Options) *Result {
@@ -583,13 +584,34 @@ func referenceDiff(base, head genTable, opts Options) *Result {
 		}
 	}
 	if len(base.Columns) == 0 || len(head.Columns) == 0 {
-		// one side only: all its valid rows are only in it
+		// One side only: all its valid rows are only in it, and its
+		// columns are reported as matching.
 		res.OnlyInBase, res.OnlyInHead = int64(len(b)), int64(len(h))
+		t := base
+		if len(t.Columns) == 0 {
+			t = head
+		}
+		compared := opts.Columns
+		if len(compared) == 0 {
+			for _, c := range t.Columns {
+				compared = append(compared, c.Name)
+			}
+		}
+		for _, name := range compared {
+			if !slices.Contains(opts.Key, name) {
+				res.Columns = append(res.Columns, ColumnDiff{Name: name, MatchPercent: 100})
+			}
+		}
 		return res
 	}
 
-	compared := opts.Columns
-	if len(compared) == 0 {
+	var compared []string
+	for _, name := range opts.Columns {
+		if !slices.Contains(opts.Key, name) {
+			compared = append(compared, name)
+		}
+	}
+	if len(opts.Columns) == 0 {
 		for _, c := range base.Columns {
 			if !slices.Contains(opts.Key, c.Name) && head.columnIndex(c.Name) >= 0 {
 				compared = append(compared, c.Name)

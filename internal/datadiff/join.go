@@ -15,25 +15,26 @@ import (
 )
 
 // Join compares opts.Base with opts.Head, two relations in the warehouse w,
-// by key, in one SQL statement: a full outer join on the key whose rows are
-// folded into aggregates, so that only counts and a few sample rows leave
-// the warehouse. Its cost is one join of the two relations plus one
-// (parallel) count scan of each.
+// by key, in one pass: a full outer join on the key whose rows are folded
+// into aggregates, so that only counts and a few sample rows leave the
+// warehouse. Its cost is one join of the two relations plus one count scan
+// of each, which on PostgreSQL runs on a second connection while the join
+// runs (PostgreSQL 15 joins in one process), in the same snapshot.
 //
-// The statement computes, in one snapshot:
+// It computes, in one snapshot:
 //
 //   - per side, its rows and the rows with a NULL in a key column (a plain
 //     scan each);
-//   - over the join: matched rows, rows only in base and only in head, and
-//     for matched rows, per compared column, how many differ (NULL-safe,
-//     Options.Tolerance for numbers, timestamps at the coarser precision,
-//     other retyped columns as text: see NewComparison), and how many
-//     differ in any column;
+//   - in one statement over the join: matched rows, rows only in base and
+//     only in head, and for matched rows, per compared column, how many
+//     differ (NULL-safe, Options.Tolerance for numbers, timestamps at the
+//     coarser precision, other retyped columns as text: see
+//     NewComparison), and how many differ in any column;
 //   - the number of distinct keys among the unmatched rows of each side;
-//   - samples: for each category, Sample rows spread over the category in
-//     key order (percentile_disc at evenly spaced fractions, exact: it
-//     returns min(Sample, rows) distinct rows), each built as JSON text only
-//     for the rows in the category.
+//   - samples: for each category, Sample rows spread over the category
+//     (percentile_disc at evenly spaced fractions of its rows ordered by
+//     their JSON text, which starts with the key: exactly min(Sample, rows)
+//     distinct rows), the JSON built only for the rows in the category.
 //
 // Duplicated keys are found without counting distinct keys over all rows:
 // a key held by m rows in base and n rows in head gives m*n join rows, so
@@ -307,12 +308,12 @@ func (j *joinRun) countSQL(s *joinSide) string {
 
 // joinCounts is what the comparison statement returns.
 type joinCounts struct {
-	rows, nullKeys   [2]int64 // per side
-	matched          int64    // matched join rows: sum over matched keys of base rows * head rows
-	only, onlyKeys   [2]int64 // unmatched rows with a non-NULL key, and their distinct keys
-	changed          int64    // matched join rows differing in any compared column
-	columns          []int64  // matched join rows differing in each compared column
-	samples          [3][]string
+	rows, nullKeys   [2]int64   // per side
+	matched          int64      // matched join rows: sum over matched keys of base rows * head rows
+	only, onlyKeys   [2]int64   // unmatched rows with a non-NULL key, and their distinct keys
+	changed          int64      // matched join rows differing in any compared column
+	columns          []int64    // matched join rows differing in each compared column
+	samples          [3][][]any // per category, the rows' values as decoded JSON
 	samplesRequested bool
 }
 
@@ -323,7 +324,14 @@ const (
 	sampleChanged
 )
 
-// compareSQL is the comparison statement and its arguments.
+// countsSQL counts each side's rows and rows with a NULL key, as columns
+// n and nk of ca (base) and cb (head).
+func (j *joinRun) countsSQL() string {
+	return "SELECT ca.n, ca.nk, cb.n, cb.nk FROM " + j.countSQL(j.base) + " ca, " + j.countSQL(j.head) + " cb"
+}
+
+// compareSQL is the comparison, one aggregate over the join, and its
+// arguments.
 func (j *joinRun) compareSQL() (string, []any) {
 	d := j.d
 	var args []any
@@ -407,77 +415,106 @@ func (j *joinRun) compareSQL() (string, []any) {
 	}
 	if j.opts.Sample > 0 {
 		aggs = append(aggs,
-			j.sampleAgg(j.sampleJSON("a", j.base), "oa"),
-			j.sampleAgg(j.sampleJSON("b", j.head), "ob"),
-			j.sampleAgg(j.changedJSON(), "m AND "+changed))
+			j.sampleAgg(j.sampleElems("a", j.base), "oa"),
+			j.sampleAgg(j.sampleElems("b", j.head), "ob"),
+			j.sampleAgg(j.changedElems(), "m AND "+changed))
 	}
-	query := "SELECT ca.n, ca.nk, cb.n, cb.nk, m.* FROM " + j.countSQL(j.base) + " ca, " + j.countSQL(j.head) + " cb, " +
-		"(SELECT " + strings.Join(aggs, ", ") + " FROM (" + joined + ") j) m"
-	return query, args
+	return "SELECT " + strings.Join(aggs, ", ") + " FROM (" + joined + ") j", args
 }
 
-// sampleJSON is the JSON text of a row of side s ("a" or "b"): its key,
-// then its compared values.
-func (j *joinRun) sampleJSON(alias string, s *joinSide) string {
+// sampleElems are the values of a sample row of side s ("a" or "b"): its
+// key, then its compared values.
+func (j *joinRun) sampleElems(alias string, s *joinSide) []string {
 	var elems []string
 	for i, c := range s.keyCols {
-		elems = append(elems, SampleJSONElement(j.d, alias+"k"+strconv.Itoa(i), c.Type))
+		elems = append(elems, j.sampleElem(alias+"k"+strconv.Itoa(i), c.Type))
 	}
 	for i, c := range s.cols {
-		elems = append(elems, SampleJSONElement(j.d, alias+"c"+strconv.Itoa(i), c.Type))
+		elems = append(elems, j.sampleElem(alias+"c"+strconv.Itoa(i), c.Type))
 	}
-	return JSONArraySQL(j.d, elems)
+	return elems
 }
 
-// changedJSON is the JSON text of a changed row: its key, then for each
-// compared column the base and head values when they differ, else two
-// NULLs (a difference always has a non-NULL side). Building only the
+// changedElems are the values of a changed sample row: its key, then for
+// each compared column the base and head values when they differ, else two
+// NULLs (a difference always has a non-NULL side). Carrying only the
 // differing values keeps the cost low when most rows change in one column.
-func (j *joinRun) changedJSON() string {
+func (j *joinRun) changedElems() []string {
 	var elems []string
 	for i, c := range j.base.keyCols {
-		elems = append(elems, SampleJSONElement(j.d, "ak"+strconv.Itoa(i), c.Type))
+		elems = append(elems, j.sampleElem("ak"+strconv.Itoa(i), c.Type))
 	}
 	for i := range j.cols {
 		n := strconv.Itoa(i)
 		elems = append(elems,
-			"CASE WHEN d"+n+" THEN "+SampleJSONElement(j.d, "ac"+n, j.base.cols[i].Type)+" END",
-			"CASE WHEN d"+n+" THEN "+SampleJSONElement(j.d, "bc"+n, j.head.cols[i].Type)+" END")
+			"CASE WHEN d"+n+" THEN "+j.sampleElem("ac"+n, j.base.cols[i].Type)+" END",
+			"CASE WHEN d"+n+" THEN "+j.sampleElem("bc"+n, j.head.cols[i].Type)+" END")
 	}
-	return JSONArraySQL(j.d, elems)
+	return elems
+}
+
+// sampleElem is a sample value as the sample aggregate carries it: an
+// element of a JSON array (see SampleJSONElement).
+func (j *joinRun) sampleElem(expr, typ string) string {
+	return SampleJSONElement(j.d, expr, typ)
 }
 
 // sampleAgg picks Sample rows of a category, spread over it in the order
-// of their JSON text (which starts with the key): percentile_disc at
+// of their JSON text, which starts with the key: percentile_disc at
 // fractions (i-0.5)/Sample, i = 1..Sample, which hit min(Sample, rows)
-// distinct rows. The JSON is built only for rows in the category, since
-// FILTER is evaluated first; the engine sorts those rows (spilling to disk
-// if there are many), never all rows.
-func (j *joinRun) sampleAgg(jsonText, filter string) string {
+// distinct rows (and some twice when there are fewer rows than samples).
+// Only the rows in the category are turned into JSON and sorted (spilling
+// to disk if there are many), never all rows: PostgreSQL evaluates FILTER
+// before the aggregate's argument; DuckDB computes arguments for every row
+// before filtering, except inside a CASE.
+//
+// (Sorting PostgreSQL records instead, and turning only the chosen ones
+// into JSON, measured slower: a record costs little to build but much to
+// compare, while text in the "C" collation sorts on abbreviated keys.)
+func (j *joinRun) sampleAgg(elems []string, filter string) string {
 	fractions := make([]string, j.opts.Sample)
 	for i := range fractions {
 		fractions[i] = strconv.FormatFloat((float64(i)+0.5)/float64(j.opts.Sample), 'g', -1, 64)
 	}
+	text := JSONArraySQL(j.d, elems)
 	if j.d.Name() == "duckdb" {
-		// DuckDB computes aggregate arguments for every row before it
-		// filters; in a CASE, only for the rows that pass.
-		return "percentile_disc([" + strings.Join(fractions, ", ") + "]) WITHIN GROUP (ORDER BY CASE WHEN " + filter + " THEN " + jsonText +
-			" END) FILTER (WHERE " + filter + ")"
+		return "percentile_disc([" + strings.Join(fractions, ", ") + "]) WITHIN GROUP (ORDER BY CASE WHEN " + filter + " THEN " +
+			text + " END) FILTER (WHERE " + filter + ")"
 	}
 	return "CAST(array_to_json(percentile_disc(CAST(ARRAY[" + strings.Join(fractions, ", ") + "] AS double precision[])) WITHIN GROUP (ORDER BY " +
-		jsonText + " COLLATE \"C\") FILTER (WHERE " + filter + ")) AS text)"
+		text + " COLLATE \"C\") FILTER (WHERE " + filter + ")) AS text)"
 }
 
-func (j *joinRun) compare(ctx context.Context) (*joinCounts, error) {
+// compare runs the comparison; with counts, the side counts too, in the
+// same snapshot.
+func (j *joinRun) compare(ctx context.Context, counts bool) (*joinCounts, error) {
 	query, args := j.compareSQL()
-	rows, err := j.w.Query(ctx, query, args...)
+	var v []any
+	var err error
+	switch {
+	case !counts && j.d.Name() == "postgres":
+		err = j.w.InTransaction(ctx, func(tx warehouse.Execer) error {
+			for _, stmt := range postgresJoinSettings {
+				if err := tx.Exec(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			var err error
+			v, err = j.queryRow(ctx, tx, query, args)
+			return err
+		})
+		v = append([]any{nil, nil, nil, nil}, v...)
+	case !counts:
+		v, err = j.queryRow(ctx, nil, query, args)
+		v = append([]any{nil, nil, nil, nil}, v...)
+	case j.d.Name() == "postgres":
+		v, err = j.compareConcurrently(ctx, query, args)
+	default:
+		v, err = j.queryRow(ctx, nil, "SELECT ca.n, ca.nk, cb.n, cb.nk, m.* FROM "+j.countSQL(j.base)+" ca, "+j.countSQL(j.head)+" cb, ("+query+") m", args)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
-	if len(rows.Values) != 1 {
-		return nil, fmt.Errorf("compare: %d result rows, want 1", len(rows.Values))
-	}
-	v := rows.Values[0]
 	var c joinCounts
 	next := 0
 	count := func() int64 {
@@ -512,48 +549,178 @@ func (j *joinRun) compare(ctx context.Context) (*joinCounts, error) {
 			if next >= len(v) {
 				return nil, fmt.Errorf("compare: %d result columns, want more", len(v))
 			}
-			if c.samples[i], err = sampleTexts(v[next]); err != nil {
+			if c.samples[i], err = sampleRows(v[next]); err != nil {
 				return nil, fmt.Errorf("compare: samples: %w", err)
 			}
-			// A category with fewer rows than samples gives some rows more
-			// than once (in order, as the fractions are).
-			c.samples[i] = slices.Compact(c.samples[i])
 			next++
 		}
 	}
 	return &c, nil
 }
 
-// sampleTexts reads an array of JSON texts: a JSON array of strings from
-// PostgreSQL, a list from DuckDB; NULL when the category is empty.
-func sampleTexts(v any) ([]string, error) {
+// queryRow runs a query that returns one row, on ex (or the warehouse).
+func (j *joinRun) queryRow(ctx context.Context, ex warehouse.Execer, query string, args []any) ([]any, error) {
+	if ex == nil {
+		ex = j.w
+	}
+	rows, err := ex.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows.Values) != 1 {
+		return nil, fmt.Errorf("%d result rows, want 1", len(rows.Values))
+	}
+	return rows.Values[0], nil
+}
+
+// postgresJoinSettings apply to the comparison statement only (SET LOCAL).
+// Its many expressions (sample JSON, comparisons) made LLVM's inlining and
+// optimization passes take seconds while they save little on this
+// aggregate, whose per-row work is reading boolean columns; JIT
+// compilation itself stays on.
+var postgresJoinSettings = []string{
+	"SET LOCAL jit_inline_above_cost = -1",
+	"SET LOCAL jit_optimize_above_cost = -1",
+}
+
+// exportSnapshotSQL exports the comparison's snapshot (a variable for a
+// test of the fallback).
+var exportSnapshotSQL = "SELECT pg_export_snapshot()"
+
+// compareConcurrently runs the comparison and the side counts on
+// PostgreSQL on two connections in one snapshot: the comparison's
+// transaction exports its snapshot and the counts' transaction imports it.
+// PostgreSQL 15 runs a full outer join in one process, so the counts run
+// meanwhile on another core (without parallel workers, which would
+// compete with the join) instead of before it. Returns the counts' four
+// values, then the comparison's.
+func (j *joinRun) compareConcurrently(parent context.Context, query string, args []any) ([]any, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	snapshot := make(chan string, 1)
+	imported := make(chan struct{})
+	var importOnce sync.Once
+	importDone := func() { importOnce.Do(func() { close(imported) }) }
+
+	var counts []any
+	var countErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer importDone()
+		var id string
+		select {
+		case id = <-snapshot:
+		case <-ctx.Done():
+			countErr = ctx.Err()
+			return
+		}
+		countErr = j.w.InTransaction(ctx, func(tx warehouse.Execer) error {
+			for _, stmt := range []string{
+				"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+				"SET TRANSACTION SNAPSHOT '" + strings.ReplaceAll(id, "'", "''") + "'",
+			} {
+				if err := tx.Exec(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			importDone()
+			if err := tx.Exec(ctx, "SET LOCAL max_parallel_workers_per_gather = 0"); err != nil {
+				return err
+			}
+			var err error
+			counts, err = j.queryRow(ctx, tx, j.countsSQL(), nil)
+			return err
+		})
+		if countErr != nil {
+			cancel()
+		}
+	}()
+
+	var result []any
+	exported := false
+	err := j.w.InTransaction(ctx, func(tx warehouse.Execer) error {
+		for _, stmt := range append([]string{"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"}, postgresJoinSettings...) {
+			if err := tx.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		v, err := j.queryRow(ctx, tx, exportSnapshotSQL, nil)
+		if err != nil {
+			return err
+		}
+		id, _ := v[0].(string)
+		snapshot <- id
+		exported = true
+		if result, err = j.queryRow(ctx, tx, query, args); err != nil {
+			return err
+		}
+		// The exported snapshot lives as long as this transaction.
+		select {
+		case <-imported:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	if err != nil {
+		cancel()
+	}
+	wg.Wait()
+	switch {
+	case err != nil && !exported:
+		// No snapshot to share (a standby before PostgreSQL 16 cannot
+		// export one): one statement, the counts before the join.
+		return j.queryRow(parent, nil, "SELECT ca.n, ca.nk, cb.n, cb.nk, m.* FROM "+j.countSQL(j.base)+" ca, "+j.countSQL(j.head)+" cb, ("+query+") m", args)
+	case err != nil && (countErr == nil || errors.Is(countErr, context.Canceled)):
+		return nil, err
+	case countErr != nil:
+		return nil, fmt.Errorf("count rows: %w", countErr)
+	case err != nil:
+		return nil, err
+	}
+	return append(counts, result...), nil
+}
+
+// sampleRows decodes the samples of a category, NULL when it is empty: a
+// JSON array of JSON texts from PostgreSQL, a list of them from DuckDB. A
+// category with fewer rows than samples gives some rows more than once,
+// next to each other.
+func sampleRows(v any) ([][]any, error) {
+	var texts []string
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
-	case string:
-		var out []string
-		if err := json.Unmarshal([]byte(x), &out); err != nil {
-			return nil, err
-		}
-		return out, nil
 	case []byte:
-		return sampleTexts(string(x))
+		return sampleRows(string(x))
+	case string:
+		if err := json.Unmarshal([]byte(x), &texts); err != nil {
+			return nil, fmt.Errorf("decode samples: %w", err)
+		}
 	case []any:
-		out := make([]string, 0, len(x))
 		for _, e := range x {
 			s, ok := e.(string)
 			if !ok {
 				return nil, fmt.Errorf("unexpected sample %v (%T)", e, e)
 			}
-			out = append(out, s)
+			texts = append(texts, s)
 		}
-		return out, nil
+	default:
+		return nil, fmt.Errorf("unexpected samples %v (%T)", v, v)
 	}
-	return nil, fmt.Errorf("unexpected samples %v (%T)", v, v)
+	var out [][]any
+	for _, text := range slices.Compact(texts) {
+		vals, err := decodeJSONArray(text)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, nil
 }
 
 func (j *joinRun) run(ctx context.Context) error {
-	c, err := j.compare(ctx)
+	c, err := j.compare(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -577,9 +744,12 @@ func (j *joinRun) run(ctx context.Context) error {
 			}
 		}
 		// Again, without the rows whose key is duplicated on their side.
-		if c, err = j.compare(ctx); err != nil {
+		again, err := j.compare(ctx, false)
+		if err != nil {
 			return err
 		}
+		again.rows, again.nullKeys = c.rows, c.nullKeys
+		c = again
 	}
 	return j.fill(c)
 }
@@ -644,10 +814,9 @@ func (j *joinRun) fill(c *joinCounts) error {
 	for cat, sides := range [][]*joinSide{{j.base}, {j.head}} {
 		s := sides[0]
 		var out []Row
-		for _, text := range c.samples[cat] {
-			vals, err := decodeJSONArray(text)
-			if err != nil || len(vals) != nk+len(s.cols) {
-				return fmt.Errorf("bad sample %q: %v", text, err)
+		for _, vals := range c.samples[cat] {
+			if len(vals) != nk+len(s.cols) {
+				return fmt.Errorf("bad sample %v: want %d values", vals, nk+len(s.cols))
 			}
 			row := Row{Key: make([]any, nk), Values: make(map[string]any, len(s.cols))}
 			for i, kc := range s.keyCols {
@@ -666,10 +835,9 @@ func (j *joinRun) fill(c *joinCounts) error {
 			res.Samples.OnlyInHead = out
 		}
 	}
-	for _, text := range c.samples[sampleChanged] {
-		vals, err := decodeJSONArray(text)
-		if err != nil || len(vals) != nk+2*len(j.cols) {
-			return fmt.Errorf("bad sample %q: %v", text, err)
+	for _, vals := range c.samples[sampleChanged] {
+		if len(vals) != nk+2*len(j.cols) {
+			return fmt.Errorf("bad sample %v: want %d values", vals, nk+2*len(j.cols))
 		}
 		row := ChangedRow{Key: make([]any, nk), Changes: map[string][2]any{}}
 		for i, kc := range j.base.keyCols {

@@ -298,12 +298,22 @@ func (c Comparison) toleranceSQL(d warehouse.Dialect, tolerance string) string {
 	return "CAST(" + tolerance + " AS " + types.Exact + ")"
 }
 
-// SampleJSONElement converts the SQL expression expr, of type typ, into a
-// value for a JSON array of sample values (see JSONArraySQL), chosen so
-// that DecodeSampleValue gets it back exactly: numbers other than integers,
-// and everything without a JSON form, travel as their text.
+// SampleJSONElement converts the SQL expression expr, of type typ, into an
+// element for JSONArraySQL, chosen so that DecodeSampleValue gets the value
+// back exactly.
+//
+// On PostgreSQL every element is the value's text (its type's output
+// function, as psql shows it): json_build_array and to_json look up how to
+// convert each argument's type on every call, which made building samples
+// cost microseconds per row, while a cast's output function is looked up
+// once per statement. Dates and timestamps are then spelled per DateStyle,
+// ISO by default. On DuckDB, integers, booleans and text stay JSON values,
+// the rest travel as text (DuckDB's JSON has no NaN and rounds decimals).
 func SampleJSONElement(d warehouse.Dialect, expr, typ string) string {
 	text := "CAST(" + expr + " AS " + TypesFor(d).Text + ")"
+	if d.Name() != "duckdb" {
+		return text
+	}
 	switch TypeFamily(typ) {
 	case FamilyInteger:
 		if strings.HasPrefix(strings.ToLower(typ), "u") || strings.HasSuffix(strings.ToLower(typ), "hugeint") {
@@ -312,21 +322,17 @@ func SampleJSONElement(d warehouse.Dialect, expr, typ string) string {
 		return expr
 	case FamilyBoolean, FamilyText:
 		return expr
-	case FamilyDate, FamilyTimestamp, FamilyTimestampTZ:
-		if d.Name() == "postgres" {
-			return expr // json_build_array spells them in ISO 8601 whatever DateStyle is
-		}
-		return text
 	}
 	return text
 }
 
-// JSONArraySQL is a SQL expression for the JSON array of elems, as text.
+// JSONArraySQL is a SQL expression for the JSON array of elems (made by
+// SampleJSONElement), as text.
 func JSONArraySQL(d warehouse.Dialect, elems []string) string {
 	if d.Name() == "duckdb" {
 		return "CAST(json_array(" + strings.Join(elems, ", ") + ") AS VARCHAR)"
 	}
-	return "CAST(json_build_array(" + strings.Join(elems, ", ") + ") AS text)"
+	return "CAST(array_to_json(ARRAY[" + strings.Join(elems, ", ") + "]) AS text)"
 }
 
 // DecodeSampleValue turns an element of a JSON sample array (decoded with
@@ -367,6 +373,13 @@ func DecodeSampleValue(v any, typ string) any {
 	case FamilyDecimal:
 		if n, ok := v.(json.Number); ok {
 			return n.String()
+		}
+	case FamilyBoolean:
+		switch s {
+		case "true", "t":
+			return true
+		case "false", "f":
+			return false
 		}
 	case FamilyDate:
 		if isString {
