@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// A migration is one step of the schema, per engine. Steps are applied in
+// order, each once, in one transaction with its record in
+// dataops_schema_migrations; append new steps, never edit applied ones.
+type migration struct {
+	sqlite, postgres string
+}
+
+// migrations creates goqite's table and dataops' own. goqite v0.4.0 ships
+// its schema as files for its users to run (schema_sqlite.sql,
+// schema_postgres.sql) without exporting them, so they are copied here with
+// three changes: "if not exists" everywhere, because another application may
+// already keep its own queues in a goqite table in the same database; on
+// PostgreSQL, ids come from the built-in gen_random_uuid() (13+) rather than
+// pgcrypto's gen_random_bytes(), so that no extension (and no privilege to
+// create one) is needed; and the trigger function has a goqite_ prefix
+// instead of the generic update_timestamp().
+//
+// dataops' tables keep times as Unix milliseconds in a bigint, so that one
+// query text serves both engines.
+var migrations = []migration{
+	{
+		sqlite: `
+create table if not exists goqite (
+  id text primary key default ('m_' || lower(hex(randomblob(16)))),
+  created text not null default (strftime('%Y-%m-%dT%H:%M:%fZ')),
+  updated text not null default (strftime('%Y-%m-%dT%H:%M:%fZ')),
+  queue text not null,
+  body blob not null,
+  timeout text not null default (strftime('%Y-%m-%dT%H:%M:%fZ')),
+  received integer not null default 0,
+  priority integer not null default 0
+) strict;
+
+create trigger if not exists goqite_updated_timestamp after update on goqite begin
+  update goqite set updated = strftime('%Y-%m-%dT%H:%M:%fZ') where id = old.id;
+end;
+
+create index if not exists goqite_queue_priority_created_idx on goqite (queue, priority desc, created);
+
+create table if not exists dataops_deliveries (
+  host text not null,
+  id text not null,
+  event text not null,
+  payload blob not null,
+  received_at integer not null,
+  primary key (host, id)
+);
+create index if not exists dataops_deliveries_received_at_idx on dataops_deliveries (received_at);
+
+create table if not exists dataops_heads (
+  repo text not null,
+  pr integer not null,
+  head_sha text not null,
+  seen_at integer not null,
+  primary key (repo, pr)
+);
+
+create table if not exists dataops_locks (
+  key text primary key,
+  owner text not null,
+  expires_at integer not null
+);
+
+create table if not exists dataops_dead (
+  id text primary key,
+  envelope blob not null,
+  attempts integer not null,
+  last_error text not null,
+  died_at integer not null
+);
+`,
+		postgres: `
+create table if not exists goqite (
+  id text primary key default ('m_' || replace(gen_random_uuid()::text, '-', '')),
+  created timestamptz not null default now(),
+  updated timestamptz not null default now(),
+  queue text not null,
+  body bytea not null,
+  timeout timestamptz not null default now(),
+  received integer not null default 0,
+  priority integer not null default 0
+);
+
+create or replace function goqite_update_timestamp()
+returns trigger as $$
+begin
+   new.updated = now();
+   return new;
+end;
+$$ language plpgsql;
+
+drop trigger if exists goqite_updated_timestamp on goqite;
+create trigger goqite_updated_timestamp
+before update on goqite
+for each row execute procedure goqite_update_timestamp();
+
+create index if not exists goqite_queue_priority_created_idx on goqite (queue, priority desc, created);
+
+create table if not exists dataops_deliveries (
+  host text not null,
+  id text not null,
+  event text not null,
+  payload bytea not null,
+  received_at bigint not null,
+  primary key (host, id)
+);
+create index if not exists dataops_deliveries_received_at_idx on dataops_deliveries (received_at);
+
+create table if not exists dataops_heads (
+  repo text not null,
+  pr integer not null,
+  head_sha text not null,
+  seen_at bigint not null,
+  primary key (repo, pr)
+);
+
+create table if not exists dataops_locks (
+  key text primary key,
+  owner text not null,
+  expires_at bigint not null
+);
+
+create table if not exists dataops_dead (
+  id text primary key,
+  envelope bytea not null,
+  attempts integer not null,
+  last_error text not null,
+  died_at bigint not null
+);
+`,
+	},
+}
+
+// Advisory lock keys (PostgreSQL), arbitrary but fixed: the first bytes of
+// "dataops-store-migrate" and "dataops-store-receive".
+const (
+	migrateLockKey int64 = 0x64617461_6f70736d
+	receiveLockKey int64 = 0x64617461_6f707372
+)
+
+// migrate applies the migrations not yet applied. Replicas starting together
+// take turns: PostgreSQL through a transaction-scoped advisory lock (DDL is
+// transactional there, so a replica that waited sees the tables and skips),
+// SQLite through the write lock every transaction here takes when it begins.
+func (s *Store) migrate(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.engine == enginePostgres {
+			if _, err := tx.ExecContext(ctx, "select pg_advisory_xact_lock($1)", migrateLockKey); err != nil {
+				return fmt.Errorf("wait for other replicas' migrations: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `create table if not exists dataops_schema_migrations (
+  version integer primary key,
+  applied_at bigint not null
+)`); err != nil {
+			return err
+		}
+		var applied int
+		if err := tx.QueryRowContext(ctx, "select coalesce(max(version), 0) from dataops_schema_migrations").Scan(&applied); err != nil {
+			return err
+		}
+		if applied > len(migrations) {
+			return fmt.Errorf("the database has schema version %d, newer than this dataops knows (%d): upgrade dataops", applied, len(migrations))
+		}
+		for i := applied; i < len(migrations); i++ {
+			ddl := migrations[i].sqlite
+			if s.engine == enginePostgres {
+				ddl = migrations[i].postgres
+			}
+			if _, err := tx.ExecContext(ctx, ddl); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			if _, err := tx.ExecContext(ctx, s.rebind("insert into dataops_schema_migrations (version, applied_at) values (?, ?)"), i+1, time.Now().UnixMilli()); err != nil {
+				return fmt.Errorf("record migration %d: %w", i+1, err)
+			}
+		}
+		return nil
+	})
+}
