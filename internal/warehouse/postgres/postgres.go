@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dataops-dev/dataops/internal/warehouse"
@@ -67,6 +68,14 @@ func Open(ctx context.Context, dsn string) (*Warehouse, error) {
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	if !strings.Contains(dsn, "default_query_exec_mode") {
+		// dataops replaces relations all the time (builds, swaps, deploys):
+		// a statement prepared and cached per connection would fail with
+		// "cached plan must not change result type" once its relation's
+		// columns change. Describing each statement anew costs a round
+		// trip and is always right.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	}
 	db := stdlib.OpenDB(*cfg)
 	if err := db.PingContext(ctx); err != nil {

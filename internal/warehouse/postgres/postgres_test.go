@@ -156,3 +156,35 @@ func TestSQLErrorDetails(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", se.Error(), want)
 	}
 }
+
+// TestQueryAfterColumnsChange: the same query text after its relation was
+// replaced with other columns works, as it must for a tool that rebuilds
+// relations (a cached prepared statement would fail with "cached plan must
+// not change result type").
+func TestQueryAfterColumnsChange(t *testing.T) {
+	w := warehousetest.Postgres(t)
+	ctx := context.Background()
+	schema := warehousetest.Schema(t, w)
+	rel := w.Dialect().QuoteIdent(schema) + ".t"
+	query := "select * from " + rel
+	for i, ddl := range []string{
+		"create table " + rel + " as select 1 as a",
+		"drop table " + rel + "; create table " + rel + " as select 1 as a, 'x' as b",
+		"drop table " + rel + "; create table " + rel + " as select 'y' as b",
+	} {
+		for _, stmt := range strings.Split(ddl, "; ") {
+			if err := w.Exec(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 { // more than one pooled connection's worth
+			rows, err := w.Query(ctx, query)
+			if err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			if len(rows.Columns) != []int{1, 2, 1}[i] {
+				t.Fatalf("step %d: columns %v", i, rows.Columns)
+			}
+		}
+	}
+}
