@@ -40,6 +40,13 @@ type Options struct {
 	FullRefreshOf map[string]bool
 	// Progress, when set, hears each node start and finish.
 	Progress func(Event)
+	// KeepPrevious, when set (a production deploy, from StartDeploy), keeps
+	// the version of each relation the build replaces, renamed to a
+	// <name>__dataops_prev sibling, instead of dropping it, and records
+	// every swap in the deploy within the swap's transaction, so Rollback
+	// can restore them. Incremental models are merged into a copy that is
+	// swapped in. See keep.go.
+	KeepPrevious *Deploy
 }
 
 // Status of one node.

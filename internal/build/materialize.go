@@ -43,6 +43,8 @@ func (b *builder) buildModel(ctx context.Context, n *project.Node, res *NodeResu
 		}
 		var err error
 		switch {
+		case incremental && b.opts.KeepPrevious != nil:
+			err = b.mergeCopy(ctx, tx, n, rel, sql)
 		case incremental:
 			err = b.mergeIncremental(ctx, tx, n, rel, sql)
 		case kind == "view":
@@ -107,6 +109,9 @@ func (b *builder) replace(ctx context.Context, tx warehouse.Execer, rel warehous
 	if err := tx.Exec(ctx, fmt.Sprintf("create %s %s as ", kind, b.d.QuoteRelation(tmp))+sql); err != nil {
 		return err
 	}
+	if b.opts.KeepPrevious != nil {
+		return b.keepSwap(ctx, tx, rel, tmp, kind)
+	}
 	old := kinds[rel.Name]
 	if old != "" {
 		if err := tx.Exec(ctx, fmt.Sprintf("alter %s %s rename to %s", old, b.d.QuoteRelation(rel), b.d.QuoteIdent(backup.Name))); err != nil {
@@ -132,6 +137,12 @@ func (b *builder) replace(ctx context.Context, tx warehouse.Execer, rel warehous
 // insert, which both engines run the same way); without one they are
 // appended.
 func (b *builder) mergeIncremental(ctx context.Context, tx warehouse.Execer, n *project.Node, rel warehouse.Relation, sql string) error {
+	return b.mergeInto(ctx, tx, n, rel, rel, sql)
+}
+
+// mergeInto merges the model's new rows into the table into: rel itself,
+// or a copy of it when a deploy keeps the previous version (mergeCopy).
+func (b *builder) mergeInto(ctx context.Context, tx warehouse.Execer, n *project.Node, rel, into warehouse.Relation, sql string) error {
 	staged := b.sibling(rel, incrSuffix)
 	if err := b.dropIfExists(ctx, tx, staged); err != nil {
 		return err
@@ -139,7 +150,7 @@ func (b *builder) mergeIncremental(ctx context.Context, tx warehouse.Execer, n *
 	if err := tx.Exec(ctx, fmt.Sprintf("create table %s as ", b.d.QuoteRelation(staged))+sql); err != nil {
 		return err
 	}
-	cols, err := columnNames(ctx, tx, rel)
+	cols, err := columnNames(ctx, tx, into)
 	if err != nil {
 		return err
 	}
@@ -162,13 +173,13 @@ func (b *builder) mergeIncremental(ctx context.Context, tx warehouse.Execer, n *
 			match = append(match, fmt.Sprintf("s.%s = t.%s", qk, qk))
 		}
 		del := fmt.Sprintf("delete from %s as t where exists (select 1 from %s as s where %s)",
-			b.d.QuoteRelation(rel), b.d.QuoteRelation(staged), strings.Join(match, " and "))
+			b.d.QuoteRelation(into), b.d.QuoteRelation(staged), strings.Join(match, " and "))
 		if err := tx.Exec(ctx, del); err != nil {
 			return err
 		}
 	}
 	list := strings.Join(quoted, ", ")
-	ins := fmt.Sprintf("insert into %s (%s) select %s from %s", b.d.QuoteRelation(rel), list, list, b.d.QuoteRelation(staged))
+	ins := fmt.Sprintf("insert into %s (%s) select %s from %s", b.d.QuoteRelation(into), list, list, b.d.QuoteRelation(staged))
 	if err := tx.Exec(ctx, ins); err != nil {
 		return fmt.Errorf("%w (if the model's columns changed, rebuild it with --full-refresh)", err)
 	}
@@ -217,6 +228,9 @@ func (b *builder) buildSeed(ctx context.Context, n *project.Node, res *NodeResul
 		rows, err = LoadSeed(ctx, tx, tmp, n.RawSQL, n.Config.ColumnTypes)
 		if err != nil {
 			return err
+		}
+		if b.opts.KeepPrevious != nil {
+			return b.keepSwap(ctx, tx, rel, tmp, "table")
 		}
 		if err := b.dropIfExists(ctx, tx, rel); err != nil {
 			return err
