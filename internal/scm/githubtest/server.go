@@ -70,6 +70,8 @@ type Server struct {
 	issuedTokens  []string
 	rateRemaining int
 	rateReset     time.Time
+	reviews       map[string][]*Review         // repo#number, oldest first (reviews.go)
+	teams         map[string]map[string]string // org/team-slug -> login -> membership state (reviews.go)
 }
 
 // Request is one request the fake received.

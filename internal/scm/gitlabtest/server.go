@@ -64,6 +64,9 @@ type Server struct {
 	failures  []*failure
 	forbidden map[*endpoint]Forbidden
 	requests  []Request
+	users     map[string]User   // users known by name only, by lower-case username (reviews.go)
+	approvals map[int][]User    // by merge request IID, in the order given (reviews.go)
+	groups    map[string]*group // by lower-case full path (reviews.go)
 }
 
 // Project is the repository the server hosts.
@@ -405,6 +408,9 @@ func (s *Server) authenticate(r *http.Request, kind, token string) (response, bo
 // checkProject answers 404 as GitLab does for a project ID or path that is
 // not the hosted project.
 func (s *Server) checkProject(c *call) (response, bool) {
+	if !strings.HasPrefix(c.ep.Pattern, "/projects/") {
+		return response{}, true // /groups/:id and /users name no project
+	}
 	s.mu.Lock()
 	p := s.project
 	s.mu.Unlock()
