@@ -16,7 +16,8 @@ const (
 	Reopened     EventKind = "reopened"
 	Closed       EventKind = "closed" // see Event.Merged
 	Commented    EventKind = "comment"
-	Rerun        EventKind = "rerun" // a check re-run was requested
+	Rerun        EventKind = "rerun"    // a check re-run was requested
+	Reviewed     EventKind = "reviewed" // a review was submitted or dismissed: the gate is evaluated again
 )
 
 // Event is one thing that happened to a pull request.
@@ -27,6 +28,9 @@ type Event struct {
 	Kind        EventKind
 	Merged      bool // with Closed
 	Comment     *Comment
+	// InstallationID is the GitHub App installation that sent a webhook
+	// (0 otherwise): the bot authenticates as it.
+	InstallationID int64
 	// DeliveryID identifies the webhook delivery or workflow run, for logs
 	// and deduplication.
 	DeliveryID string

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,10 +20,34 @@ func (e ErrIgnored) Error() string { return e.Reason }
 // GitHubEvent turns a GitHub webhook or Actions event payload into an
 // Event. name is the X-GitHub-Event header or GITHUB_EVENT_NAME.
 func GitHubEvent(name string, payload []byte, deliveryID string) (Event, error) {
+	if name == "" {
+		return Event{}, errors.New("read the event: no event name (the X-GitHub-Event header, or GITHUB_EVENT_NAME in Actions)")
+	}
+	// GitHub adds event types now and then; one go-github does not know is
+	// one dataops has no use for, not a broken delivery.
+	if github.EventForType(name) == nil {
+		return Event{}, ErrIgnored{fmt.Sprintf("%q events are not handled", name)}
+	}
+	if name == "check_run" {
+		return githubCheckRunEvent(payload, deliveryID)
+	}
 	parsed, err := github.ParseWebHook(name, payload)
 	if err != nil {
 		return Event{}, fmt.Errorf("read the %s event: %w", name, err)
 	}
+	ev, err := githubEvent(name, parsed, deliveryID)
+	if err != nil {
+		return Event{}, err
+	}
+	// Every payload a GitHub App receives names its installation, which
+	// the bot authenticates as to answer.
+	if e, ok := parsed.(interface{ GetInstallation() *github.Installation }); ok {
+		ev.InstallationID = e.GetInstallation().GetID()
+	}
+	return ev, nil
+}
+
+func githubEvent(name string, parsed any, deliveryID string) (Event, error) {
 	switch e := parsed.(type) {
 	case *github.PullRequestEvent:
 		ev := Event{Host: "github", Repo: e.GetRepo().GetFullName(), DeliveryID: deliveryID,
@@ -51,15 +77,59 @@ func GitHubEvent(name string, payload []byte, deliveryID string) (Event, error) 
 			PullRequest: scm.PullRequest{Number: e.GetIssue().GetNumber(), Title: e.GetIssue().GetTitle(), Author: e.GetIssue().GetUser().GetLogin()},
 			Comment: &Comment{ID: e.GetComment().GetID(), Body: e.GetComment().GetBody(), Author: user.GetLogin(),
 				Bot: user.GetType() == "Bot" || strings.HasSuffix(user.GetLogin(), "[bot]")}}, nil
-	case *github.CheckRunEvent:
-		if e.GetAction() != "rerequested" || len(e.GetCheckRun().PullRequests) == 0 {
-			return Event{}, ErrIgnored{"check_run " + e.GetAction() + " needs nothing"}
+	case *github.PullRequestReviewEvent:
+		switch e.GetAction() {
+		case "submitted", "edited", "dismissed":
+		default:
+			return Event{}, ErrIgnored{fmt.Sprintf("pull_request_review %s events need nothing", e.GetAction())}
 		}
-		pr := e.GetCheckRun().PullRequests[0]
-		return Event{Host: "github", Repo: e.GetRepo().GetFullName(), DeliveryID: deliveryID, Kind: Rerun,
-			PullRequest: scm.PullRequest{Number: pr.GetNumber(), HeadSHA: e.GetCheckRun().GetHeadSHA()}}, nil
+		if e.PullRequest == nil {
+			return Event{}, fmt.Errorf("read the %s event: no pull_request in the payload", name)
+		}
+		return Event{Host: "github", Repo: e.GetRepo().GetFullName(), DeliveryID: deliveryID, Kind: Reviewed,
+			PullRequest: githubPR(e.GetPullRequest(), e.GetRepo().GetFullName())}, nil
 	}
 	return Event{}, ErrIgnored{fmt.Sprintf("%s events are not handled", name)}
+}
+
+// checkRunEvent is what dataops reads of a check_run delivery. go-github's
+// CheckRunEvent decodes the App's timestamps too, which octokit's recorded
+// rerequested example writes as "2018-04-25 20:42:10", a form it cannot
+// parse: a field dataops never reads must not fail the delivery.
+type checkRunEvent struct {
+	Action   string `json:"action"`
+	CheckRun *struct {
+		HeadSHA      string `json:"head_sha"`
+		PullRequests []*struct {
+			Number int `json:"number"`
+		} `json:"pull_requests"`
+	} `json:"check_run"`
+	Repo *struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	Installation *struct {
+		ID int64 `json:"id"`
+	} `json:"installation"`
+}
+
+func githubCheckRunEvent(payload []byte, deliveryID string) (Event, error) {
+	var e checkRunEvent
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return Event{}, fmt.Errorf("read the check_run event: %w", err)
+	}
+	run := e.CheckRun
+	if e.Action != "rerequested" || run == nil || len(run.PullRequests) == 0 || run.PullRequests[0] == nil {
+		return Event{}, ErrIgnored{"check_run " + e.Action + " needs nothing"}
+	}
+	ev := Event{Host: "github", DeliveryID: deliveryID, Kind: Rerun,
+		PullRequest: scm.PullRequest{Number: run.PullRequests[0].Number, HeadSHA: run.HeadSHA}}
+	if e.Repo != nil {
+		ev.Repo = e.Repo.FullName
+	}
+	if e.Installation != nil {
+		ev.InstallationID = e.Installation.ID
+	}
+	return ev, nil
 }
 
 func githubPR(pr *github.PullRequest, repo string) scm.PullRequest {
