@@ -43,6 +43,8 @@ type Pipeline struct {
 	// Select, when set, replaces the plan's state:modified+ with a dbt
 	// selection (state: selectors included).
 	Select string
+	// StageDone, when set, is told each stage's time (the bot's metrics).
+	StageDone func(stage, conclusion string, took time.Duration)
 }
 
 // Outcome is what a run concluded.
@@ -126,7 +128,11 @@ func (r *run) stage(ctx context.Context, name, what string, fn func() checks.Res
 	r.publish(ctx, scm.Check{Name: name, Status: scm.StatusInProgress, Title: what})
 	start := time.Now()
 	res := fn()
-	r.log.Info("stage done", "stage", name, "conclusion", res.Conclusion, "took", time.Since(start).Round(time.Millisecond))
+	took := time.Since(start)
+	r.log.Info("stage done", "stage", name, "conclusion", res.Conclusion, "took", took.Round(time.Millisecond))
+	if r.p.StageDone != nil {
+		r.p.StageDone(name, string(res.Conclusion), took)
+	}
 	r.complete(ctx, res)
 	return res
 }
@@ -287,9 +293,13 @@ func (r *run) compile(ctx context.Context, sha string, target project.Target) (*
 // diff compares each model the pull request builds with production.
 func (r *run) diff(ctx context.Context) []report.ModelDiff {
 	var out []report.ModelDiff
-	for _, id := range r.out.Plan.Build {
-		n := r.head.Nodes[id]
-		if n.Kind != project.KindModel || n.Config.Materialized == "ephemeral" || !r.built(id) {
+	if r.out.Build == nil {
+		return nil
+	}
+	// What was built: the plan's models, or those a selection named.
+	for _, built := range r.out.Build.Nodes {
+		n := r.head.Nodes[built.ID]
+		if n == nil || n.Kind != project.KindModel || n.Config.Materialized == "ephemeral" || built.Status != build.StatusSuccess {
 			continue
 		}
 		prodRel := r.head.RelationIn(n, r.prod)
@@ -315,21 +325,9 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 	return out
 }
 
-func (r *run) built(id string) bool {
-	if r.out.Build == nil {
-		return false
-	}
-	for _, n := range r.out.Build.Nodes {
-		if n.ID == id {
-			return n.Status == build.StatusSuccess
-		}
-	}
-	return false
-}
-
 // finish computes the gate and posts the comment.
 func (r *run) finish(ctx context.Context) error {
-	r.complete(ctx, checks.Gate(r.out.Results))
+	r.complete(ctx, checks.GateWith(r.out.Results, r.p.Approvals(ctx, r.ev.PullRequest)))
 	var cs []scm.Check
 	for _, res := range r.out.Results {
 		cs = append(cs, res.Check())
@@ -355,4 +353,51 @@ func short(sha string) string {
 		return sha[:7]
 	}
 	return sha
+}
+
+// reviewer is a host that can tell who approved a pull request.
+type reviewer interface {
+	Approvers(ctx context.Context, number int) ([]string, error)
+	TeamMember(ctx context.Context, team, user string) (bool, error)
+}
+
+// Approvals reads the approvals the gate needs (gate in dataops.yml): the
+// approving reviews of the pull request, other than its author's, from
+// members of gate.teams when it names any.
+func (p *Pipeline) Approvals(ctx context.Context, pr scm.PullRequest) checks.Approvals {
+	a := checks.Approvals{Required: p.Config.Gate.Approvals, Teams: p.Config.Gate.Teams}
+	if a.Required == 0 {
+		return a
+	}
+	rv, ok := p.Host.(reviewer)
+	if !ok {
+		a.Err = errors.New("this code host cannot tell approvals")
+		return a
+	}
+	logins, err := rv.Approvers(ctx, pr.Number)
+	if err != nil {
+		a.Err = err
+		return a
+	}
+	for _, login := range logins {
+		if login == pr.Author && pr.Author != "" {
+			continue
+		}
+		counts := len(a.Teams) == 0
+		for _, team := range a.Teams {
+			member, err := rv.TeamMember(ctx, team, login)
+			if err != nil {
+				a.Err = fmt.Errorf("is %s in %s: %w", login, team, err)
+				return a
+			}
+			if member {
+				counts = true
+				break
+			}
+		}
+		if counts {
+			a.Approvers = append(a.Approvers, login)
+		}
+	}
+	return a
 }

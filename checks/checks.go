@@ -217,6 +217,23 @@ func Diff(diffs []report.ModelDiff, p *plan.Plan, rules config.FailOn) Result {
 // Gate passes only when every earlier stage passed: it is the check branch
 // protection requires.
 func Gate(stages []Result) Result {
+	return GateWith(stages, Approvals{})
+}
+
+// Approvals is what the gate needs of the pull request's reviews.
+type Approvals struct {
+	// Required approvals (gate.approvals in dataops.yml); 0 needs none.
+	Required int
+	// Teams, when set, are the teams whose members' approvals count.
+	Teams []string
+	// Approvers are the people whose approvals count.
+	Approvers []string
+	// Err is why the approvals could not be read; the gate then blocks.
+	Err error
+}
+
+// GateWith is the merge gate: every stage passed and the approvals are in.
+func GateWith(stages []Result, a Approvals) Result {
 	r := Result{Name: scm.CheckGate}
 	var blockers []string
 	for _, s := range stages {
@@ -227,15 +244,32 @@ func Gate(stages []Result) Result {
 			blockers = append(blockers, fmt.Sprintf("`%s`: %s", s.Name, s.Title))
 		}
 	}
+	from := ""
+	if len(a.Teams) > 0 {
+		from = " from members of " + strings.Join(a.Teams, ", ")
+	}
+	switch {
+	case a.Required == 0:
+	case a.Err != nil:
+		blockers = append(blockers, fmt.Sprintf("approvals could not be read: %v", a.Err))
+	case len(a.Approvers) < a.Required:
+		blockers = append(blockers, fmt.Sprintf("%d of %s%s", len(a.Approvers), plural(a.Required, "approval"), from))
+	}
 	if len(blockers) > 0 {
 		r.Conclusion = Failure
 		r.Title = fmt.Sprintf("Blocked by %s", plural(len(blockers), "check"))
+		if len(blockers) == 1 && a.Required > 0 && (a.Err != nil || len(a.Approvers) < a.Required) {
+			r.Title = "Waiting for approvals"
+		}
 		r.Summary = "Merging is blocked until these pass:\n\n- " + strings.Join(blockers, "\n- ")
 		return r
 	}
 	r.Conclusion = Success
 	r.Title = "Ready to merge"
 	r.Summary = "Every dataops check passed."
+	if a.Required > 0 {
+		r.Summary += fmt.Sprintf(" Approved%s by %s.", from, strings.Join(a.Approvers, ", "))
+	}
 	return r
 }
 

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,5 +98,33 @@ func TestCompileStage(t *testing.T) {
 	}
 	if c := r.Check(); c.Status != scm.StatusCompleted || c.Conclusion != "failure" || len(c.Annotations) != 1 {
 		t.Errorf("as a check: %+v", c)
+	}
+}
+
+func TestGateApprovals(t *testing.T) {
+	pass := Result{Name: scm.CheckBuild, Conclusion: Success}
+	fail := Result{Name: scm.CheckDryRun, Conclusion: Failure, Title: "1 model rejected by the engine"}
+	for _, c := range []struct {
+		name       string
+		stages     []Result
+		approvals  Approvals
+		conclusion Conclusion
+		title      string
+		summary    string
+	}{
+		{"none required", []Result{pass}, Approvals{}, Success, "Ready to merge", "Every dataops check passed."},
+		{"enough", []Result{pass}, Approvals{Required: 1, Approvers: []string{"ana"}}, Success, "Ready to merge", "Approved by ana."},
+		{"from teams", []Result{pass}, Approvals{Required: 2, Teams: []string{"acme/data"}, Approvers: []string{"ana", "bo"}}, Success, "Ready to merge", "Approved from members of acme/data by ana, bo."},
+		{"missing", []Result{pass}, Approvals{Required: 2, Approvers: []string{"ana"}}, Failure, "Waiting for approvals", "- 1 of 2 approvals"},
+		{"missing from teams", []Result{pass}, Approvals{Required: 1, Teams: []string{"acme/data"}}, Failure, "Waiting for approvals", "- 0 of 1 approval from members of acme/data"},
+		{"unreadable", []Result{pass}, Approvals{Required: 1, Err: errors.New("403 Forbidden")}, Failure, "Waiting for approvals", "approvals could not be read: 403 Forbidden"},
+		{"checks and approvals", []Result{pass, fail}, Approvals{Required: 1}, Failure, "Blocked by 2 checks", "`dataops/dry-run`: 1 model rejected"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := GateWith(c.stages, c.approvals)
+			if g.Conclusion != c.conclusion || g.Title != c.title || !strings.Contains(g.Summary, c.summary) {
+				t.Errorf("got %s %q %q; want %s %q containing %q", g.Conclusion, g.Title, g.Summary, c.conclusion, c.title, c.summary)
+			}
+		})
 	}
 }

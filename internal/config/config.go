@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -195,25 +196,35 @@ func Parse(path string, data []byte) (Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return cfg, nil
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		e := &Error{Path: path, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
-		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 0 {
-			e.Message = te.Errors[0]
-		}
-		if m := yamlLine.FindStringSubmatch(e.Message); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Message = m[2]
-		}
-		if strings.Contains(e.Message, "not found in type") {
-			e.Message = strings.Replace(e.Message, "not found in type config.", "is not a field of ", 1)
-			e.Message += ": see the dataops.yml reference in README.md"
-		}
-		return Config{}, e
+	if err := decodeStrict(path, data, &cfg, "dataops.yml"); err != nil {
+		return Config{}, err
 	}
 	return cfg, cfg.validate(path, data)
+}
+
+// decodeStrict decodes YAML into v, refusing unknown fields, with errors
+// that name the file's line; doc names the reference to read.
+func decodeStrict(path string, data []byte, v any, doc string) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(v)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	e := &Error{Path: path, Message: strings.TrimPrefix(err.Error(), "yaml: ")}
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		e.Message = te.Errors[0]
+	}
+	if m := yamlLine.FindStringSubmatch(e.Message); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Message = m[2]
+	}
+	if strings.Contains(e.Message, "not found in type") {
+		e.Message = strings.Replace(e.Message, "not found in type config.", "is not a field of ", 1)
+		e.Message += ": see the " + doc + " reference in README.md"
+	}
+	return e
 }
 
 func (c Config) validate(path string, data []byte) error {

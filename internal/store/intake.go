@@ -22,7 +22,8 @@ type Delivery struct {
 
 // Job is the work a delivery asks for, as the queue carries it.
 type Job struct {
-	Kind       string `json:"kind"` // "pull_request", "comment", "sweep", ...
+	Kind       string `json:"kind"`            // what made it: "github", "gitlab", "sweep", ...
+	Event      string `json:"event,omitempty"` // the delivery's event name, to parse Body
 	Repo       string `json:"repo,omitempty"`
 	PR         int    `json:"pr,omitempty"`
 	HeadSHA    string `json:"head_sha,omitempty"`

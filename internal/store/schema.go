@@ -138,6 +138,49 @@ create table if not exists dataops_dead (
 );
 `,
 	},
+	{
+		// The checks' results per pull request, for the gate to be evaluated
+		// again on a review without running the checks, and the
+		// environments the bot made, for the sweep.
+		sqlite: `
+create table if not exists dataops_results (
+  repo text not null,
+  pr integer not null,
+  head_sha text not null,
+  results blob not null,
+  updated_at integer not null,
+  primary key (repo, pr)
+);
+create table if not exists dataops_environments (
+  repo text not null,
+  pr integer not null,
+  name text not null,
+  installation_id integer not null,
+  ttl_ms integer not null,
+  used_at integer not null,
+  primary key (repo, pr)
+);
+`,
+		postgres: `
+create table if not exists dataops_results (
+  repo text not null,
+  pr integer not null,
+  head_sha text not null,
+  results bytea not null,
+  updated_at bigint not null,
+  primary key (repo, pr)
+);
+create table if not exists dataops_environments (
+  repo text not null,
+  pr integer not null,
+  name text not null,
+  installation_id bigint not null,
+  ttl_ms bigint not null,
+  used_at bigint not null,
+  primary key (repo, pr)
+);
+`,
+	},
 }
 
 // Advisory lock keys (PostgreSQL), arbitrary but fixed: the first bytes of

@@ -1,0 +1,129 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dataops-dev/dataops/internal/metrics"
+	"github.com/dataops-dev/dataops/internal/scm"
+	"github.com/dataops-dev/dataops/internal/scm/github"
+	"github.com/dataops-dev/dataops/internal/scm/gitlab"
+	"github.com/dataops-dev/dataops/internal/warehouse"
+)
+
+// GitHubApp is how the bot signs in to GitHub: as an App installation.
+type GitHubApp struct {
+	BaseURL    string // API base, for GitHub Enterprise Server
+	AppID      int64
+	PrivateKey []byte // PEM
+}
+
+// GitLabAccess is how the bot signs in to GitLab: a token with the api
+// scope (a group or project access token, or a bot user's).
+type GitLabAccess struct {
+	BaseURL string // https://gitlab.example.com/api/v4
+	Token   string
+}
+
+// Connect opens and caches the hosts and warehouses the bot works with:
+// one host client per repository (per installation on GitHub), one
+// warehouse per DSN.
+type Connect struct {
+	GitHub *GitHubApp
+	GitLab *GitLabAccess
+	// DSN returns the warehouse DSN for a repository.
+	DSN     func(host, repo string) (string, error)
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Timeout bounds each API request (default 60s).
+	Timeout time.Duration
+
+	mu         sync.Mutex
+	hosts      map[string]scm.Host
+	warehouses map[string]warehouse.Warehouse
+}
+
+// Host returns the cached client of a repository.
+func (c *Connect) Host(ctx context.Context, host, repo string, installationID int64) (scm.Host, error) {
+	key := fmt.Sprintf("%s:%s:%d", host, repo, installationID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.hosts[key]; ok {
+		return h, nil
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	client := &http.Client{Transport: c.Metrics.Transport(host, http.DefaultTransport), Timeout: timeout}
+	var h scm.Host
+	var err error
+	switch host {
+	case "github":
+		if c.GitHub == nil {
+			return nil, fmt.Errorf("a GitHub event for %s, but the bot has no GitHub App configured (github: in the serve config)", repo)
+		}
+		if installationID == 0 {
+			return nil, fmt.Errorf("the GitHub event for %s has no installation: is the webhook the GitHub App's?", repo)
+		}
+		owner, name, _ := strings.Cut(repo, "/")
+		h, err = github.New(github.Options{BaseURL: c.GitHub.BaseURL, Owner: owner, Repo: name, AppID: c.GitHub.AppID,
+			InstallationID: installationID, PrivateKey: c.GitHub.PrivateKey, HTTPClient: client, Logger: c.Logger})
+	case "gitlab":
+		if c.GitLab == nil {
+			return nil, fmt.Errorf("a GitLab event for %s, but the bot has no GitLab token configured (gitlab: in the serve config)", repo)
+		}
+		h, err = gitlab.New(gitlab.Options{BaseURL: c.GitLab.BaseURL, Project: repo, Token: c.GitLab.Token, HTTPClient: client, Logger: c.Logger})
+	default:
+		return nil, fmt.Errorf("unknown code host %q", host)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.hosts == nil {
+		c.hosts = map[string]scm.Host{}
+	}
+	c.hosts[key] = h
+	return h, nil
+}
+
+// Warehouse returns the repository's warehouse, opened once per DSN.
+func (c *Connect) Warehouse(ctx context.Context, host, repo string) (warehouse.Warehouse, error) {
+	dsn, err := c.DSN(host, repo)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w, ok := c.warehouses[dsn]; ok {
+		return w, nil
+	}
+	w, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if c.warehouses == nil {
+		c.warehouses = map[string]warehouse.Warehouse{}
+	}
+	c.warehouses[dsn] = w
+	return w, nil
+}
+
+// Close closes the warehouses.
+func (c *Connect) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var first error
+	for dsn, w := range c.warehouses {
+		if err := w.Close(); err != nil && first == nil {
+			first = err
+		}
+		delete(c.warehouses, dsn)
+	}
+	return first
+}

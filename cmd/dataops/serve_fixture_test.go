@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/logtest"
+	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/project/projecttest"
+	"github.com/dataops-dev/dataops/internal/scm/githubtest"
+	"github.com/dataops-dev/dataops/internal/warehouse"
+)
+
+// The bot's test repository and the App installation it belongs to.
+const (
+	botRepo         = "acme/shop"
+	botAppID        = 4242
+	botInstallation = 99
+	botSecret       = "whsec-test-0123456789"
+)
+
+// botFixture is the bot's world in a test: a git repository made from
+// examples/shop with a base and a head commit, production built from the
+// base in a warehouse, the OpenAPI-checked GitHub fake serving the
+// repository's archives to a GitHub App, and the bot's configuration.
+type botFixture struct {
+	dir              string
+	baseSHA, headSHA string
+	gh               *githubtest.Server
+	dsn              string
+	keyPEM           []byte
+	cfg              config.Serve
+	env              map[string]string
+	delivery         atomic.Int64
+}
+
+// newBotFixture builds production from the base commit in the warehouse
+// at dsn; w is closed afterwards, since the bot opens the warehouse itself
+// (a DuckDB file takes one opener). dataopsYML, when not empty, is the
+// repository's dataops.yml (on both commits).
+func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) *botFixture {
+	t.Helper()
+	f := &botFixture{dir: t.TempDir(), gh: githubtest.NewServer(t), dsn: dsn}
+	for _, file := range projecttest.Shop(t, nil) {
+		writeFile(t, filepath.Join(f.dir, file.Path), string(file.Content))
+	}
+	if dataopsYML != "" {
+		writeFile(t, filepath.Join(f.dir, "dataops.yml"), dataopsYML)
+	}
+	f.baseSHA = f.commit(t, "base")
+	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
+	all, _ := m.Select("", nil)
+	if res, err := build.Run(context.Background(), build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
+		t.Fatalf("production build: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fct := filepath.Join(f.dir, "models/marts/fct_orders.sql")
+	data, _ := os.ReadFile(fct)
+	writeFile(t, fct, strings.Replace(string(data), "as numeric(12, 2)) as credit_card_amount,", "as numeric(12, 2)) as card_amount,", 1))
+	writeFile(t, filepath.Join(f.dir, "models/marts/orders_per_month.sql"), "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n")
+	f.headSHA = f.commit(t, "head")
+	for _, sha := range []string{f.baseSHA, f.headSHA} {
+		f.gh.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
+	}
+	f.gh.AddPullRequest(botRepo, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
+		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+	f.gh.SetPermission("octocat", "write")
+	f.gh.SetPermission("maintainer", "admin")
+	f.gh.SetPermission("visitor", "read")
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	f.gh.SetApp(botAppID, botInstallation, &key.PublicKey)
+
+	f.cfg = config.DefaultServe()
+	f.cfg.Listen = "127.0.0.1:0"
+	f.cfg.Store = filepath.Join(t.TempDir(), "dataops.db")
+	f.cfg.Workers = 1
+	f.cfg.VisibilityTimeout = config.Duration{Duration: 3 * time.Second}
+	f.cfg.GitHub = &config.ServeGitHub{APIURL: f.gh.APIURL(), AppID: botAppID, PrivateKeyEnv: "TEST_APP_KEY",
+		WebhookSecretEnv: "TEST_WEBHOOK_SECRET"}
+	f.env = map[string]string{"TEST_APP_KEY": string(f.keyPEM), "TEST_WEBHOOK_SECRET": botSecret, "DATAOPS_WAREHOUSE_DSN": dsn}
+	return f
+}
+
+func (f *botFixture) git(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
+	cmd.Dir = f.dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %v: %v %s", args, err, stderr.String())
+	}
+	return out
+}
+
+func (f *botFixture) commit(t *testing.T, msg string) string {
+	if _, err := os.Stat(filepath.Join(f.dir, ".git")); err != nil {
+		f.git(t, "init", "-q")
+	}
+	f.git(t, "add", "-A")
+	f.git(t, "commit", "-q", "-m", msg)
+	return strings.TrimSpace(string(f.git(t, "rev-parse", "HEAD")))
+}
+
+// runningBot is a server started in the test's process, listening on
+// 127.0.0.1.
+type runningBot struct {
+	srv  *server
+	url  string
+	logs *logtest.Buffer
+	stop func()
+}
+
+// start starts the bot with the fixture's configuration; it stops at the
+// end of the test.
+func (f *botFixture) start(t *testing.T) *runningBot {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logtest.Buffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := newServer(ctx, f.cfg, func(k string) string { return f.env[k] }, logger)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, io.Discard) }()
+	<-srv.ready
+	b := &runningBot{srv: srv, url: "http://" + srv.listener.Addr().String(), logs: logs}
+	stopped := false
+	b.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		srv.Close()
+		if t.Failed() {
+			t.Logf("the bot's log:\n%s", logs.String())
+		}
+	}
+	t.Cleanup(b.stop)
+	return b
+}
+
+// payload reads a GitHub fixture payload and points it at the test
+// repository, pull request 7 and the App installation.
+func (f *botFixture) payload(t *testing.T, name string, edit func(map[string]any)) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "fixtures", "github", "webhooks", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	repo := p["repository"].(map[string]any)
+	repo["full_name"], repo["name"], repo["default_branch"] = botRepo, "shop", "main"
+	p["installation"] = map[string]any{"id": botInstallation}
+	if pr, ok := p["pull_request"].(map[string]any); ok {
+		pr["number"], p["number"] = 7, 7
+		base, head := pr["base"].(map[string]any), pr["head"].(map[string]any)
+		base["sha"], base["ref"] = f.baseSHA, "main"
+		head["sha"], head["ref"] = f.headSHA, "card-amount"
+		head["repo"].(map[string]any)["full_name"] = botRepo
+		base["repo"].(map[string]any)["full_name"] = botRepo
+		pr["user"].(map[string]any)["login"] = "octocat"
+	}
+	if edit != nil {
+		edit(p)
+	}
+	out, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// comment is an issue_comment payload: body written by login on PR 7.
+func (f *botFixture) comment(t *testing.T, login, body string) []byte {
+	t.Helper()
+	id := f.gh.AddComment(botRepo, 7, login, body)
+	return f.payload(t, "issue_comment.created.on_pull_request.json", func(p map[string]any) {
+		issue := p["issue"].(map[string]any)
+		issue["number"] = 7
+		c := p["comment"].(map[string]any)
+		c["id"], c["body"] = id, body
+		c["user"].(map[string]any)["login"] = login
+		c["user"].(map[string]any)["type"] = "User"
+	})
+}
+
+// sign is the X-Hub-Signature-256 of body.
+func sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// send posts a signed GitHub delivery with a new delivery id and returns
+// the answer's status and body.
+func (f *botFixture) send(t *testing.T, b *runningBot, event string, body []byte) (int, string) {
+	t.Helper()
+	id := fmt.Sprintf("delivery-%d", f.delivery.Add(1))
+	return f.sendAs(t, b, event, id, sign(botSecret, body), body)
+}
+
+func (f *botFixture) sendAs(t *testing.T, b *runningBot, event, id, signature string, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.url+"/webhooks/github", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", id)
+	if signature != "" {
+		req.Header.Set("X-Hub-Signature-256", signature)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+// waitFor polls cond until it holds; the deadline only bounds a broken
+// test, it asserts nothing about speed.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checks returns the conclusions of the checks on sha by name.
+func (f *botFixture) checks(sha string) map[string]string {
+	out := map[string]string{}
+	for _, run := range f.gh.CheckRuns(botRepo) {
+		if run.HeadSHA == sha {
+			out[run.Name] = run.Status + "/" + run.Conclusion
+		}
+	}
+	return out
+}
+
+// gate is the gate check's state on sha, "" before it exists.
+func (f *botFixture) gate(sha string) string { return f.checks(sha)["dataops/gate"] }
+
+// commentWith returns the bodies of PR 7's comments holding marker.
+func (f *botFixture) commentsWith(marker string) []githubtest.Comment {
+	var out []githubtest.Comment
+	for _, c := range f.gh.Comments(botRepo, 7) {
+		if strings.Contains(c.Body, marker) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// push commits a change to the head branch, serves its archive, and moves
+// PR 7's head to it (as a push does); it returns the new head.
+func (f *botFixture) push(t *testing.T, path, content string) string {
+	t.Helper()
+	writeFile(t, filepath.Join(f.dir, path), content)
+	sha := f.commit(t, "push "+path)
+	f.gh.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
+	f.headSHA = sha
+	f.gh.AddPullRequest(botRepo, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
+		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: sha})
+	return sha
+}

@@ -1,0 +1,217 @@
+// Package webhook is the bot's HTTP intake: it verifies each delivery (a
+// GitHub signature, a GitLab token), reads which pull request it is about,
+// and stores it with its job before answering, so that an answered
+// delivery is never lost; a redelivery is answered and not queued again.
+// The work itself happens later, in bot.Worker.
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"github.com/dataops-dev/dataops/bot"
+	"github.com/dataops-dev/dataops/internal/metrics"
+	"github.com/dataops-dev/dataops/internal/store"
+)
+
+// DefaultMaxBody bounds a delivery's body. GitHub caps payloads at 25 MB;
+// the events dataops reads are far smaller.
+const DefaultMaxBody = 25 << 20
+
+// Acceptor stores a delivery and its job together (store.Store).
+type Acceptor interface {
+	Accept(ctx context.Context, d store.Delivery, job store.Job) (duplicate bool, err error)
+}
+
+// Intake answers webhook deliveries.
+type Intake struct {
+	Store Acceptor
+	// GitHubSecret is the GitHub App's webhook secret; GitLabToken the
+	// GitLab webhook's secret token. An empty one turns its endpoint off
+	// (404): there is no unverified intake.
+	GitHubSecret []byte
+	GitLabToken  []byte
+	// GitLabBotUser is the bot's GitLab username, whose notes are ignored.
+	GitLabBotUser string
+	// MaxBody bounds a body (default DefaultMaxBody).
+	MaxBody int64
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Queued, when set, is called after a job is stored (the workers in
+	// this process start at once instead of at their next poll).
+	Queued func()
+}
+
+// answer is the JSON body of every reply.
+type answer struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// delivery is what both hosts' deliveries come down to.
+type delivery struct {
+	host, id, event string
+	body            []byte
+	parse           func() (bot.Event, error)
+	// verified: the signature or token matched, so the event name (a
+	// metric label) is the host's and not anyone's.
+	verified bool
+}
+
+// GitHub serves POST /webhooks/github.
+func (in *Intake) GitHub(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	event := r.Header.Get("X-GitHub-Event")
+	d, status, why := in.read(w, r, "github", event, len(in.GitHubSecret) > 0)
+	if status == 0 {
+		if err := gh.ValidateSignature(r.Header.Get("X-Hub-Signature-256"), d.body, in.GitHubSecret); err != nil {
+			status, why = http.StatusUnauthorized, "the X-Hub-Signature-256 signature does not match the body: check the webhook secret"
+			if r.Header.Get("X-Hub-Signature-256") == "" {
+				why = "no X-Hub-Signature-256 header: set a webhook secret in the GitHub App"
+			}
+		}
+	}
+	if status == 0 {
+		d.id = r.Header.Get("X-GitHub-Delivery")
+		if d.id == "" {
+			status, why = http.StatusBadRequest, "no X-GitHub-Delivery header"
+		}
+		if event == "ping" {
+			d.verified = true
+			in.respond(w, d, start, http.StatusOK, metrics.OutcomeIgnored, answer{Status: "pong"})
+			return
+		}
+		d.verified = true
+		d.parse = func() (bot.Event, error) { return bot.GitHubEvent(event, d.body, d.id) }
+	}
+	if status != 0 {
+		in.reject(w, d, start, status, why)
+		return
+	}
+	in.accept(w, r, d, start)
+}
+
+// GitLab serves POST /webhooks/gitlab.
+func (in *Intake) GitLab(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	event := r.Header.Get("X-Gitlab-Event")
+	d, status, why := in.read(w, r, "gitlab", event, len(in.GitLabToken) > 0)
+	if status == 0 && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), in.GitLabToken) != 1 {
+		status, why = http.StatusUnauthorized, "the X-Gitlab-Token header does not match: check the webhook's secret token"
+	}
+	if status == 0 {
+		d.id = r.Header.Get("X-Gitlab-Event-UUID")
+		if d.id == "" {
+			// GitLab before 15.x sends no delivery id: the same body is the
+			// same event.
+			sum := sha256.Sum256(append([]byte(event+"\n"), d.body...))
+			d.id = "sha256:" + hex.EncodeToString(sum[:])
+		}
+		d.verified = true
+		d.parse = func() (bot.Event, error) { return bot.GitLabEvent(event, d.body, d.id, in.GitLabBotUser) }
+	}
+	if status != 0 {
+		in.reject(w, d, start, status, why)
+		return
+	}
+	in.accept(w, r, d, start)
+}
+
+// read checks the method and reads the body within the limit. status is 0
+// when the delivery may go on.
+func (in *Intake) read(w http.ResponseWriter, r *http.Request, host, event string, enabled bool) (d delivery, status int, why string) {
+	d = delivery{host: host, event: event}
+	switch {
+	case !enabled:
+		return d, http.StatusNotFound, fmt.Sprintf("the %s webhook is not configured on this server", host)
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		return d, http.StatusMethodNotAllowed, "webhooks are POSTed"
+	case event == "":
+		return d, http.StatusBadRequest, "no event header (X-GitHub-Event or X-Gitlab-Event): is this a webhook delivery?"
+	}
+	limit := in.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return d, http.StatusBadRequest, fmt.Sprintf("the body is larger than %d bytes", limit)
+	case err != nil:
+		return d, http.StatusBadRequest, "the body could not be read: " + err.Error()
+	}
+	d.body = body
+	return d, 0, ""
+}
+
+// accept parses a verified delivery and stores it with its job.
+func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, start time.Time) {
+	ev, err := d.parse()
+	var ignored bot.ErrIgnored
+	switch {
+	case errors.As(err, &ignored):
+		in.respond(w, d, start, http.StatusAccepted, metrics.OutcomeIgnored, answer{Status: "ignored", Reason: ignored.Reason})
+		return
+	case err != nil:
+		in.reject(w, d, start, http.StatusBadRequest, err.Error())
+		return
+	}
+	job := store.Job{Kind: d.host, Event: d.event, Repo: bot.RepoKey(d.host, ev.Repo), PR: ev.PullRequest.Number,
+		DeliveryID: d.id, Body: d.body}
+	if ev.Kind == bot.Opened || ev.Kind == bot.Synchronized || ev.Kind == bot.Reopened {
+		job.HeadSHA = ev.PullRequest.HeadSHA // the pull request's newest head, for superseding
+	}
+	duplicate, err := in.Store.Accept(r.Context(), store.Delivery{Host: d.host, ID: d.id, Event: d.event, Payload: d.body}, job)
+	switch {
+	case err != nil:
+		in.logger().Error("store delivery", "host", d.host, "delivery", d.id, "event", d.event, "err", err)
+		in.respond(w, d, start, http.StatusServiceUnavailable, metrics.OutcomeError, answer{Status: "error", Reason: "the delivery could not be stored; redeliver it"})
+	case duplicate:
+		in.respond(w, d, start, http.StatusOK, metrics.OutcomeDuplicate, answer{Status: "duplicate", Reason: "this delivery was received before"})
+	default:
+		in.respond(w, d, start, http.StatusAccepted, metrics.OutcomeQueued, answer{Status: "queued"})
+		if in.Queued != nil {
+			in.Queued()
+		}
+	}
+}
+
+func (in *Intake) reject(w http.ResponseWriter, d delivery, start time.Time, status int, why string) {
+	outcome := metrics.OutcomeBadRequest
+	if status == http.StatusUnauthorized {
+		outcome = metrics.OutcomeUnauthorized
+	}
+	in.logger().Warn("delivery refused", "host", d.host, "delivery", d.id, "event", d.event, "status", status, "why", why)
+	in.respond(w, d, start, status, outcome, answer{Status: "refused", Reason: why})
+}
+
+func (in *Intake) respond(w http.ResponseWriter, d delivery, start time.Time, status int, outcome string, a answer) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(a)
+	event := d.event
+	if !d.verified {
+		event = "unverified"
+	}
+	in.Metrics.Delivery(d.host, event, outcome, time.Since(start))
+}
+
+func (in *Intake) logger() *slog.Logger {
+	if in.Logger != nil {
+		return in.Logger
+	}
+	return slog.Default()
+}
