@@ -169,6 +169,14 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, sta
 		in.reject(w, d, start, http.StatusBadRequest, err.Error())
 		return
 	}
+	if ev.Kind == bot.Commented {
+		// Most comments are conversation: queue only commands, and never a
+		// bot's.
+		if _, ok := bot.ParseCommand(ev.Comment.Body); !ok || ev.Comment.Bot {
+			in.respond(w, d, start, http.StatusAccepted, metrics.OutcomeIgnored, answer{Status: "ignored", Reason: "a comment without a /dataops command, or by a bot"})
+			return
+		}
+	}
 	job := store.Job{Kind: d.host, Event: d.event, Repo: bot.RepoKey(d.host, ev.Repo), PR: ev.PullRequest.Number,
 		DeliveryID: d.id, Body: d.body}
 	if ev.Kind == bot.Opened || ev.Kind == bot.Synchronized || ev.Kind == bot.Reopened {

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -21,13 +22,20 @@ func newIntake(t *testing.T) (*Intake, *store.Store) {
 	return &Intake{Store: st, GitLabToken: []byte("tok"), MaxBody: 1 << 20}, st
 }
 
-func gitlabNote(t *testing.T) []byte {
+// gitlabNote is the fixture note on a merge request, saying body.
+func gitlabNote(t *testing.T, body string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "gitlab", "webhooks", "note_merge_request.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return data
+	var p map[string]any
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	p["object_attributes"].(map[string]any)["note"] = body
+	out, _ := json.Marshal(p)
+	return out
 }
 
 // TestIntakeRequests covers what the end-to-end tests in cmd/dataops do
@@ -35,7 +43,7 @@ func gitlabNote(t *testing.T) []byte {
 // an event UUID (before GitLab 15), deduplicated by their content.
 func TestIntakeRequests(t *testing.T) {
 	in, st := newIntake(t)
-	note := gitlabNote(t)
+	note := gitlabNote(t, "/dataops help")
 	for _, c := range []struct {
 		name, method, path, event, token, uuid string
 		body                                   []byte
@@ -49,6 +57,7 @@ func TestIntakeRequests(t *testing.T) {
 		{"without uuid", "POST", "/webhooks/gitlab", "Note Hook", "tok", "", note, 202, "queued"},
 		{"same content again", "POST", "/webhooks/gitlab", "Note Hook", "tok", "", note, 200, "duplicate"},
 		{"with uuid", "POST", "/webhooks/gitlab", "Note Hook", "tok", "u-1", note, 202, "queued"},
+		{"conversation", "POST", "/webhooks/gitlab", "Note Hook", "tok", "u-3", gitlabNote(t, "Looks good to me"), 202, "ignored"},
 		{"push hook", "POST", "/webhooks/gitlab", "Push Hook", "tok", "u-2", []byte(`{"object_kind":"push"}`), 202, "ignored"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
