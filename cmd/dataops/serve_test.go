@@ -99,6 +99,14 @@ func TestServeEndToEnd(t *testing.T) {
 				return len(r) == 1 && strings.Contains(r[0].Body, "`deplyo` is not a dataops command")
 			})
 
+			// A reader may ask for the plan: it reads only the code.
+			_, _ = f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops plan"))
+			waitFor(t, "the plan", func() bool {
+				r := f.commentsWith(bot.ReplyMarker)
+				return len(r) == 1 && strings.Contains(r[0].Body, "**Plan** for") && strings.Contains(r[0].Body, "- modified `fct_orders` (model): sql") &&
+					strings.Contains(r[0].Body, "- added `orders_per_month` (model)")
+			})
+
 			// A writer deploys: the gate passed, so production gets the change.
 			if g := f.gate(f.headSHA); g != "completed/success" {
 				t.Fatalf("gate %s: the deploy below needs it to pass; checks %v", g, f.checks(f.headSHA))
