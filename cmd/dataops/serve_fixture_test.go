@@ -175,9 +175,9 @@ func (f *botFixture) start(t *testing.T) *runningBot {
 	return b
 }
 
-// payload reads a GitHub fixture payload and points it at the test
-// repository, pull request 7 and the App installation.
-func (f *botFixture) payload(t *testing.T, name string, edit func(map[string]any)) []byte {
+// readPayload reads a GitHub fixture payload and points it at the test
+// repository and the App installation.
+func readPayload(t testing.TB, name string) map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "fixtures", "github", "webhooks", name))
 	if err != nil {
@@ -190,6 +190,14 @@ func (f *botFixture) payload(t *testing.T, name string, edit func(map[string]any
 	repo := p["repository"].(map[string]any)
 	repo["full_name"], repo["name"], repo["default_branch"] = botRepo, "shop", "main"
 	p["installation"] = map[string]any{"id": botInstallation}
+	return p
+}
+
+// payload is a fixture payload about pull request 7 at the fixture's base
+// and head, edited by edit.
+func (f *botFixture) payload(t *testing.T, name string, edit func(map[string]any)) []byte {
+	t.Helper()
+	p := readPayload(t, name)
 	if pr, ok := p["pull_request"].(map[string]any); ok {
 		pr["number"], p["number"] = 7, 7
 		base, head := pr["base"].(map[string]any), pr["head"].(map[string]any)
@@ -212,15 +220,26 @@ func (f *botFixture) payload(t *testing.T, name string, edit func(map[string]any
 // comment is an issue_comment payload: body written by login on PR 7.
 func (f *botFixture) comment(t *testing.T, login, body string) []byte {
 	t.Helper()
-	id := f.gh.AddComment(botRepo, 7, login, body)
-	return f.payload(t, "issue_comment.created.on_pull_request.json", func(p map[string]any) {
-		issue := p["issue"].(map[string]any)
-		issue["number"] = 7
-		c := p["comment"].(map[string]any)
-		c["id"], c["body"] = id, body
-		c["user"].(map[string]any)["login"] = login
-		c["user"].(map[string]any)["type"] = "User"
-	})
+	_, payload := commentOn(t, f, 7, login, body)
+	return payload
+}
+
+// commentOn adds a comment to pull request pr in the fake and returns its
+// id and its issue_comment payload.
+func commentOn(t testing.TB, f *botFixture, pr int, login, body string) (int64, []byte) {
+	t.Helper()
+	id := f.gh.AddComment(botRepo, pr, login, body)
+	p := readPayload(t, "issue_comment.created.on_pull_request.json")
+	p["issue"].(map[string]any)["number"] = pr
+	c := p["comment"].(map[string]any)
+	c["id"], c["body"] = id, body
+	c["user"].(map[string]any)["login"] = login
+	c["user"].(map[string]any)["type"] = "User"
+	out, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, out
 }
 
 // sign is the X-Hub-Signature-256 of body.

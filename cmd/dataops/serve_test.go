@@ -208,7 +208,8 @@ func TestServeRefusesBadDeliveries(t *testing.T) {
 	}
 	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
 
-	// The metrics count each outcome.
+	// The metrics count each outcome, the job's once it is done.
+	waitFor(t, "the job done", func() bool { return len(b.logs.Lines(`"msg":"job done"`)) == 1 })
 	resp, err := http.Get(b.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -336,29 +337,63 @@ func TestServeGateWaitsForApprovals(t *testing.T) {
 }
 
 // TestServeSupersedesOlderHead: a push while the checks of the previous
-// head queue or run ends those as cancelled, and the new head is checked
-// in the same environment.
+// head are queued or running ends those as cancelled, and the new head is
+// checked in the same environment.
 func TestServeSupersedesOlderHead(t *testing.T) {
-	w, dsn := warehousetest.DuckDBFile(t)
-	f := newBotFixture(t, w, dsn, "")
-	b := f.start(t)
-	first := f.headSHA
-	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
-	second := f.push(t, "models/marts/orders_per_month.sql", "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as order_count\nfrom {{ ref('fct_orders') }}\ngroup by 1\n")
-	f.send(t, b, "pull_request", f.payload(t, "pull_request.synchronize.json", nil))
-	waitFor(t, "the new head's gate", func() bool { return strings.HasPrefix(f.gate(second), "completed/") })
-	waitFor(t, "the old head's checks cancelled", func() bool { return f.gate(first) == "completed/cancelled" })
-	if g := f.gate(second); g != "completed/success" {
-		t.Errorf("new head's gate %s: %v", g, f.checks(second))
-	}
-	for name, state := range f.checks(first) {
-		if state != "completed/cancelled" {
-			t.Errorf("old head's %s: %s", name, state)
+	newHead := "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as order_count\nfrom {{ ref('fct_orders') }}\ngroup by 1\n"
+	check := func(t *testing.T, f *botFixture, b *runningBot, first, second string) {
+		t.Helper()
+		waitFor(t, "the new head's gate", func() bool { return strings.HasPrefix(f.gate(second), "completed/") })
+		waitFor(t, "the old head's checks cancelled", func() bool { return f.gate(first) == "completed/cancelled" })
+		if g := f.gate(second); g != "completed/success" {
+			t.Errorf("new head's gate %s: %v", g, f.checks(second))
+		}
+		for name, state := range f.checks(first) {
+			if state != "completed/cancelled" {
+				t.Errorf("old head's %s: %s", name, state)
+			}
+		}
+		if cols := columnsOf(t, b, "pr_7", "orders_per_month"); !hasColumn(cols, "order_count") {
+			t.Errorf("the environment holds %s, not the new head's model", cols)
 		}
 	}
-	if cols := columnsOf(t, b, "pr_7", "orders_per_month"); !hasColumn(cols, "order_count") {
-		t.Errorf("the environment holds %s, not the new head's model", cols)
-	}
+
+	t.Run("queued", func(t *testing.T) {
+		w, dsn := warehousetest.DuckDBFile(t)
+		f := newBotFixture(t, w, dsn, "")
+		b := f.start(t)
+		// Another worker holds the pull request, so the first job waits.
+		ctx := context.Background()
+		key := "pr:" + bot.RepoKey("github", botRepo) + "#7"
+		if ok, err := b.srv.store.Lock(ctx, key, "other-worker", time.Minute); !ok || err != nil {
+			t.Fatalf("lock: %v %v", ok, err)
+		}
+		first := f.headSHA
+		f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+		second := f.push(t, "models/marts/orders_per_month.sql", newHead)
+		f.send(t, b, "pull_request", f.payload(t, "pull_request.synchronize.json", nil))
+		if err := b.srv.store.Unlock(ctx, key, "other-worker"); err != nil {
+			t.Fatal(err)
+		}
+		check(t, f, b, first, second)
+	})
+
+	t.Run("running", func(t *testing.T) {
+		w, dsn := warehousetest.DuckDBFile(t)
+		f := newBotFixture(t, w, dsn, "")
+		first := f.headSHA
+		// The first head's sources hang until the run is cancelled.
+		proxy := newHoldingProxy(t, f.gh, func(r *http.Request, _ []byte) bool {
+			return strings.Contains(r.URL.Path, "/tarball/"+first)
+		}, false)
+		f.cfg.GitHub.APIURL = proxy.URL + "/"
+		b := f.start(t)
+		f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+		<-proxy.held
+		second := f.push(t, "models/marts/orders_per_month.sql", newHead)
+		f.send(t, b, "pull_request", f.payload(t, "pull_request.synchronize.json", nil))
+		check(t, f, b, first, second)
+	})
 }
 
 // TestServeDeployWaitsForRunningDeploy: a deploy while another of the
