@@ -18,5 +18,7 @@ RUN apt-get update \
  && git config --system --add safe.directory '*'
 COPY --from=build /out/dataops /usr/local/bin/dataops
 USER dataops
+# dataops serve listens here (the Action does not listen at all).
+EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/dataops"]
 CMD ["action"]
