@@ -15,17 +15,16 @@ import (
 )
 
 // Join compares opts.Base with opts.Head, two relations in the warehouse w,
-// by key, in one pass: a full outer join on the key whose rows are folded
-// into aggregates, so that only counts and a few sample rows leave the
-// warehouse. Its cost is one join of the two relations plus one count scan
-// of each, which on PostgreSQL runs on a second connection while the join
-// runs (PostgreSQL 15 joins in one process), in the same snapshot.
+// by key, in one SQL statement: a full outer join on the key whose rows are
+// folded into aggregates, so that only counts and a few sample rows leave
+// the warehouse. Its cost is one join of the two relations plus one count
+// scan of each.
 //
-// It computes, in one snapshot:
+// The statement computes, in one snapshot:
 //
 //   - per side, its rows and the rows with a NULL in a key column (a plain
-//     scan each);
-//   - in one statement over the join: matched rows, rows only in base and
+//     scan each, about a tenth of the join's cost);
+//   - over the join: matched rows, rows only in base and
 //     only in head, and for matched rows, per compared column, how many
 //     differ (NULL-safe, Options.Tolerance for numbers, timestamps at the
 //     coarser precision, other retyped columns as text: see
@@ -324,12 +323,6 @@ const (
 	sampleChanged
 )
 
-// countsSQL counts each side's rows and rows with a NULL key, as columns
-// n and nk of ca (base) and cb (head).
-func (j *joinRun) countsSQL() string {
-	return "SELECT ca.n, ca.nk, cb.n, cb.nk FROM " + j.countSQL(j.base) + " ca, " + j.countSQL(j.head) + " cb"
-}
-
 // compareSQL is the comparison, one aggregate over the join, and its
 // arguments.
 func (j *joinRun) compareSQL() (string, []any) {
@@ -359,8 +352,10 @@ func (j *joinRun) compareSQL() (string, []any) {
 	}
 
 	// The join, projecting per-row flags once: the aggregates above read
-	// them as plain columns (OFFSET 0 keeps the planner from pulling the
-	// subquery up and evaluating each comparison once per aggregate).
+	// them as plain columns. On PostgreSQL, OFFSET 0 keeps the planner from
+	// pulling the subquery up and evaluating each comparison once per
+	// aggregate (DuckDB is left without it: a LIMIT or OFFSET constrains
+	// its parallel plans).
 	var on, proj []string
 	for i, k := range j.keys {
 		on = append(on, k.EqualSQL(d, "a.k"+strconv.Itoa(i), "b.k"+strconv.Itoa(i)))
@@ -489,31 +484,19 @@ func (j *joinRun) sampleAgg(elems []string, filter string) string {
 // same snapshot.
 func (j *joinRun) compare(ctx context.Context, counts bool) (*joinCounts, error) {
 	query, args := j.compareSQL()
-	var v []any
-	var err error
-	switch {
-	case !counts && j.d.Name() == "postgres":
-		err = j.w.InTransaction(ctx, func(tx warehouse.Execer) error {
-			for _, stmt := range postgresJoinSettings {
-				if err := tx.Exec(ctx, stmt); err != nil {
-					return err
-				}
-			}
-			var err error
-			v, err = j.queryRow(ctx, tx, query, args)
-			return err
-		})
-		v = append([]any{nil, nil, nil, nil}, v...)
-	case !counts:
-		v, err = j.queryRow(ctx, nil, query, args)
-		v = append([]any{nil, nil, nil, nil}, v...)
-	case j.d.Name() == "postgres":
-		v, err = j.compareConcurrently(ctx, query, args)
-	default:
-		v, err = j.queryRow(ctx, nil, "SELECT ca.n, ca.nk, cb.n, cb.nk, m.* FROM "+j.countSQL(j.base)+" ca, "+j.countSQL(j.head)+" cb, ("+query+") m", args)
+	if counts {
+		// The counts are scans of their own; in the same statement, so in
+		// the same snapshot as the join. (Run on a second connection in an
+		// exported snapshot, to use a core the single-process join leaves
+		// idle, they slowed the join down by more than they took.)
+		query = "SELECT ca.n, ca.nk, cb.n, cb.nk, m.* FROM " + j.countSQL(j.base) + " ca, " + j.countSQL(j.head) + " cb, (" + query + ") m"
 	}
+	v, err := j.queryRow(ctx, query, args)
 	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
+	}
+	if !counts {
+		v = append([]any{nil, nil, nil, nil}, v...)
 	}
 	var c joinCounts
 	next := 0
@@ -558,12 +541,9 @@ func (j *joinRun) compare(ctx context.Context, counts bool) (*joinCounts, error)
 	return &c, nil
 }
 
-// queryRow runs a query that returns one row, on ex (or the warehouse).
-func (j *joinRun) queryRow(ctx context.Context, ex warehouse.Execer, query string, args []any) ([]any, error) {
-	if ex == nil {
-		ex = j.w
-	}
-	rows, err := ex.Query(ctx, query, args...)
+// queryRow runs a query that returns one row.
+func (j *joinRun) queryRow(ctx context.Context, query string, args []any) ([]any, error) {
+	rows, err := j.w.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -571,115 +551,6 @@ func (j *joinRun) queryRow(ctx context.Context, ex warehouse.Execer, query strin
 		return nil, fmt.Errorf("%d result rows, want 1", len(rows.Values))
 	}
 	return rows.Values[0], nil
-}
-
-// postgresJoinSettings apply to the comparison statement only (SET LOCAL).
-// Its many expressions (sample JSON, comparisons) made LLVM's inlining and
-// optimization passes take seconds while they save little on this
-// aggregate, whose per-row work is reading boolean columns; JIT
-// compilation itself stays on.
-var postgresJoinSettings = []string{
-	"SET LOCAL jit_inline_above_cost = -1",
-	"SET LOCAL jit_optimize_above_cost = -1",
-}
-
-// exportSnapshotSQL exports the comparison's snapshot (a variable for a
-// test of the fallback).
-var exportSnapshotSQL = "SELECT pg_export_snapshot()"
-
-// compareConcurrently runs the comparison and the side counts on
-// PostgreSQL on two connections in one snapshot: the comparison's
-// transaction exports its snapshot and the counts' transaction imports it.
-// PostgreSQL 15 runs a full outer join in one process, so the counts run
-// meanwhile on another core (without parallel workers, which would
-// compete with the join) instead of before it. Returns the counts' four
-// values, then the comparison's.
-func (j *joinRun) compareConcurrently(parent context.Context, query string, args []any) ([]any, error) {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	snapshot := make(chan string, 1)
-	imported := make(chan struct{})
-	var importOnce sync.Once
-	importDone := func() { importOnce.Do(func() { close(imported) }) }
-
-	var counts []any
-	var countErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer importDone()
-		var id string
-		select {
-		case id = <-snapshot:
-		case <-ctx.Done():
-			countErr = ctx.Err()
-			return
-		}
-		countErr = j.w.InTransaction(ctx, func(tx warehouse.Execer) error {
-			for _, stmt := range []string{
-				"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-				"SET TRANSACTION SNAPSHOT '" + strings.ReplaceAll(id, "'", "''") + "'",
-			} {
-				if err := tx.Exec(ctx, stmt); err != nil {
-					return err
-				}
-			}
-			importDone()
-			if err := tx.Exec(ctx, "SET LOCAL max_parallel_workers_per_gather = 0"); err != nil {
-				return err
-			}
-			var err error
-			counts, err = j.queryRow(ctx, tx, j.countsSQL(), nil)
-			return err
-		})
-		if countErr != nil {
-			cancel()
-		}
-	}()
-
-	var result []any
-	exported := false
-	err := j.w.InTransaction(ctx, func(tx warehouse.Execer) error {
-		for _, stmt := range append([]string{"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"}, postgresJoinSettings...) {
-			if err := tx.Exec(ctx, stmt); err != nil {
-				return err
-			}
-		}
-		v, err := j.queryRow(ctx, tx, exportSnapshotSQL, nil)
-		if err != nil {
-			return err
-		}
-		id, _ := v[0].(string)
-		snapshot <- id
-		exported = true
-		if result, err = j.queryRow(ctx, tx, query, args); err != nil {
-			return err
-		}
-		// The exported snapshot lives as long as this transaction.
-		select {
-		case <-imported:
-		case <-ctx.Done():
-		}
-		return nil
-	})
-	if err != nil {
-		cancel()
-	}
-	wg.Wait()
-	switch {
-	case err != nil && !exported:
-		// No snapshot to share (a standby before PostgreSQL 16 cannot
-		// export one): one statement, the counts before the join.
-		return j.queryRow(parent, nil, "SELECT ca.n, ca.nk, cb.n, cb.nk, m.* FROM "+j.countSQL(j.base)+" ca, "+j.countSQL(j.head)+" cb, ("+query+") m", args)
-	case err != nil && (countErr == nil || errors.Is(countErr, context.Canceled)):
-		return nil, err
-	case countErr != nil:
-		return nil, fmt.Errorf("count rows: %w", countErr)
-	case err != nil:
-		return nil, err
-	}
-	return append(counts, result...), nil
 }
 
 // sampleRows decodes the samples of a category, NULL when it is empty: a

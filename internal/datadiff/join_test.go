@@ -519,44 +519,6 @@ func TestJoinExactColumnCountsAcrossKeyRange(t *testing.T) {
 	}
 }
 
-// TestJoinWithoutSnapshotExport: where PostgreSQL cannot export a snapshot
-// (a standby before version 16), the counts run in the comparison's
-// statement instead, with the same result.
-func TestJoinWithoutSnapshotExport(t *testing.T) {
-	w := warehousetest.Postgres(t)
-	schema := warehousetest.Schema(t, w)
-	s := w.Dialect().QuoteIdent(schema)
-	for _, stmt := range []string{
-		"CREATE TABLE " + s + ".base AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c'), (NULL, 'n')) t(id, name)",
-		"CREATE TABLE " + s + ".head AS SELECT * FROM (VALUES (1, 'a'), (2, 'B'), (4, 'd'), (4, 'd')) t(id, name)",
-	} {
-		if err := w.Exec(testContext(t), stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	opts := Options{
-		Base: warehouse.Relation{Schema: schema, Name: "base"}, Head: warehouse.Relation{Schema: schema, Name: "head"},
-		Key: []string{"id"},
-	}
-	want, err := Join(testContext(t), w, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := exportSnapshotSQL
-	exportSnapshotSQL = "SELECT no_such_function()"
-	t.Cleanup(func() { exportSnapshotSQL = saved })
-	got, err := Join(testContext(t), w, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
-		t.Errorf("without snapshot export\n%+v\nwant\n%+v", got, want)
-	}
-	if want.Base.Rows != 4 || want.Base.NullKeys != 1 || want.Head.DuplicateKeys != 1 || countsOf(want) != (counts{1, 0, 1, 1}) {
-		t.Errorf("result %+v", want)
-	}
-}
-
 func TestTypeFamilyAndPrecision(t *testing.T) {
 	for _, c := range []struct {
 		typ    string

@@ -161,8 +161,9 @@ const (
 	// varchar with text, date with timestamp).
 	CompareNative CompareMode = iota
 	// CompareTimestamp: timestamps of different precisions, both cast to
-	// the coarser type first, as storing into it would (PostgreSQL rounds
-	// to the precision, DuckDB truncates).
+	// the coarser type first, as storing into it would: PostgreSQL rounds
+	// to the precision; DuckDB rounds to seconds and milliseconds but
+	// truncates nanoseconds to microseconds (checked on DuckDB 1.4).
 	CompareTimestamp
 	// CompareText: the values' text, for columns retyped across families
 	// and types without equality (json).
