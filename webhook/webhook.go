@@ -182,7 +182,10 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, sta
 	if ev.Kind == bot.Opened || ev.Kind == bot.Synchronized || ev.Kind == bot.Reopened {
 		job.HeadSHA = ev.PullRequest.HeadSHA // the pull request's newest head, for superseding
 	}
-	duplicate, err := in.Store.Accept(r.Context(), store.Delivery{Host: d.host, ID: d.id, Event: d.event, Payload: d.body}, job)
+	// The payload goes into the job only: the delivery's row keeps its id
+	// for deduplication, and writing the payload twice would double the
+	// bytes each answer waits for.
+	duplicate, err := in.Store.Accept(r.Context(), store.Delivery{Host: d.host, ID: d.id, Event: d.event}, job)
 	switch {
 	case err != nil:
 		in.logger().Error("store delivery", "host", d.host, "delivery", d.id, "event", d.event, "err", err)

@@ -28,7 +28,9 @@ type Job struct {
 	PR         int    `json:"pr,omitempty"`
 	HeadSHA    string `json:"head_sha,omitempty"`
 	DeliveryID string `json:"delivery_id,omitempty"`
-	Body       []byte `json:"body,omitempty"`
+	// Body is the delivery's payload, JSON: kept as it is in the queue's
+	// message (a []byte would be base64, a third bigger).
+	Body json.RawMessage `json:"body,omitempty"`
 }
 
 // envelope is a goqite message body: the job plus what the store tracks
