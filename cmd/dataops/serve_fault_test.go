@@ -504,7 +504,6 @@ func TestServeTwoReplicasExactlyOnce(t *testing.T) {
 	t.Logf("jobs done by replica: %d and %d", len(replicas[0].logs.Lines(`"msg":"job done"`)), len(replicas[1].logs.Lines(`"msg":"job done"`)))
 }
 
-
 // reactionTarget reads the comment id of a create-reaction request
 // (/repos/{owner}/{repo}/issues/comments/{id}/reactions).
 func reactionTarget(r githubtest.Request) (int64, bool) {

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -111,24 +110,12 @@ func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) 
 
 func (f *botFixture) git(t *testing.T, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
-	cmd.Dir = f.dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("git %v: %v %s", args, err, stderr.String())
-	}
-	return out
+	return projecttest.Git(t, f.dir, args...)
 }
 
 func (f *botFixture) commit(t *testing.T, msg string) string {
-	if _, err := os.Stat(filepath.Join(f.dir, ".git")); err != nil {
-		f.git(t, "init", "-q")
-	}
-	f.git(t, "add", "-A")
-	f.git(t, "commit", "-q", "-m", msg)
-	return strings.TrimSpace(string(f.git(t, "rev-parse", "HEAD")))
+	t.Helper()
+	return projecttest.Commit(t, f.dir, msg)
 }
 
 // runningBot is a server started in the test's process, listening on
