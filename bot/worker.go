@@ -322,6 +322,14 @@ func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, log *slog.
 	}
 	wh, err := w.Connections.Warehouse(ctx, ev.Host, ev.Repo)
 	if err != nil {
+		// Say so on the pull request (the error masks the DSN's password),
+		// then retry: a warehouse is often only briefly away.
+		msg := fmt.Sprintf("%s\n⚠️ dataops could not reach the warehouse, and will try again: %v\n", ReplyMarker, err)
+		if ev.PullRequest.Number > 0 {
+			if cerr := host.UpsertComment(ctx, ev.PullRequest.Number, ReplyMarker, msg); cerr != nil {
+				log.Warn("say the warehouse is unreachable", "err", cerr)
+			}
+		}
 		return err
 	}
 	handler := &Handler{Host: host, Warehouse: wh, Config: cfg, Logger: log,

@@ -467,3 +467,24 @@ func TestServeSweep(t *testing.T) {
 		t.Fatalf("closed pull request's environment not swept: %v %v", dropped, err)
 	}
 }
+
+// TestServeUnreachableWarehouse: the pull request is told, without the
+// DSN's password, and the job is retried.
+func TestServeUnreachableWarehouse(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	f.env["DATAOPS_WAREHOUSE_DSN"] = fmt.Sprintf("postgres://dataops:s3cret-pw@127.0.0.1:%d/analytics?connect_timeout=2", envClosedPort(t))
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the warning", func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "could not reach the warehouse")
+	})
+	if body := f.commentsWith(bot.ReplyMarker)[0].Body; strings.Contains(body, "s3cret-pw") {
+		t.Errorf("the password reached the comment: %s", body)
+	}
+	waitFor(t, "the retry", func() bool { return len(b.logs.Lines("job failed; it will be retried")) >= 1 })
+	if strings.Contains(b.logs.String(), "s3cret-pw") {
+		t.Error("the password reached the log")
+	}
+}
