@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/dataops-dev/dataops/checks"
@@ -45,6 +47,10 @@ type Pipeline struct {
 	Select string
 	// StageDone, when set, is told each stage's time (the bot's metrics).
 	StageDone func(stage, conclusion string, took time.Duration)
+	// LookupEnv is what the project's env_var() reads; nil is the process
+	// environment (the CLI's and the Action's, which are the user's own).
+	// The bot gives DBTEnvOnly.
+	LookupEnv func(name string) (string, bool)
 }
 
 // Outcome is what a run concluded.
@@ -283,7 +289,7 @@ func (r *run) compile(ctx context.Context, sha string, target project.Target) (*
 	if p == nil {
 		return nil, ds, nil
 	}
-	m, ds := project.Compile(p, project.Options{Target: target})
+	m, ds := project.Compile(p, project.Options{Target: target, LookupEnv: r.p.LookupEnv})
 	if len(ds) > 0 {
 		return nil, ds, nil
 	}
@@ -400,4 +406,15 @@ func (p *Pipeline) Approvals(ctx context.Context, pr scm.PullRequest) checks.App
 		}
 	}
 	return a
+}
+
+// DBTEnvOnly is env_var() for code the bot did not write: only DBT_
+// variables, and never DBT_ENV_SECRET_ ones (dbt keeps those out of
+// models too), so that a model cannot read the bot's own secrets (its App
+// key, webhook secrets, tokens, DSNs) into a table, an error or a comment.
+func DBTEnvOnly(name string) (string, bool) {
+	if !strings.HasPrefix(name, "DBT_") || strings.HasPrefix(name, "DBT_ENV_SECRET_") {
+		return "", false
+	}
+	return os.LookupEnv(name)
 }

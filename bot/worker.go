@@ -336,7 +336,7 @@ func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, log *slog.
 		State: &storeState{s: w.Store, repo: job.Repo, owner: w.ID(), lease: w.lease(), installation: ev.InstallationID, ttl: cfg.Environments.TTL.Duration},
 		Pipeline: func(ev Event) *Pipeline {
 			return &Pipeline{Host: host, Warehouse: wh, Config: cfg, Sources: ArchiveSources{Host: host, Project: cfg.Project},
-				Logger: log, Threads: w.Threads, Commands: Commands(true), StageDone: w.Metrics.Stage,
+				Logger: log, Threads: w.Threads, Commands: Commands(true), StageDone: w.Metrics.Stage, LookupEnv: DBTEnvOnly,
 				FullDetails: "Each check's details hold the full report."}
 		}}
 	_, err = handler.Handle(ctx, ev)

@@ -488,3 +488,27 @@ func TestServeUnreachableWarehouse(t *testing.T) {
 		t.Error("the password reached the log")
 	}
 }
+
+// TestServeModelsCannotReadTheBotsSecrets: env_var() in a pull request's
+// model sees only DBT_ variables in the bot, whose own environment holds
+// its secrets.
+func TestServeModelsCannotReadTheBotsSecrets(t *testing.T) {
+	t.Setenv("TEST_BOT_SECRET", "hunter2")
+	t.Setenv("DBT_ENV_SECRET_TOKEN", "hunter3")
+	t.Setenv("DBT_TARGET_REGION", "eu")
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	f.push(t, "models/marts/env_probe.sql", "select '{{ env_var(\"TEST_BOT_SECRET\", \"hidden\") }}' as secret,\n"+
+		"  '{{ env_var(\"DBT_ENV_SECRET_TOKEN\", \"hidden\") }}' as dbt_secret,\n  '{{ env_var(\"DBT_TARGET_REGION\", \"none\") }}' as region\n")
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+	wh, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo)
+	rows, err := wh.Query(context.Background(), `select secret, dbt_secret, region from "pr_7"."env_probe"`)
+	if err != nil {
+		t.Fatalf("%v (checks %v)", err, f.checks(f.headSHA))
+	}
+	if got := fmt.Sprint(rows.Values[0]); got != "[hidden hidden eu]" {
+		t.Errorf("env_probe = %s, want [hidden hidden eu]", got)
+	}
+}

@@ -21,6 +21,10 @@ type Options struct {
 	Target Target
 	// Vars override the project's vars, like dbt's --vars.
 	Vars map[string]any
+	// LookupEnv is what env_var() reads; nil is the process environment
+	// (os.LookupEnv). The bot narrows it: the code it compiles is not its
+	// own, and its environment holds its secrets.
+	LookupEnv func(name string) (string, bool)
 }
 
 // reserved names cannot be macros: they are the dbt context itself.
@@ -42,7 +46,7 @@ func Compile(p *Project, opts Options) (*Manifest, Diagnostics) {
 	props, ds := p.readProperties()
 	c.diags = append(c.diags, ds...)
 	macros := c.parseMacros()
-	c.r = newRenderer(p.Name, opts.Target, vars, macros)
+	c.r = newRenderer(p.Name, opts.Target, vars, macros, opts.LookupEnv)
 	c.compileModels(props)
 	c.addSeeds(props)
 	c.addSources(props)
@@ -86,7 +90,7 @@ type MacroInfo struct {
 func (c *compiler) parseMacros() map[string]macroDef {
 	defs := map[string]macroDef{}
 	c.macroInfo = map[string]MacroInfo{}
-	probe := newRenderer(c.p.Name, c.opts.Target, nil, nil)
+	probe := newRenderer(c.p.Name, c.opts.Target, nil, nil, c.opts.LookupEnv)
 	for _, f := range c.p.macroFiles {
 		tpl, d := probe.parse(f.path, f.content)
 		if d != nil {

@@ -95,6 +95,7 @@ type renderer struct {
 	vars       map[string]any
 	target     Target
 	project    string
+	lookupEnv  func(string) (string, bool)
 	mu         sync.Mutex // guards macroUse
 }
 
@@ -104,8 +105,11 @@ type macroDef struct {
 	path     string
 }
 
-func newRenderer(projectName string, target Target, vars map[string]any, macros map[string]macroDef) *renderer {
-	r := &renderer{cfg: config.New(), vars: vars, target: target, project: projectName}
+func newRenderer(projectName string, target Target, vars map[string]any, macros map[string]macroDef, lookupEnv func(string) (string, bool)) *renderer {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	r := &renderer{cfg: config.New(), vars: vars, target: target, project: projectName, lookupEnv: lookupEnv}
 	// Jinja's defaults as dbt uses them.
 	r.cfg.KeepTrailingNewline = true
 	ctx := exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables)
@@ -221,7 +225,7 @@ func (r *renderer) envVar(e *exec.Evaluator, va *exec.VarArgs) (any, error) {
 		return nil, errors.New("env_var() takes a variable name")
 	}
 	name := va.Args[0].String()
-	if v, ok := os.LookupEnv(name); ok {
+	if v, ok := r.lookupEnv(name); ok {
 		return v, nil
 	}
 	if len(va.Args) > 1 {
