@@ -192,6 +192,10 @@ func (w *Worker) work(ctx context.Context, r *store.Received) (string, error) {
 	case errors.Is(err, ErrDeployBusy):
 		log.Info("a deploy of this repository is running: command postponed")
 		return resultPostponed, w.Store.Postpone(ctx, r, 5*time.Second)
+	case err != nil && w.Store.LastAttempt(r):
+		log.Error("job failed on its last attempt; dead-lettered", "err", err)
+		w.giveUp(ctx, ev, r, err, log)
+		return resultFailed, w.Store.Retry(ctx, r, err)
 	case err != nil:
 		log.Warn("job failed; it will be retried", "err", err)
 		if rerr := w.Store.Retry(ctx, r, err); rerr != nil {
@@ -201,6 +205,23 @@ func (w *Worker) work(ctx context.Context, r *store.Received) (string, error) {
 	}
 	log.Info("job done")
 	return resultDone, w.done(ctx, r)
+}
+
+// giveUp tells the pull request that an event was not handled, so that
+// nobody waits for checks that will not come.
+func (w *Worker) giveUp(ctx context.Context, ev Event, r *store.Received, cause error, log *slog.Logger) {
+	if ev.PullRequest.Number == 0 {
+		return
+	}
+	host, err := w.Connections.Host(ctx, ev.Host, ev.Repo, ev.InstallationID)
+	if err == nil {
+		msg := fmt.Sprintf("%s\n❌ dataops gave up on this %s event after %d attempts: %v\n\nComment `/dataops rerun` to try again.\n",
+			ReplyMarker, r.Job.Event, r.Attempt, cause)
+		err = host.UpsertComment(ctx, ev.PullRequest.Number, ReplyMarker, msg)
+	}
+	if err != nil {
+		log.Warn("say the job was given up", "err", err)
+	}
 }
 
 func (w *Worker) done(ctx context.Context, r *store.Received) error {

@@ -469,11 +469,13 @@ func TestServeSweep(t *testing.T) {
 }
 
 // TestServeUnreachableWarehouse: the pull request is told, without the
-// DSN's password, and the job is retried.
+// DSN's password, and the job is retried; after its last attempt it is
+// dead-lettered and the pull request is told that too.
 func TestServeUnreachableWarehouse(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
 	f := newBotFixture(t, w, dsn, "")
 	f.env["DATAOPS_WAREHOUSE_DSN"] = fmt.Sprintf("postgres://dataops:s3cret-pw@127.0.0.1:%d/analytics?connect_timeout=2", envClosedPort(t))
+	f.cfg.MaxAttempts = 2
 	b := f.start(t)
 	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
 	waitFor(t, "the warning", func() bool {
@@ -483,7 +485,14 @@ func TestServeUnreachableWarehouse(t *testing.T) {
 	if body := f.commentsWith(bot.ReplyMarker)[0].Body; strings.Contains(body, "s3cret-pw") {
 		t.Errorf("the password reached the comment: %s", body)
 	}
-	waitFor(t, "the retry", func() bool { return len(b.logs.Lines("job failed; it will be retried")) >= 1 })
+	waitFor(t, "the last attempt", func() bool { return len(b.logs.Lines("dead-lettered")) == 1 })
+	waitFor(t, "the pull request told", func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "gave up on this pull_request event after 2 attempts")
+	})
+	if st, err := b.srv.store.Stats(context.Background()); err != nil || st.Dead != 1 {
+		t.Errorf("dead letters: %+v %v", st, err)
+	}
 	if strings.Contains(b.logs.String(), "s3cret-pw") {
 		t.Error("the password reached the log")
 	}

@@ -312,3 +312,7 @@ from goqite where queue = ?`), t, t, t, t, queueName).Scan(&st.Queued, &st.Delay
 	}
 	return st, nil
 }
+
+// LastAttempt reports whether r is the job's last attempt: a Retry now
+// dead-letters it.
+func (s *Store) LastAttempt(r *Received) bool { return r.Attempt >= s.opts.MaxAttempts }
