@@ -98,6 +98,7 @@ func (c *Connect) Warehouse(ctx context.Context, host, repo string) (warehouse.W
 	if err != nil {
 		return nil, err
 	}
+	dsn = withoutFileAccess(dsn)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w, ok := c.warehouses[dsn]; ok {
@@ -126,4 +127,20 @@ func (c *Connect) Close() error {
 		delete(c.warehouses, dsn)
 	}
 	return first
+}
+
+// withoutFileAccess turns off DuckDB's access to files and URLs (unless the
+// DSN sets it): in the bot, models from pull requests could otherwise read
+// the bot's files, its environment among them, into tables and comments.
+// PostgreSQL needs no such setting: reading server files takes privileges
+// a warehouse role should not have.
+func withoutFileAccess(dsn string) string {
+	if !strings.HasPrefix(strings.ToLower(dsn), "duckdb://") || strings.Contains(dsn, "enable_external_access") {
+		return dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "enable_external_access=false"
 }

@@ -521,3 +521,28 @@ func TestServeModelsCannotReadTheBotsSecrets(t *testing.T) {
 		t.Errorf("env_probe = %s, want [hidden hidden eu]", got)
 	}
 }
+
+// TestServeModelsCannotReadFiles: in the bot, a DuckDB warehouse is opened
+// without file access, so a model cannot read the bot's files.
+func TestServeModelsCannotReadFiles(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	f.push(t, "models/marts/file_probe.sql", "select content from read_text('/proc/self/environ')\n")
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+	if got := f.checks(f.headSHA); got["dataops/dry-run"] != "completed/failure" && got["dataops/build"] != "completed/failure" {
+		t.Errorf("a model read a file: checks %v", got)
+	}
+	var said []string
+	for _, run := range f.gh.CheckRuns(botRepo) {
+		for _, a := range run.Annotations {
+			if a.Path == "models/marts/file_probe.sql" {
+				said = append(said, a.Message)
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(said, "\n"), "disabled by configuration") {
+		t.Errorf("the annotations on file_probe.sql do not say file access is disabled: %q", said)
+	}
+}
