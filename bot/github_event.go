@@ -28,8 +28,8 @@ func GitHubEvent(name string, payload []byte, deliveryID string) (Event, error) 
 	if github.EventForType(name) == nil {
 		return Event{}, ErrIgnored{fmt.Sprintf("%q events are not handled", name)}
 	}
-	if name == "check_run" {
-		return githubCheckRunEvent(payload, deliveryID)
+	if name == "check_run" || name == "check_suite" {
+		return githubRerunEvent(name, payload, deliveryID)
 	}
 	parsed, err := github.ParseWebHook(name, payload)
 	if err != nil {
@@ -92,19 +92,16 @@ func githubEvent(name string, parsed any, deliveryID string) (Event, error) {
 	return Event{}, ErrIgnored{fmt.Sprintf("%s events are not handled", name)}
 }
 
-// checkRunEvent is what dataops reads of a check_run delivery. go-github's
-// CheckRunEvent decodes the App's timestamps too, which octokit's recorded
-// rerequested example writes as "2018-04-25 20:42:10", a form it cannot
-// parse: a field dataops never reads must not fail the delivery.
-type checkRunEvent struct {
-	Action   string `json:"action"`
-	CheckRun *struct {
-		HeadSHA      string `json:"head_sha"`
-		PullRequests []*struct {
-			Number int `json:"number"`
-		} `json:"pull_requests"`
-	} `json:"check_run"`
-	Repo *struct {
+// rerunEvent is what dataops reads of a check_run or check_suite delivery
+// ("Re-run" on one check, "Re-run all checks"). go-github's events decode
+// the App's timestamps too, which octokit's recorded rerequested example
+// writes as "2018-04-25 20:42:10", a form it cannot parse: a field dataops
+// never reads must not fail the delivery.
+type rerunEvent struct {
+	Action     string     `json:"action"`
+	CheckRun   *checkUnit `json:"check_run"`
+	CheckSuite *checkUnit `json:"check_suite"`
+	Repo       *struct {
 		FullName string `json:"full_name"`
 	} `json:"repository"`
 	Installation *struct {
@@ -112,17 +109,28 @@ type checkRunEvent struct {
 	} `json:"installation"`
 }
 
-func githubCheckRunEvent(payload []byte, deliveryID string) (Event, error) {
-	var e checkRunEvent
+// checkUnit is a check run or suite: its commit and pull requests.
+type checkUnit struct {
+	HeadSHA      string `json:"head_sha"`
+	PullRequests []*struct {
+		Number int `json:"number"`
+	} `json:"pull_requests"`
+}
+
+func githubRerunEvent(name string, payload []byte, deliveryID string) (Event, error) {
+	var e rerunEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
-		return Event{}, fmt.Errorf("read the check_run event: %w", err)
+		return Event{}, fmt.Errorf("read the %s event: %w", name, err)
 	}
-	run := e.CheckRun
-	if e.Action != "rerequested" || run == nil || len(run.PullRequests) == 0 || run.PullRequests[0] == nil {
-		return Event{}, ErrIgnored{"check_run " + e.Action + " needs nothing"}
+	unit := e.CheckRun
+	if name == "check_suite" {
+		unit = e.CheckSuite
+	}
+	if e.Action != "rerequested" || unit == nil || len(unit.PullRequests) == 0 || unit.PullRequests[0] == nil {
+		return Event{}, ErrIgnored{name + " " + e.Action + " needs nothing"}
 	}
 	ev := Event{Host: "github", DeliveryID: deliveryID, Kind: Rerun,
-		PullRequest: scm.PullRequest{Number: run.PullRequests[0].Number, HeadSHA: run.HeadSHA}}
+		PullRequest: scm.PullRequest{Number: unit.PullRequests[0].Number, HeadSHA: unit.HeadSHA}}
 	if e.Repo != nil {
 		ev.Repo = e.Repo.FullName
 	}

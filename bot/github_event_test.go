@@ -87,6 +87,11 @@ func TestGitHubEvent(t *testing.T) {
 			"base": map[string]any{"ref": "main", "sha": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"},
 		}}
 	})
+	// "Re-run all checks": the same delivery shape, under check_suite.
+	suiteRerun := editJSON(t, rerunOnPR, func(m map[string]any) {
+		m["check_suite"] = m["check_run"]
+		delete(m, "check_run")
+	})
 	tests := []struct {
 		name    string
 		event   string
@@ -108,6 +113,9 @@ func TestGitHubEvent(t *testing.T) {
 				PullRequest: scm.PullRequest{Number: 1, Title: "Add new project layouts", Author: "runatlantis"},
 				Comment:     &Comment{ID: 396926483, Body: "###comment body###", Author: "runatlantis"}}},
 		{"rerun", "check_run", rerunOnPR,
+			Event{Host: "github", Repo: "github/hello-world", Kind: Rerun, InstallationID: 1,
+				PullRequest: scm.PullRequest{Number: 12, HeadSHA: "d6fde92930d4715a2b49857d24b940956b26d2d3"}}},
+		{"rerun all", "check_suite", suiteRerun,
 			Event{Host: "github", Repo: "github/hello-world", Kind: Rerun, InstallationID: 1,
 				PullRequest: scm.PullRequest{Number: 12, HeadSHA: "d6fde92930d4715a2b49857d24b940956b26d2d3"}}},
 		{"review submitted", "pull_request_review", review(t, "submitted", "approved"),
