@@ -319,3 +319,33 @@ func TestDeployOnMerge(t *testing.T) {
 		t.Error("the deploy result was not posted")
 	}
 }
+
+// TestActionApprovalsOnReview: with gate.approvals, the gate waits for an
+// approval, and a pull_request_review run counts it.
+func TestActionApprovalsOnReview(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	write(t, filepath.Join(f.dir, "dataops.yml"), "gate:\n  approvals: 1\n")
+	gate := func() string {
+		state := ""
+		for _, run := range f.gh.CheckRuns(repoName) {
+			if run.Name == "dataops/gate" && run.HeadSHA == f.headSHA {
+				state = run.Conclusion
+			}
+		}
+		return state
+	}
+	if code, log, outputs := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil); code != ExitFailed || outputs["status"] != "failure" || gate() != "failure" {
+		t.Fatalf("opened without approval: exit %d, status %q, gate %q\n%s", code, outputs["status"], gate(), log)
+	}
+	f.gh.AddReview(repoName, 7, "reviewer", "APPROVED")
+	review := f.event(t, "pull_request.opened.json", func(p map[string]any) {
+		p["action"] = "submitted"
+		p["review"] = map[string]any{"id": 1, "state": "approved", "user": map[string]any{"login": "reviewer", "id": 2, "type": "User"},
+			"body": "", "commit_id": f.headSHA, "node_id": "R_1", "html_url": "x", "pull_request_url": "y", "author_association": "MEMBER",
+			"submitted_at": "2026-11-21T10:00:00Z", "_links": map[string]any{"html": map[string]any{"href": "x"}, "pull_request": map[string]any{"href": "y"}}}
+	})
+	if code, log, outputs := f.run(t, "pull_request_review", review, nil); code != ExitOK || outputs["status"] != "success" || gate() != "success" {
+		t.Fatalf("after the approval: exit %d, status %q, gate %q\n%s", code, outputs["status"], gate(), log)
+	}
+}

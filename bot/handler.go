@@ -78,6 +78,9 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Outcome, error) {
 	case Commented:
 		return h.command(ctx, ev)
 	case Reviewed:
+		if h.State == nil {
+			return h.reviewedWithoutState(ctx, ev)
+		}
 		return nil, h.regate(ctx, ev)
 	case Closed:
 		return nil, h.closed(ctx, ev)
@@ -200,6 +203,25 @@ func (h *Handler) gate(ctx context.Context, pr scm.PullRequest) (checks.Result, 
 	}
 	p := h.Pipeline(Event{PullRequest: pr})
 	return checks.GateWith(results, p.Approvals(ctx, pr)), true, nil
+}
+
+// reviewedWithoutState answers a review in the Action, which keeps no
+// results between runs: with approvals in the gate, the checks run again
+// so that the gate can count the new review; without, a review changes
+// nothing.
+func (h *Handler) reviewedWithoutState(ctx context.Context, ev Event) (*Outcome, error) {
+	if h.Config.Gate.Approvals == 0 {
+		return nil, nil
+	}
+	pr, err := h.Host.PullRequest(ctx, ev.PullRequest.Number)
+	if err != nil {
+		return nil, err
+	}
+	ev.PullRequest = *pr
+	if pr.Fork {
+		return nil, h.holdFork(ctx, ev)
+	}
+	return h.run(ctx, ev, "")
 }
 
 // regate publishes the gate again after a review.
