@@ -490,9 +490,10 @@ func TestServeUnreachableWarehouse(t *testing.T) {
 		r := f.commentsWith(bot.ReplyMarker)
 		return len(r) == 1 && strings.Contains(r[0].Body, "gave up on this pull_request event after 2 attempts")
 	})
-	if st, err := b.srv.store.Stats(context.Background()); err != nil || st.Dead != 1 {
-		t.Errorf("dead letters: %+v %v", st, err)
-	}
+	waitFor(t, "the dead letter", func() bool {
+		st, err := b.srv.store.Stats(context.Background())
+		return err == nil && st.Dead == 1 && st.Running == 0
+	})
 	if strings.Contains(b.logs.String(), "s3cret-pw") {
 		t.Error("the password reached the log")
 	}
