@@ -209,13 +209,20 @@ func TestServeRefusesBadDeliveries(t *testing.T) {
 	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
 
 	// The metrics count each outcome, the job's once it is done.
-	waitFor(t, "the job done", func() bool { return len(b.logs.Lines(`"msg":"job done"`)) == 1 })
-	resp, err := http.Get(b.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	scrape := func() string {
+		resp, err := http.Get(b.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return string(data)
 	}
-	data, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	var data string
+	waitFor(t, "the job counted", func() bool {
+		data = scrape()
+		return strings.Contains(data, `dataops_job_duration_seconds_count{kind="github",result="done"}`)
+	})
 	for _, want := range []string{
 		`dataops_webhook_deliveries_total{event="unverified",host="github",outcome="unauthorized"} 2`,
 		`dataops_webhook_deliveries_total{event="pull_request",host="github",outcome="duplicate"} 1`,
@@ -226,7 +233,7 @@ func TestServeRefusesBadDeliveries(t *testing.T) {
 		`dataops_api_calls_total{code="200",host="github"}`,
 		`dataops_job_duration_seconds_count{kind="github",result="done"} 1`,
 	} {
-		if !strings.Contains(string(data), want) {
+		if !strings.Contains(data, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
