@@ -58,7 +58,15 @@ type Worker struct {
 
 	idOnce sync.Once
 	id     string
+
+	// configs caches dataops.yml by repository and base commit: a commit
+	// never changes, and reading it means downloading the commit's archive.
+	configMu sync.Mutex
+	configs  map[string]config.Config
 }
+
+// maxCachedConfigs bounds the cache; it is emptied when full.
+const maxCachedConfigs = 256
 
 // ID names the worker in locks: host, process and a random part.
 func (w *Worker) ID() string {
@@ -335,7 +343,7 @@ func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, log *slog.
 			ev.PullRequest.HeadSHA = keep.HeadSHA
 		}
 	}
-	cfg, err := repoConfig(ctx, host, ev.PullRequest.BaseSHA)
+	cfg, err := w.repoConfig(ctx, host, job.Repo, ev.PullRequest.BaseSHA)
 	if err != nil {
 		log.Warn("dataops.yml is not valid", "err", err)
 		msg := fmt.Sprintf("%s\n❌ dataops.yml on the base branch (%s) is not valid, so nothing ran:\n\n```\n%v\n```\n", ReplyMarker, short(ev.PullRequest.BaseSHA), err)
@@ -364,9 +372,31 @@ func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, log *slog.
 	return err
 }
 
-// repoConfig reads dataops.yml at the repository's root at sha; a
+// repoConfig is readConfig, cached.
+func (w *Worker) repoConfig(ctx context.Context, host scm.Host, repo, sha string) (config.Config, error) {
+	key := repo + "@" + sha
+	w.configMu.Lock()
+	cfg, ok := w.configs[key]
+	w.configMu.Unlock()
+	if ok {
+		return cfg, nil
+	}
+	cfg, err := readConfig(ctx, host, sha)
+	if err != nil {
+		return cfg, err
+	}
+	w.configMu.Lock()
+	if w.configs == nil || len(w.configs) >= maxCachedConfigs {
+		w.configs = map[string]config.Config{}
+	}
+	w.configs[key] = cfg
+	w.configMu.Unlock()
+	return cfg, nil
+}
+
+// readConfig reads dataops.yml at the repository's root at sha; a
 // repository without one gets the defaults.
-func repoConfig(ctx context.Context, host scm.Host, sha string) (config.Config, error) {
+func readConfig(ctx context.Context, host scm.Host, sha string) (config.Config, error) {
 	files, err := ArchiveSources{Host: host}.Files(ctx, sha)
 	if err != nil {
 		return config.Config{}, err

@@ -554,3 +554,24 @@ func TestServeModelsCannotReadFiles(t *testing.T) {
 		t.Errorf("the annotations on file_probe.sql do not say file access is disabled: %q", said)
 	}
 }
+
+// TestServeReadsConfigOncePerBase: commands on a pull request whose base
+// did not move read dataops.yml from the base's archive once.
+func TestServeReadsConfigOncePerBase(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	b := f.start(t)
+	for i := range 3 {
+		f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+		waitFor(t, "the help", func() bool { return len(b.logs.Lines(`"msg":"job done"`)) == i+1 })
+	}
+	downloads := 0
+	for _, r := range f.gh.Requests() {
+		if r.Operation == "codeload" && strings.Contains(r.Path, f.baseSHA) {
+			downloads++
+		}
+	}
+	if downloads != 1 {
+		t.Errorf("the base archive was downloaded %d times for three commands, want once", downloads)
+	}
+}
