@@ -302,11 +302,15 @@ func (h *Handler) obey(ctx context.Context, ev Event, cmd Command, log *slog.Log
 	if cmd.Verb == VerbHelp {
 		return nil, h.reply(ctx, number, Help(cmd.Unknown))
 	}
-	pr, err := h.Host.PullRequest(ctx, number)
-	if err != nil {
-		return nil, err
+	// A comment event says little of its pull request; the bot's worker
+	// has read it already, the Action has not.
+	if ev.PullRequest.HeadSHA == "" || ev.PullRequest.BaseSHA == "" {
+		pr, err := h.Host.PullRequest(ctx, number)
+		if err != nil {
+			return nil, err
+		}
+		ev.PullRequest = *pr
 	}
-	ev.PullRequest = *pr
 	log.Info("command taken")
 	switch cmd.Verb {
 	case VerbPlan:
