@@ -287,12 +287,7 @@ func (s *Server) listUsers(c *call) response {
 		}
 		found = append(found, u)
 	}
-	page, h := paginate(c, found)
-	out := make([]any, 0, len(page))
-	for _, u := range page {
-		out = append(out, s.userJSON(u))
-	}
-	return response{status: http.StatusOK, body: out, header: h}
+	return pageResponse(c, found, func(u User) any { return s.userJSON(u) })
 }
 
 // findGroupLocked finds a group by ID or full path.

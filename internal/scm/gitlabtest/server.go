@@ -423,6 +423,17 @@ func (s *Server) checkProject(c *call) (response, bool) {
 
 // paginate slices items as GitLab's offset pagination does and sets its
 // headers.
+// pageResponse answers a list endpoint: the requested page of items,
+// each as toJSON makes it, with GitLab's pagination headers.
+func pageResponse[T any](c *call, items []T, toJSON func(T) any) response {
+	page, h := paginate(c, items)
+	out := make([]any, 0, len(page))
+	for _, item := range page {
+		out = append(out, toJSON(item))
+	}
+	return response{status: http.StatusOK, body: out, header: h}
+}
+
 func paginate[T any](c *call, items []T) ([]T, http.Header) {
 	page, _ := c.params["page"].(int)
 	perPage, _ := c.params["per_page"].(int)

@@ -769,12 +769,7 @@ func (s *Server) listNotes(c *call) response {
 	if sortDir != "asc" { // the documented default is desc
 		slices.Reverse(notes)
 	}
-	page, h := paginate(c, notes)
-	out := make([]any, 0, len(page))
-	for _, n := range page {
-		out = append(out, s.noteJSON(mr, n))
-	}
-	return response{status: http.StatusOK, body: out, header: h}
+	return pageResponse(c, notes, func(n *Note) any { return s.noteJSON(mr, n) })
 }
 
 // findNote returns a merge request and one of its notes, or the 404.
@@ -947,12 +942,7 @@ func (s *Server) listAwardEmoji(c *call) response {
 	if nf != nil {
 		return *nf
 	}
-	page, h := paginate(c, s.awards[n.ID])
-	out := make([]any, 0, len(page))
-	for _, a := range page {
-		out = append(out, s.awardJSON(n.ID, a))
-	}
-	return response{status: http.StatusOK, body: out, header: h}
+	return pageResponse(c, s.awards[n.ID], func(a *AwardEmoji) any { return s.awardJSON(n.ID, a) })
 }
 
 func (s *Server) createAwardEmoji(c *call) response {
@@ -1013,12 +1003,7 @@ func (s *Server) listAllMembers(c *call) response {
 		}
 		found = append(found, m)
 	}
-	page, h := paginate(c, found)
-	out := make([]any, 0, len(page))
-	for _, m := range page {
-		out = append(out, s.memberJSON(m))
-	}
-	return response{status: http.StatusOK, body: out, header: h}
+	return pageResponse(c, found, func(m Member) any { return s.memberJSON(m) })
 }
 
 func (s *Server) getInheritedMember(c *call) response {
