@@ -263,7 +263,7 @@ func (h *Handler) command(ctx context.Context, ev Event) (*Outcome, error) {
 	switch {
 	case errors.Is(err, ErrDeployBusy):
 		return nil, err // runs again later; reactions then
-	case err != nil || (o != nil && !o.Passed()) || errors.Is(err, errRefused):
+	case err != nil || (o != nil && !o.Passed()): // a refusal is an error here too
 		react(scm.ReactionConfused)
 	default:
 		react(scm.ReactionRocket)
