@@ -189,8 +189,8 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		return Serve{}, fail("max_attempts", "must be at least 1")
 	case s.MaxBodyBytes < 1024:
 		return Serve{}, fail("max_body_bytes", "must be at least 1024 bytes")
-	case s.JobTimeout.Duration < time.Minute:
-		return Serve{}, fail("job_timeout", "must be at least 1m (a job's deadline: the checks of one pull request)")
+	case s.JobTimeout.Duration < time.Second:
+		return Serve{}, fail("job_timeout", "must be at least 1s (a job's deadline: the checks of one pull request, 30m by default)")
 	case s.HostWorkers < 0:
 		return Serve{}, fail("host_workers", "must be at least 1, or 0 for workers - 1")
 	case s.HostFailures < 1:
