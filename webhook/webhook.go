@@ -51,6 +51,9 @@ type Intake struct {
 	// Queued, when set, is called after a job is stored (the workers in
 	// this process start at once instead of at their next poll).
 	Queued func()
+	// Allowed tells the repositories the bot serves (serve.yml's allow);
+	// deliveries from others are answered and ignored. nil serves all.
+	Allowed func(host, repo string) bool
 }
 
 // answer is the JSON body of every reply.
@@ -186,6 +189,13 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, sta
 		return
 	case err != nil:
 		in.reject(w, d, start, http.StatusBadRequest, err.Error())
+		return
+	}
+	if in.Allowed != nil && !in.Allowed(d.host, ev.Repo) {
+		in.logger().Warn("delivery ignored: repository not served", "host", d.host, "repo", ev.Repo, "delivery", d.id, "event", d.event,
+			"why", "it is not in allow: of the serve configuration; add it there to serve it")
+		in.respond(w, d, start, http.StatusAccepted, metrics.OutcomeIgnored,
+			answer{Status: "ignored", Reason: fmt.Sprintf("this bot does not serve %s (allow: in its serve configuration)", ev.Repo)})
 		return
 	}
 	if ev.Kind == bot.Commented {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"hash"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -185,5 +186,28 @@ func TestIgnoredEventsAreNotDecoded(t *testing.T) {
 	}
 	if stats, err := st.Stats(context.Background()); err != nil || stats.Queued != 1 {
 		t.Errorf("queued %d jobs (%v), want the note's alone", stats.Queued, err)
+	}
+}
+
+// TestUnlistedRepositoryIgnored: a delivery from a repository the bot does
+// not serve is answered 202, logged, and never queued.
+func TestUnlistedRepositoryIgnored(t *testing.T) {
+	in, st := newIntake(t)
+	var logs strings.Builder
+	in.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	in.Allowed = func(host, repo string) bool { return host == "gitlab" && repo == "acme/served" }
+	req := httptest.NewRequest("POST", "/webhooks/gitlab", strings.NewReader(string(gitlabNote(t, "/dataops rerun"))))
+	req.Header.Set("X-Gitlab-Event", "Note Hook")
+	req.Header.Set("X-Gitlab-Token", "tok")
+	rec := httptest.NewRecorder()
+	in.GitLab(rec, req)
+	if rec.Code != 202 || !strings.Contains(rec.Body.String(), "ignored") || !strings.Contains(rec.Body.String(), "does not serve gitlab-org/gitlab-test") {
+		t.Errorf("got %d %s, want 202 ignored, saying why", rec.Code, rec.Body.String())
+	}
+	if !strings.Contains(logs.String(), "repo=gitlab-org/gitlab-test") || !strings.Contains(logs.String(), "not served") {
+		t.Errorf("no log line names the repository: %s", logs.String())
+	}
+	if stats, err := st.Stats(context.Background()); err != nil || stats.Queued != 0 {
+		t.Errorf("queued %d jobs (%v), want none", stats.Queued, err)
 	}
 }

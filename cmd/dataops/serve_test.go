@@ -575,3 +575,54 @@ func TestServeReadsConfigOncePerBase(t *testing.T) {
 		t.Errorf("the base archive was downloaded %d times for three commands, want once", downloads)
 	}
 }
+
+// TestServeIgnoresUnlistedRepository: the App is installed on a repository
+// serve.yml does not name. Its pull request is answered and ignored with a
+// log line, and creates nothing anywhere: no job, no request to GitHub
+// about it, no check, no comment, no environment in the default warehouse.
+func TestServeIgnoresUnlistedRepository(t *testing.T) {
+	const other = "acme/other"
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	// GitHub would serve the other repository's pull request and code.
+	f.gh.AddPullRequest(other, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
+		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+	b := f.start(t)
+	opened := f.payload(t, "pull_request.opened.json", func(p map[string]any) {
+		p["repository"].(map[string]any)["full_name"] = other
+		pr := p["pull_request"].(map[string]any)
+		pr["base"].(map[string]any)["repo"].(map[string]any)["full_name"] = other
+		pr["head"].(map[string]any)["repo"].(map[string]any)["full_name"] = other
+	})
+	status, body := f.send(t, b, "pull_request", opened)
+	if status != http.StatusAccepted || !strings.Contains(body, "ignored") || !strings.Contains(body, "does not serve acme/other") {
+		t.Errorf("delivery from %s: %d %s, want 202 ignored", other, status, body)
+	}
+	if lines := b.logs.Lines(`"repo":"acme/other"`); len(lines) != 1 || !strings.Contains(lines[0], "not served") {
+		t.Errorf("log lines about %s: %q, want one saying it is not served", other, lines)
+	}
+	// A served delivery afterwards runs to its end: the bot was not idle.
+	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+	waitFor(t, "the served command", func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
+	})
+
+	if st, err := b.srv.store.Stats(context.Background()); err != nil || st.Queued+st.Running+st.Delayed+st.Dead != 0 {
+		t.Errorf("queue: %+v %v", st, err)
+	}
+	for _, r := range f.gh.Requests() {
+		if strings.Contains(r.Path, other) {
+			t.Errorf("a request about %s: %s %s", other, r.Method, r.Path)
+		}
+	}
+	if runs := f.gh.CheckRuns(other); len(runs) != 0 {
+		t.Errorf("%d check runs on %s", len(runs), other)
+	}
+	if n := len(f.gh.Comments(other, 7)); n != 0 {
+		t.Errorf("%d comments on %s#7", n, other)
+	}
+	if schemaExists(t, b, "pr_7") {
+		t.Error("an environment was created for the unlisted repository")
+	}
+}
