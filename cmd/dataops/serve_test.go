@@ -506,6 +506,33 @@ func TestServeUnreachableWarehouse(t *testing.T) {
 	}
 }
 
+// TestServeMasksPasswordsWithSpecialCharacters: a DSN whose password
+// holds #, ? or @ raw (as people paste them) is masked whole wherever the
+// bot shows it: the pull request's comment and the log.
+func TestServeMasksPasswordsWithSpecialCharacters(t *testing.T) {
+	for name, password := range map[string]string{"hash": "hunter#two2", "question mark": "hunter?two2", "at, slash and hash": "hunt@r/two2#x"} {
+		t.Run(name, func(t *testing.T) {
+			w, dsn := warehousetest.DuckDBFile(t)
+			f := newBotFixture(t, w, dsn, "")
+			f.env["DATAOPS_WAREHOUSE_DSN"] = fmt.Sprintf("postgres://dataops:%s@127.0.0.1:%d/analytics?connect_timeout=2", password, envClosedPort(t))
+			b := f.start(t)
+			// Anyone's command opens the warehouse.
+			f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+			waitFor(t, "the warning", func() bool {
+				r := f.commentsWith(bot.ReplyMarker)
+				return len(r) == 1 && strings.Contains(r[0].Body, "could not reach the warehouse")
+			})
+			waitFor(t, "the failure logged", func() bool { return len(b.logs.Lines("will be retried")) > 0 })
+			said := f.commentsWith(bot.ReplyMarker)[0].Body + b.logs.String()
+			for _, part := range []string{"hunter", "two2"} {
+				if strings.Contains(said, part) {
+					t.Errorf("%q of the password reached the comment or the log:\n%s", part, said)
+				}
+			}
+		})
+	}
+}
+
 // TestServeModelsCannotReadTheBotsSecrets: env_var() in a pull request's
 // model sees only DBT_ variables in the bot, whose own environment holds
 // its secrets.
