@@ -112,6 +112,19 @@ func TestGitLabEvent(t *testing.T) {
 			noteFixture(t, func(m, _ map[string]any) { asObject(m["user"])["id"] = 8 }), "",
 			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented,
 				PullRequest: modified(needsWorkMR, func(p *scm.PullRequest) { p.Author = "root" }), Comment: needsWork}},
+		// The GitLab docs' own note example has a last_commit.timestamp that
+		// is not RFC 3339; dataops never reads it, so the command is kept.
+		{"comment whose commit time does not parse", noteHook,
+			noteFixture(t, func(m, _ map[string]any) {
+				asObject(asObject(m["merge_request"])["last_commit"])["timestamp"] = "2015-04-08T21: 00:25-07:00"
+				asObject(m["merge_request"])["created_at"] = "yesterday"
+			}), "",
+			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, PullRequest: needsWorkMR, Comment: needsWork}},
+		{"merge request whose commit time does not parse", mergeRequestHook,
+			mergeRequestFixture(t, func(_, oa map[string]any) {
+				asObject(oa["last_commit"])["timestamp"] = "2012-01-03 23:36:29 +0200"
+			}), "",
+			Event{Host: "gitlab", Repo: repo, Kind: Opened, PullRequest: viewportMR}},
 		{"comment from before notes had an action", noteHook,
 			noteFixture(t, func(_, oa map[string]any) { delete(oa, "action") }), "",
 			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, PullRequest: needsWorkMR, Comment: needsWork}},

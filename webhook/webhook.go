@@ -7,6 +7,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -16,9 +17,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
-
-	gh "github.com/google/go-github/v62/github"
 
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/metrics"
@@ -51,6 +51,9 @@ type Intake struct {
 	// Queued, when set, is called after a job is stored (the workers in
 	// this process start at once instead of at their next poll).
 	Queued func()
+	// Allowed tells the repositories the bot serves (serve.yml's allow);
+	// deliveries from others are answered and ignored. nil serves all.
+	Allowed func(host, repo string) bool
 }
 
 // answer is the JSON body of every reply.
@@ -75,11 +78,8 @@ func (in *Intake) GitHub(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get("X-GitHub-Event")
 	d, status, why := in.read(w, r, "github", event, len(in.GitHubSecret) > 0)
 	if status == 0 {
-		if err := gh.ValidateSignature(r.Header.Get("X-Hub-Signature-256"), d.body, in.GitHubSecret); err != nil {
-			status, why = http.StatusUnauthorized, "the X-Hub-Signature-256 signature does not match the body: check the webhook secret"
-			if r.Header.Get("X-Hub-Signature-256") == "" {
-				why = "no X-Hub-Signature-256 header: set a webhook secret in the GitHub App"
-			}
+		if why = verifyGitHub(r.Header.Get("X-Hub-Signature-256"), d.body, in.GitHubSecret); why != "" {
+			status = http.StatusUnauthorized
 		}
 	}
 	if status == 0 {
@@ -100,6 +100,28 @@ func (in *Intake) GitHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.accept(w, r, d, start)
+}
+
+// verifyGitHub checks X-Hub-Signature-256: "sha256=" and the hex HMAC-SHA256
+// of the body under the secret. SHA-1 signatures are refused whatever
+// header they come in: GitHub signs every delivery with SHA-256, so a SHA-1
+// one was not made by GitHub's current signing. It returns why a delivery
+// is refused, or "".
+func verifyGitHub(header string, body, secret []byte) string {
+	if header == "" {
+		return "no X-Hub-Signature-256 header: set a webhook secret in the GitHub App"
+	}
+	digest, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return "the X-Hub-Signature-256 header is not sha256=<hex HMAC>: only SHA-256 signatures are accepted"
+	}
+	got, err := hex.DecodeString(digest)
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	if err != nil || !hmac.Equal(got, mac.Sum(nil)) {
+		return "the X-Hub-Signature-256 signature does not match the body: check the webhook secret"
+	}
+	return ""
 }
 
 // GitLab serves POST /webhooks/gitlab.
@@ -167,6 +189,13 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, sta
 		return
 	case err != nil:
 		in.reject(w, d, start, http.StatusBadRequest, err.Error())
+		return
+	}
+	if in.Allowed != nil && !in.Allowed(d.host, ev.Repo) {
+		in.logger().Warn("delivery ignored: repository not served", "host", d.host, "repo", ev.Repo, "delivery", d.id, "event", d.event,
+			"why", "it is not in allow: of the serve configuration; add it there to serve it")
+		in.respond(w, d, start, http.StatusAccepted, metrics.OutcomeIgnored,
+			answer{Status: "ignored", Reason: fmt.Sprintf("this bot does not serve %s (allow: in its serve configuration)", ev.Repo)})
 		return
 	}
 	if ev.Kind == bot.Commented {

@@ -87,6 +87,11 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 	s := &server{cfg: cfg, logger: logger, wake: make(chan struct{}, 1), ready: make(chan struct{})}
 	s.guard = &bot.HostGuard{MaxWorkers: cfg.HostWorkers, Failures: cfg.HostFailures, Pause: cfg.HostPause.Duration}
 	s.connect = &bot.Connect{Logger: logger, Guard: s.guard, DSN: func(host, repo, purpose string) (string, error) {
+		// The intake queues nothing for other repositories; a job queued
+		// before allow: changed must not reach a warehouse either.
+		if !cfg.Allowed(host, repo) {
+			return "", fmt.Errorf("this bot does not serve %s: it is not in allow: of the serve configuration", repo)
+		}
 		name := cfg.DSNEnv(host, repo, purpose)
 		dsn := getenv(name)
 		if dsn == "" {
@@ -94,7 +99,7 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 		}
 		return dsn, nil
 	}}
-	s.intake = &webhook.Intake{MaxBody: cfg.MaxBodyBytes, Logger: logger, Queued: s.signal}
+	s.intake = &webhook.Intake{MaxBody: cfg.MaxBodyBytes, Logger: logger, Queued: s.signal, Allowed: cfg.Allowed}
 	if gh := cfg.GitHub; gh != nil {
 		secret := getenv(gh.WebhookSecretEnv)
 		if secret == "" {

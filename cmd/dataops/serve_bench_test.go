@@ -188,6 +188,7 @@ func intakeServer(b *testing.B, dir string) (*server, string, func()) {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Store = filepath.Join(dir, "dataops.db")
 	cfg.Workers = 0
+	cfg.Allow = config.Allowlist{{Host: "github", Path: botRepo}}
 	cfg.GitHub = &config.ServeGitHub{APIURL: "http://127.0.0.1:1/", AppID: botAppID, PrivateKeyEnv: "TEST_APP_KEY", WebhookSecretEnv: "TEST_WEBHOOK_SECRET"}
 	env := map[string]string{"TEST_APP_KEY": string(key), "TEST_WEBHOOK_SECRET": botSecret}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -253,8 +253,9 @@ func TestServeSlowHostDoesNotHoldEveryWorker(t *testing.T) {
 	f.cfg.GitLab = &config.ServeGitLab{APIURL: "http://" + silent.Addr().String() + "/api/v4", TokenEnv: "TEST_GITLAB_TOKEN",
 		WebhookSecretEnv: "TEST_GITLAB_SECRET", BotUser: "dataops-bot", RequestTimeout: config.Duration{Duration: 200 * time.Millisecond}}
 	f.env["TEST_GITLAB_TOKEN"], f.env["TEST_GITLAB_SECRET"] = gitlabtest.DefaultToken, gitlabSecret
-	b := f.start(t)
 	project := gitlabtest.Project{ID: 42, Path: "data/marts"}
+	f.cfg.Allow = append(f.cfg.Allow, config.RepoPattern{Host: "gitlab", Path: project.Path})
+	b := f.start(t)
 	const gitlabJobs = 3
 	for iid := 1; iid <= gitlabJobs; iid++ {
 		opened := gitlabPayload(t, "merge_request.json", project, func(p map[string]any) {

@@ -83,6 +83,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 store: %s
 workers: 1
 visibility_timeout: 3s
+allow: [acme/shop]
 github:
   api_url: %s/
   app_id: %d

@@ -507,6 +507,34 @@ func TestServeUnreachableWarehouse(t *testing.T) {
 	}
 }
 
+// TestServeMasksPasswordsWithSpecialCharacters: a DSN whose password
+// holds #, ? or @ raw (as people paste them) is masked whole wherever the
+// bot shows it: the pull request's comment and the log.
+func TestServeMasksPasswordsWithSpecialCharacters(t *testing.T) {
+	for name, password := range map[string]string{"hash": "hunter#two2", "question mark": "hunter?two2", "at, slash and hash": "hunt@r/two2#x"} {
+		t.Run(name, func(t *testing.T) {
+			w, dsn := warehousetest.DuckDBFile(t)
+			f := newBotFixture(t, w, dsn, "")
+			f.env["DATAOPS_WAREHOUSE_DSN"] = fmt.Sprintf("postgres://dataops:%s@127.0.0.1:%d/analytics?connect_timeout=2", password, envClosedPort(t))
+			b := f.start(t)
+			// A writer's command opens the warehouse (a stranger's no longer
+			// does).
+			f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops rerun"))
+			waitFor(t, "the warning", func() bool {
+				r := f.commentsWith(bot.ReplyMarker)
+				return len(r) == 1 && strings.Contains(r[0].Body, "could not reach the warehouse")
+			})
+			waitFor(t, "the failure logged", func() bool { return len(b.logs.Lines("will be retried")) > 0 })
+			said := f.commentsWith(bot.ReplyMarker)[0].Body + b.logs.String()
+			for _, part := range []string{"hunter", "two2"} {
+				if strings.Contains(said, part) {
+					t.Errorf("%q of the password reached the comment or the log:\n%s", part, said)
+				}
+			}
+		})
+	}
+}
+
 // TestServeModelsCannotReadTheBotsSecrets: env_var() in a pull request's
 // model sees only DBT_ variables in the bot, whose own environment holds
 // its secrets.
@@ -574,5 +602,56 @@ func TestServeReadsConfigOncePerBase(t *testing.T) {
 	}
 	if downloads != 1 {
 		t.Errorf("the base archive was downloaded %d times for three commands, want once", downloads)
+	}
+}
+
+// TestServeIgnoresUnlistedRepository: the App is installed on a repository
+// serve.yml does not name. Its pull request is answered and ignored with a
+// log line, and creates nothing anywhere: no job, no request to GitHub
+// about it, no check, no comment, no environment in the default warehouse.
+func TestServeIgnoresUnlistedRepository(t *testing.T) {
+	const other = "acme/other"
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	// GitHub would serve the other repository's pull request and code.
+	f.gh.AddPullRequest(other, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
+		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+	b := f.start(t)
+	opened := f.payload(t, "pull_request.opened.json", func(p map[string]any) {
+		p["repository"].(map[string]any)["full_name"] = other
+		pr := p["pull_request"].(map[string]any)
+		pr["base"].(map[string]any)["repo"].(map[string]any)["full_name"] = other
+		pr["head"].(map[string]any)["repo"].(map[string]any)["full_name"] = other
+	})
+	status, body := f.send(t, b, "pull_request", opened)
+	if status != http.StatusAccepted || !strings.Contains(body, "ignored") || !strings.Contains(body, "does not serve acme/other") {
+		t.Errorf("delivery from %s: %d %s, want 202 ignored", other, status, body)
+	}
+	if lines := b.logs.Lines(`"repo":"acme/other"`); len(lines) != 1 || !strings.Contains(lines[0], "not served") {
+		t.Errorf("log lines about %s: %q, want one saying it is not served", other, lines)
+	}
+	// A served delivery afterwards runs to its end: the bot was not idle.
+	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+	waitFor(t, "the served command", func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
+	})
+
+	if st, err := b.srv.store.Stats(context.Background()); err != nil || st.Queued+st.Running+st.Delayed+st.Dead != 0 {
+		t.Errorf("queue: %+v %v", st, err)
+	}
+	for _, r := range f.gh.Requests() {
+		if strings.Contains(r.Path, other) {
+			t.Errorf("a request about %s: %s %s", other, r.Method, r.Path)
+		}
+	}
+	if runs := f.gh.CheckRuns(other); len(runs) != 0 {
+		t.Errorf("%d check runs on %s", len(runs), other)
+	}
+	if n := len(f.gh.Comments(other, 7)); n != 0 {
+		t.Errorf("%d comments on %s#7", n, other)
+	}
+	if schemaExists(t, b, "pr_7") {
+		t.Error("an environment was created for the unlisted repository")
 	}
 }

@@ -3,8 +3,12 @@ package config
 import (
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Serve is the webhook bot's configuration (`dataops serve --config
@@ -42,6 +46,14 @@ type Serve struct {
 
 	GitHub *ServeGitHub `yaml:"github"`
 	GitLab *ServeGitLab `yaml:"gitlab"`
+
+	// Allow lists what the bot serves: GitHub repositories (owner/name) or
+	// owners (owner/*), GitLab projects (gitlab:group/project) or groups
+	// (gitlab:group/*, subgroups included). Deliveries from anything else
+	// are answered and ignored. It is required: an App can be installed on
+	// repositories nobody meant the bot to serve, and each would otherwise
+	// get the default warehouse.
+	Allow Allowlist `yaml:"allow"`
 
 	// Deadlines and isolation between code hosts: a job, or a host that
 	// keeps failing, does not hold every worker.
@@ -208,6 +220,9 @@ func ParseServe(path string, data []byte) (Serve, error) {
 	if err := s.Warehouse.check("warehouse", fail); err != nil {
 		return Serve{}, err
 	}
+	if len(s.Allow) == 0 {
+		return Serve{}, fail("allow", "list the repositories this bot serves (owner/name or owner/* on GitHub, gitlab:group/project or gitlab:group/* on GitLab): deliveries from any other repository are ignored")
+	}
 	for repo, w := range s.Repositories {
 		atRepo := func(field, format string, args ...any) error {
 			// The repository's own line: its name may hold dots.
@@ -215,6 +230,13 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		}
 		if err := w.check("repositories."+repo, atRepo); err != nil {
 			return Serve{}, err
+		}
+		host, path := "github", repo
+		if h, p, ok := strings.Cut(repo, ":"); ok {
+			host, path = h, p
+		}
+		if !s.Allowed(host, path) {
+			return Serve{}, fail("repositories."+repo, "is not in allow:, so the bot never serves it: add it to allow (or remove this entry)")
 		}
 	}
 	return s, nil
@@ -253,4 +275,81 @@ func (s Serve) WarehouseOf(host, repo string) ServeWarehouse {
 // purpose (PurposeChecks or PurposeDeploy).
 func (s Serve) DSNEnv(host, repo, purpose string) string {
 	return s.WarehouseOf(host, repo).Env(purpose)
+}
+
+// Allowlist is serve.yml's allow: the repositories the bot serves.
+type Allowlist []RepoPattern
+
+// RepoPattern is one entry of allow: a repository or, with Owner, every
+// repository below Path.
+type RepoPattern struct {
+	Host  string // "github" or "gitlab"
+	Path  string // owner/name, group/project, or the owner or group
+	Owner bool   // written owner/* or group/*
+}
+
+func (l *Allowlist) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.SequenceNode {
+		return fmt.Errorf("line %d: allow: must be a list of repositories, like [acme/shop, acme/*, 'gitlab:data/*']", n.Line)
+	}
+	out := make(Allowlist, 0, len(n.Content))
+	for _, item := range n.Content {
+		p, ok := parseRepoPattern(item.Value)
+		if item.Kind != yaml.ScalarNode || !ok {
+			return fmt.Errorf("line %d: %q is not a repository: write owner/name or owner/* (GitHub), gitlab:group/project or gitlab:group/* (GitLab)", item.Line, item.Value)
+		}
+		out = append(out, p)
+	}
+	*l = out
+	return nil
+}
+
+// repoSegment is one part of a repository's path as GitHub and GitLab
+// allow it.
+var repoSegment = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+func parseRepoPattern(s string) (RepoPattern, bool) {
+	p := RepoPattern{Host: "github", Path: s}
+	if host, path, ok := strings.Cut(s, ":"); ok {
+		if host != "github" && host != "gitlab" {
+			return p, false
+		}
+		p.Host, p.Path = host, path
+	}
+	if rest, ok := strings.CutSuffix(p.Path, "/*"); ok {
+		p.Path, p.Owner = rest, true
+	}
+	parts := strings.Split(p.Path, "/")
+	for _, part := range parts {
+		if !repoSegment.MatchString(part) || part == "." || part == ".." {
+			return p, false
+		}
+	}
+	switch {
+	case p.Owner:
+		// An owner on GitHub is one name; a GitLab group may be nested.
+		return p, p.Host == "gitlab" || len(parts) == 1
+	case p.Host == "github":
+		return p, len(parts) == 2
+	}
+	return p, len(parts) >= 2
+}
+
+// Allowed reports whether the bot serves repo on host ("github" or
+// "gitlab"). Names compare without case, as both hosts resolve them.
+func (s Serve) Allowed(host, repo string) bool {
+	parts := strings.Split(repo, "/")
+	if len(parts) < 2 || (host == "github" && len(parts) != 2) || slices.Contains(parts, "") {
+		return false
+	}
+	for _, p := range s.Allow {
+		switch {
+		case p.Host != host:
+		case !p.Owner && strings.EqualFold(p.Path, repo):
+			return true
+		case p.Owner && len(repo) > len(p.Path)+1 && strings.EqualFold(repo[:len(p.Path)+1], p.Path+"/"):
+			return true
+		}
+	}
+	return false
 }
