@@ -78,13 +78,14 @@ type server struct {
 	wake     chan struct{}
 	listener net.Listener
 	ready    chan struct{}
+	getenv   func(string) string
 }
 
 // newServer checks the configuration's secrets and opens the store: the
 // bot refuses to start without a webhook secret, so that no delivery is
 // ever taken unverified.
 func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string, logger *slog.Logger) (*server, error) {
-	s := &server{cfg: cfg, logger: logger, wake: make(chan struct{}, 1), ready: make(chan struct{})}
+	s := &server{cfg: cfg, logger: logger, wake: make(chan struct{}, 1), ready: make(chan struct{}), getenv: getenv}
 	s.guard = &bot.HostGuard{MaxWorkers: cfg.HostWorkers, Failures: cfg.HostFailures, Pause: cfg.HostPause.Duration}
 	s.connect = &bot.Connect{Logger: logger, Guard: s.guard, DSN: func(host, repo, purpose string) (string, error) {
 		// The intake queues nothing for other repositories; a job queued
@@ -226,6 +227,9 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); sweeper.Run(workCtx) }()
 
+	wg.Add(1)
+	go func() { defer wg.Done(); s.checkPrivileges(workCtx) }()
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(l) }()
 	close(s.ready)
@@ -248,6 +252,39 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 		err = nil
 	}
 	return err
+}
+
+// checkPrivileges warns, once at start, of each checks role that can write
+// more than its environments: production, above all. A pull request's
+// models run as that role before anyone approved them.
+func (s *server) checkPrivileges(ctx context.Context) {
+	names := map[string]bool{s.cfg.Warehouse.Env(config.PurposeChecks): true}
+	for _, w := range s.cfg.Repositories {
+		names[w.Env(config.PurposeChecks)] = true
+	}
+	for name := range names {
+		dsn := s.getenv(name)
+		if dsn == "" {
+			continue // the jobs that need it say so
+		}
+		checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		w, err := s.connect.Open(checkCtx, dsn)
+		var what []string
+		if err == nil {
+			what, err = bot.WritableBeyondEnvironments(checkCtx, w)
+		}
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.logger.Warn("could not tell what the checks' warehouse role can write", "dsn_env", name, "err", err)
+		case len(what) > 0:
+			s.logger.Warn("the checks' warehouse role can write beyond its environments, production included: a pull request's models could change it before anyone approved them. "+
+				"Give the checks a least-privilege role (checks_dsn_env; README, \"A least-privilege role for the checks\")",
+				"dsn_env", name, "can_write", what)
+		default:
+			s.logger.Info("the checks' warehouse role writes only its environments", "dsn_env", name)
+		}
+	}
 }
 
 // Close releases the store and the warehouses.
