@@ -20,6 +20,7 @@ import (
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/metrics"
+	"github.com/dataops-dev/dataops/internal/sandbox"
 	"github.com/dataops-dev/dataops/internal/store"
 	"github.com/dataops-dev/dataops/webhook"
 )
@@ -215,7 +216,7 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 		// one process never share a pull request's lock.
 		w := &bot.Worker{Store: s.store, Connections: s.connect, Logger: s.logger, Metrics: s.metrics,
 			GitLabBotUser: s.intake.GitLabBotUser, Threads: s.cfg.Threads, Lease: s.cfg.VisibilityTimeout.Duration, Wake: s.wake,
-			JobTimeout: s.cfg.JobTimeout.Duration, Guard: s.guard}
+			JobTimeout: s.cfg.JobTimeout.Duration, Guard: s.guard, Compiler: s.compiler()}
 		if i == 0 {
 			owner = w.ID()
 		}
@@ -252,6 +253,15 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 		err = nil
 	}
 	return err
+}
+
+// compiler is how the workers compile a pull request's project: in a
+// child process of this binary, unless compile.in_process says otherwise.
+func (s *server) compiler() bot.Compiler {
+	if s.cfg.Compile.InProcess {
+		return nil
+	}
+	return bot.ChildCompiler{Sandbox: &sandbox.Compiler{Memory: int64(s.cfg.Compile.MemoryMB) << 20, Timeout: s.cfg.Compile.Timeout.Duration}}
 }
 
 // checkPrivileges warns, once at start, of each checks role that can write

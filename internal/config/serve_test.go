@@ -35,6 +35,7 @@ func TestParseServe(t *testing.T) {
 		{"repository without a dsn", github + "repositories:\n  acme/shop: {checks_dsn_env: SHOP_CHECKS}\n", "serve.yml:6: repositories.acme/shop.dsn_env: must name the environment variable holding the warehouse DSN (or set both"},
 		{"short job timeout", github + "job_timeout: 10ms\n", "serve.yml:5: job_timeout: must be at least 1s"},
 		{"no host failures", github + "host_failures: 0\n", "serve.yml:5: host_failures: must be at least 1"},
+		{"little compile memory", github + "compile:\n  memory_mb: 10\n", "serve.yml:6: compile.memory_mb: must be at least 64"},
 		{"short request timeout", "github:\n  app_id: 12\n  private_key_file: app.pem\n  request_timeout: 1ms\n", "serve.yml:4: github.request_timeout: must be at least 100ms"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
