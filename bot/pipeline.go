@@ -56,9 +56,10 @@ type Pipeline struct {
 	// then end the run with the error, instead of failing the compile
 	// check of a pull request that did nothing wrong.
 	RetryTransient bool
-	// Compiler, when set, loads and compiles a commit's files: the bot's
-	// runs them in a child process with resource limits (ChildCompiler).
-	// Nil compiles in this process.
+	// Compiler, when set, loads and compiles the files of the pull
+	// request's head: the bot's runs them in a child process with resource
+	// limits (ChildCompiler). The base, which writers merged, compiles in
+	// this process, as does everything when it is nil.
 	Compiler Compiler
 }
 
@@ -333,7 +334,7 @@ func (r *run) compile(ctx context.Context, sha string, target project.Target) (*
 	switch {
 	case files == nil && r.p.ProjectDir != "":
 		p, ds = project.Load(r.p.ProjectDir)
-	case r.p.Compiler != nil:
+	case r.p.Compiler != nil && sha != r.ev.PullRequest.BaseSHA:
 		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts)
 		if err != nil || len(ds) > 0 {
 			return nil, ds, err

@@ -75,6 +75,7 @@ type server struct {
 	metrics  *metrics.Metrics
 	connect  *bot.Connect
 	guard    *bot.HostGuard
+	sandbox  *sandbox.Compiler // nil until the workers start, or with compile.in_process
 	intake   *webhook.Intake
 	wake     chan struct{}
 	listener net.Listener
@@ -261,7 +262,10 @@ func (s *server) compiler() bot.Compiler {
 	if s.cfg.Compile.InProcess {
 		return nil
 	}
-	return bot.ChildCompiler{Sandbox: &sandbox.Compiler{Memory: int64(s.cfg.Compile.MemoryMB) << 20, Timeout: s.cfg.Compile.Timeout.Duration}}
+	if s.sandbox == nil {
+		s.sandbox = &sandbox.Compiler{Memory: int64(s.cfg.Compile.MemoryMB) << 20, Timeout: s.cfg.Compile.Timeout.Duration}
+	}
+	return bot.ChildCompiler{Sandbox: s.sandbox}
 }
 
 // checkPrivileges warns, once at start, of each checks role that can write
@@ -299,6 +303,9 @@ func (s *server) checkPrivileges(ctx context.Context) {
 
 // Close releases the store and the warehouses.
 func (s *server) Close() {
+	if s.sandbox != nil {
+		s.sandbox.Close()
+	}
 	_ = s.connect.Close()
 	if err := s.store.Close(); err != nil && !strings.Contains(err.Error(), "closed") {
 		s.logger.Warn("close the store", "err", err)

@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dataops-dev/dataops/internal/project"
@@ -63,7 +64,16 @@ type Compiler struct {
 	// Timeout bounds one compile (default 5 minutes); the context's
 	// deadline, when sooner, wins.
 	Timeout time.Duration
+
+	mu       sync.Mutex
+	spares   []*child
+	starting int
+	closed   bool
 }
+
+// spareChildren is how many children wait ahead: a pull request's checks
+// compile two revisions back to back.
+const spareChildren = 2
 
 // request is what the parent sends.
 type request struct {
@@ -98,20 +108,11 @@ func (e *CrashError) Error() string { return e.Reason }
 // LookupEnv is not used: a function cannot cross). A nil Manifest with
 // Diagnostics is a project that does not compile; an error is a child that
 // could not answer (*CrashError), or could not be started.
+//
+// The child was started ahead, waiting for its request, and another one
+// starts as this one takes over: starting the binary is off the job's path.
 func (c *Compiler) Compile(ctx context.Context, dir string, files []project.File, opts project.Options, env map[string]string) (*project.Manifest, project.Diagnostics, error) {
-	path := c.Path
-	if path == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, nil, fmt.Errorf("compile in a child process: %w", err)
-		}
-		path = exe
-	}
-	memory := c.Memory
-	if memory <= 0 {
-		memory = DefaultMemory
-	}
-	timeout := c.Timeout
+	memory, timeout := c.memory(), c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -119,27 +120,34 @@ func (c *Compiler) Compile(ctx context.Context, dir string, files []project.File
 	if err := gob.NewEncoder(&in).Encode(request{Dir: dir, Files: files, Target: opts.Target, Vars: opts.Vars, Env: env, Memory: memory}); err != nil {
 		return nil, nil, fmt.Errorf("compile in a child process: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, c.Args...)
-	// Nothing of the parent's environment: the child reads env_var()
-	// from the request. GOTRACEBACK=none keeps a fatal error's message
-	// short; GOMAXPROCS keeps one compile from taking every core.
-	cmd.Env = []string{ChildEnv + "=compile", "GOTRACEBACK=none", "GOMAXPROCS=2"}
-	cmd.Stdin = &in
-	var out bytes.Buffer
-	stderr := &headBuffer{max: maxStderr}
-	cmd.Stdout = &limitedWriter{w: &out, left: memory}
-	cmd.Stderr = stderr
-	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
+	ch, err := c.take()
+	if err != nil {
 		return nil, nil, fmt.Errorf("compile in a child process: %w", err)
 	}
-	if err := cmd.Wait(); err != nil {
-		return nil, nil, &CrashError{Reason: crashReason(ctx, err, stderr.String(), timeout, memory)}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ended := make(chan error, 1)
+	go func() {
+		_, werr := ch.stdin.Write(in.Bytes())
+		ch.stdin.Close()
+		err := ch.cmd.Wait()
+		if err == nil && werr != nil {
+			err = werr
+		}
+		ended <- err
+	}()
+	select {
+	case err = <-ended:
+	case <-ctx.Done():
+		_ = ch.cmd.Process.Kill()
+		<-ended
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, nil, &CrashError{Reason: crashReason(ctx, err, ch.stderr.String(), timeout, memory)}
 	}
 	var resp response
-	if err := gob.NewDecoder(&out).Decode(&resp); err != nil {
+	if err := gob.NewDecoder(&ch.out).Decode(&resp); err != nil {
 		return nil, nil, fmt.Errorf("compile in a child process: read its answer: %w", err)
 	}
 	if !resp.Loaded {
@@ -148,9 +156,115 @@ func (c *Compiler) Compile(ctx context.Context, dir string, files []project.File
 	return resp.Manifest, resp.Diagnostics, nil
 }
 
+func (c *Compiler) memory() int64 {
+	if c.Memory > 0 {
+		return c.Memory
+	}
+	return DefaultMemory
+}
+
+// child is a started child process, waiting for its request.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	out    bytes.Buffer
+	stderr *headBuffer
+}
+
+// start starts a child.
+func (c *Compiler) start() (*child, error) {
+	path := c.Path
+	if path == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		path = exe
+	}
+	cmd := exec.Command(path, c.Args...)
+	// Nothing of the parent's environment: the child reads env_var()
+	// from the request. GOTRACEBACK=none keeps a fatal error's message
+	// short; GOMAXPROCS keeps one compile from taking every core.
+	cmd.Env = []string{ChildEnv + "=compile", "GOTRACEBACK=none", "GOMAXPROCS=2"}
+	ch := &child{cmd: cmd, stderr: &headBuffer{max: maxStderr}}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	ch.stdin = stdin
+	cmd.Stdout = &limitedWriter{w: &ch.out, left: c.memory()}
+	cmd.Stderr = ch.stderr
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// take returns a spare child (or a new one) and starts spares up to
+// spareChildren.
+func (c *Compiler) take() (*child, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, errors.New("the compiler is closed")
+	}
+	var ch *child
+	if n := len(c.spares); n > 0 {
+		ch, c.spares = c.spares[n-1], c.spares[:n-1]
+	}
+	more := spareChildren - len(c.spares) - c.starting
+	c.starting += max(more, 0)
+	c.mu.Unlock()
+	for range more {
+		go c.startSpare()
+	}
+	if ch != nil {
+		return ch, nil
+	}
+	return c.start()
+}
+
+// startSpare starts a child to wait for the next compile.
+func (c *Compiler) startSpare() {
+	next, err := c.start()
+	c.mu.Lock()
+	c.starting--
+	keep := err == nil && !c.closed && len(c.spares) < spareChildren
+	if keep {
+		c.spares = append(c.spares, next)
+	}
+	c.mu.Unlock()
+	if err == nil && !keep {
+		next.discard()
+	}
+	// A failed start: the next Compile starts its own, and says why.
+}
+
+// discard ends a child that got no request: with its stdin closed it
+// reads nothing and exits.
+func (ch *child) discard() {
+	ch.stdin.Close()
+	_ = ch.cmd.Wait()
+}
+
+// Close ends the spare children; Compile fails afterwards.
+func (c *Compiler) Close() {
+	c.mu.Lock()
+	spares := c.spares
+	c.spares, c.closed = nil, true
+	c.mu.Unlock()
+	for _, ch := range spares {
+		ch.discard()
+	}
+}
+
 // crashReason says why a child ended without an answer, for the compile
 // check: what happened, not the child's stack.
 func crashReason(ctx context.Context, err error, stderr string, timeout time.Duration, memory int64) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return "compiling the project was stopped: " + context.Cause(ctx).Error()
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Sprintf("compiling the project took longer than %s and was stopped", timeout)
 	}
@@ -221,7 +335,9 @@ func Serve(in io.Reader, out io.Writer, fn CompileFunc) error {
 		return fmt.Errorf("read the request: %w", err)
 	}
 	if req.Memory > 0 {
-		// A soft limit the collector works to, then the hard one.
+		// A short life: the collector runs only near the soft limit,
+		// then the hard one ends the process.
+		debug.SetGCPercent(-1)
 		debug.SetMemoryLimit(req.Memory / 4 * 3)
 		if err := limitAddressSpace(req.Memory); err != nil {
 			return fmt.Errorf("limit the memory: %w", err)

@@ -56,7 +56,11 @@ func testCompile(dir string, files []project.File, opts project.Options) (*proje
 	return compile(dir, files, opts)
 }
 
-func compiler() *Compiler { return &Compiler{Memory: 1 << 30, Timeout: time.Minute} }
+func compiler(t *testing.T) *Compiler {
+	c := &Compiler{Memory: 1 << 30, Timeout: time.Minute}
+	t.Cleanup(c.Close)
+	return c
+}
 
 var target = project.Target{Name: "pr_7", Schema: "pr_7", Type: "duckdb"}
 
@@ -65,7 +69,7 @@ var target = project.Target{Name: "pr_7", Schema: "pr_7", Type: "duckdb"}
 // diagnostics.
 func TestCompileInChild(t *testing.T) {
 	files := projecttest.Shop(t, nil)
-	m, ds, err := compiler().Compile(context.Background(), "shop", files, project.Options{Target: target}, nil)
+	m, ds, err := compiler(t).Compile(context.Background(), "shop", files, project.Options{Target: target}, nil)
 	if err != nil || len(ds) > 0 {
 		t.Fatalf("%v %v", err, ds)
 	}
@@ -75,7 +79,7 @@ func TestCompileInChild(t *testing.T) {
 	}
 
 	broken := projecttest.Shop(t, map[string]string{"models/marts/fct_orders.sql": "select {{ ref('nowhere') }}"})
-	m, ds, err = compiler().Compile(context.Background(), "shop", broken, project.Options{Target: target}, nil)
+	m, ds, err = compiler(t).Compile(context.Background(), "shop", broken, project.Options{Target: target}, nil)
 	if err != nil || m != nil || len(ds) == 0 || !strings.Contains(ds.Error(), "nowhere") {
 		t.Errorf("a broken project: %v %v %v", m, ds, err)
 	}
@@ -112,7 +116,10 @@ func TestChildDies(t *testing.T) {
 		{"die/panic", "crashed: panic: a bug", time.Minute},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			comp := compiler()
+			if raceDetector && (c.file == "die/stack" || c.file == "die/memory") {
+				t.Skip("the race detector's shadow memory does not fit an address-space limit")
+			}
+			comp := compiler(t)
 			comp.Timeout = c.timeout
 			files := append(projecttest.Shop(t, nil), project.File{Path: c.file})
 			m, ds, err := comp.Compile(context.Background(), "shop", files, project.Options{Target: target}, nil)
@@ -131,10 +138,56 @@ func TestChildDies(t *testing.T) {
 // env_var() reads what the caller passes.
 func TestChildEnvironment(t *testing.T) {
 	t.Setenv("SANDBOX_TEST_SECRET", "hunter2")
-	_, ds, err := compiler().Compile(context.Background(), "shop", []project.File{{Path: "env"}}, project.Options{Target: target},
+	_, ds, err := compiler(t).Compile(context.Background(), "shop", []project.File{{Path: "env"}}, project.Options{Target: target},
 		map[string]string{"DBT_REGION": "eu"})
 	if err != nil || len(ds) != 1 || ds[0].Message != ",eu,set" {
 		t.Errorf("the child saw %v (%v), want no secret and DBT_REGION=eu", ds, err)
+	}
+}
+
+// TestSpareChildren: each compile takes a child started ahead, never one
+// that served before, and keeps spares waiting; after Close none is left.
+func TestSpareChildren(t *testing.T) {
+	c := compiler(t)
+	files := projecttest.Shop(t, nil)
+	served := map[int]bool{}
+	spares := func() []*child {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			c.mu.Lock()
+			out := append([]*child(nil), c.spares...)
+			c.mu.Unlock()
+			if len(out) == spareChildren {
+				return out
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d spare children, want %d", len(out), spareChildren)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for range 3 {
+		if _, ds, err := c.Compile(context.Background(), "shop", files, project.Options{Target: target}, nil); err != nil || len(ds) > 0 {
+			t.Fatal(err, ds)
+		}
+		for _, ch := range spares() {
+			if served[ch.cmd.Process.Pid] {
+				t.Fatalf("child %d waits for a second compile", ch.cmd.Process.Pid)
+			}
+		}
+		c.mu.Lock()
+		served[c.spares[len(c.spares)-1].cmd.Process.Pid] = true // the next one taken
+		c.mu.Unlock()
+	}
+	waiting := spares()
+	c.Close()
+	for _, ch := range waiting {
+		if ch.cmd.ProcessState == nil {
+			t.Errorf("child %d outlived Close", ch.cmd.Process.Pid)
+		}
+	}
+	if _, _, err := c.Compile(context.Background(), "shop", files, project.Options{Target: target}, nil); err == nil {
+		t.Error("a closed compiler compiled")
 	}
 }
 
@@ -142,7 +195,7 @@ func TestChildEnvironment(t *testing.T) {
 func TestCancelledCompile(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, _, err := compiler().Compile(ctx, "shop", []project.File{{Path: "die/hang"}}, project.Options{Target: target}, nil)
+	_, _, err := compiler(t).Compile(ctx, "shop", []project.File{{Path: "die/hang"}}, project.Options{Target: target}, nil)
 	var crash *CrashError
 	if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "cancelled") {
 		t.Errorf("err = %v, want a cancelled compile", err)
