@@ -468,6 +468,7 @@ func (c *compiler) addSeeds(props properties) {
 				for i := range n.Columns {
 					if n.Columns[i].Name == pc.Name {
 						n.Columns[i].Description = pc.Description
+						n.Columns[i].Meta, n.Columns[i].Tags = pc.Meta, pc.Tags
 						if pc.DataType != "" && n.Columns[i].DataType == "" {
 							n.Columns[i].DataType = pc.DataType
 						}
@@ -505,6 +506,11 @@ func (c *compiler) addSources(props properties) {
 		n := &Node{UniqueID: id, Kind: KindSource, Name: s.table, SourceName: s.source, Path: s.path, Line: s.line,
 			Description: s.description, Columns: s.columns, Config: Config{Enabled: true},
 			Relation: Relation{Schema: fmt.Sprint(schema), Name: s.identifier}}
+		for _, e := range s.config {
+			if err := n.Config.set(e.key, e.value); err != nil {
+				c.diags = append(c.diags, at(s.path, e.node, "%s: %v", e.key, err))
+			}
+		}
 		c.nodes[id] = n
 	}
 }

@@ -31,6 +31,11 @@ type Column struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	DataType    string `json:"data_type,omitempty"`
+	// Meta and Tags are the column's own (meta:, tags:, or under its
+	// config:, as dbt 1.10 writes them): they say, for one, which columns
+	// hold sensitive values.
+	Meta map[string]any `json:"meta,omitempty"`
+	Tags []string       `json:"tags,omitempty"`
 }
 
 // TestSpec describes a generic test; singular tests have none.
