@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	pathpkg "path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,6 +36,23 @@ type Config struct {
 	Gate         Gate         `yaml:"gate"`
 	Commands     Commands     `yaml:"commands"`
 	Deploy       Deploy       `yaml:"deploy"`
+	Mask         Mask         `yaml:"mask"`
+}
+
+// Mask says which columns hold sensitive values. Their values never leave
+// the warehouse: every sample dataops shows (diff rows, failing test rows)
+// carries a keyed hash of such a value instead. Columns the project marks
+// (meta: {sensitive: true} or a pii tag) are sensitive whatever this says.
+type Mask struct {
+	// Defaults turns on the built-in name patterns (email, phone, ssn,
+	// password, token, iban, card number...: see internal/mask).
+	Defaults bool `yaml:"defaults"`
+	// Columns are more name patterns: case-insensitive globs (* and ?)
+	// matched against whole column names.
+	Columns []string `yaml:"columns"`
+	// Except are name patterns the patterns above must not mask (a column
+	// the project marks stays masked).
+	Except []string `yaml:"except"`
 }
 
 // Checks turns stages off; compile and the gate always run.
@@ -154,6 +172,7 @@ func Default() Config {
 		Diff:         Diff{Sample: 5},
 		Checks:       Checks{DryRun: true, Build: true, Diff: true},
 		Commands:     Commands{Allowed: append([]string(nil), AllCommands...)},
+		Mask:         Mask{Defaults: true},
 	}
 }
 
@@ -267,7 +286,32 @@ func (c Config) validate(path string, data []byte) error {
 	if strings.Contains(c.Warehouse.DSNEnv, "://") {
 		return fail("warehouse.dsn_env", "looks like a DSN; put the DSN in an environment variable (a secret) and name that variable here")
 	}
+	for _, list := range []struct {
+		field    string
+		patterns []string
+	}{{"mask.columns", c.Mask.Columns}, {"mask.except", c.Mask.Except}} {
+		for _, p := range list.patterns {
+			if _, err := pathpkg.Match(p, ""); err != nil || strings.TrimSpace(p) == "" {
+				return &Error{Path: path, Line: lineOfItem(data, list.field, p), Field: list.field,
+					Message: fmt.Sprintf("%q is not a column name pattern: write a name, with * for any characters and ? for one (e.g. *email*)", p)}
+			}
+		}
+	}
 	return nil
+}
+
+// lineOfItem finds the line of item in the list under a dotted field.
+func lineOfItem(data []byte, field, item string) int {
+	from := lineOf(data, field)
+	if from == 0 {
+		return 0
+	}
+	for i, l := range strings.Split(string(data), "\n")[from-1:] {
+		if strings.Contains(l, item) {
+			return from + i
+		}
+	}
+	return from
 }
 
 // lineOf finds the line of the last key of a dotted field, for messages
