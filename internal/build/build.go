@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
@@ -47,6 +49,10 @@ type Options struct {
 	// can restore them. Incremental models are merged into a copy that is
 	// swapped in. See keep.go.
 	KeepPrevious *Deploy
+	// Mask hides the values of sensitive columns in failing tests' sample
+	// rows. Nil masks what the manifest marks and the default patterns
+	// name, with a key of this build's own.
+	Mask *mask.Set
 }
 
 // Status of one node.
@@ -145,6 +151,10 @@ type Event struct {
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Threads <= 0 {
 		opts.Threads = 4
+	}
+	if opts.Mask == nil {
+		set := mask.New(config.Default().Mask, opts.Manifest)
+		opts.Mask = &set
 	}
 	b := &builder{opts: opts, m: opts.Manifest, w: opts.Warehouse, d: opts.Warehouse.Dialect()}
 	start := time.Now()

@@ -23,6 +23,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -300,6 +301,22 @@ type Set struct {
 // New is the policy of cfg and the manifests with a fresh key.
 func New(cfg config.Mask, manifests ...*project.Manifest) Set {
 	return Set{Policy: NewPolicy(cfg, manifests...), Masker: NewMasker()}
+}
+
+// engineQuoted finds the data values engines quote in their errors:
+// DuckDB's and PostgreSQL's conversion, parse and range errors.
+var engineQuoted = regexp.MustCompile(`(?i)((?:could not (?:convert|parse|cast) (?:string|value) |invalid input syntax for(?: type)? [^:]+: |invalid input value for enum [^:]+: |value out of range: |field value out of range: |out of range for type [^:]+: |value ))('(?:[^']|'')*'|"(?:[^"]|"")*")`)
+
+// Message masks the data values an engine's error quotes. Which column a
+// value came from, the message does not say (PostgreSQL's never does), so
+// every such value is masked: the reviewer who needs it runs the model's
+// SQL in the warehouse, where the value already is.
+func (s Set) Message(msg string) string {
+	return engineQuoted.ReplaceAllStringFunc(msg, func(m string) string {
+		parts := engineQuoted.FindStringSubmatch(m)
+		quoted := parts[2]
+		return parts[1] + fmt.Sprint(s.Masker.Mask(quoted[1:len(quoted)-1]))
+	})
 }
 
 // Node masks the relation of a node ("" for a relation that is none).

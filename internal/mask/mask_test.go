@@ -179,3 +179,26 @@ func TestMasker(t *testing.T) {
 		t.Error("Defaults")
 	}
 }
+
+func TestMessage(t *testing.T) {
+	set := New(config.Mask{Defaults: true})
+	m := func(v string) string { return set.Masker.Mask(v).(string) }
+	tests := []struct{ in, want string }{
+		{"Conversion Error: Could not convert string 'ruby@example.com' to INT32 when casting from source column email",
+			"Conversion Error: Could not convert string " + m("ruby@example.com") + " to INT32 when casting from source column email"},
+		{`invalid input syntax for type integer: "ruby@example.com"`, `invalid input syntax for type integer: ` + m("ruby@example.com")},
+		{`invalid input syntax for type timestamp with time zone: "x@y"`, `invalid input syntax for type timestamp with time zone: ` + m("x@y")},
+		{`invalid input value for enum mood: "sad"`, `invalid input value for enum mood: ` + m("sad")},
+		{`value "99999999999" is out of range for type integer`, `value ` + m("99999999999") + ` is out of range for type integer`},
+		{`Conversion Error: Could not convert string 'it''s' to INT32`, `Conversion Error: Could not convert string ` + m("it''s") + ` to INT32`},
+		// Identifiers and SQL stay readable.
+		{`column "email" does not exist`, `column "email" does not exist`},
+		{`Binder Error: Referenced column "emial" not found in FROM clause!`, `Binder Error: Referenced column "emial" not found in FROM clause!`},
+		{`relation "analytics.x" does not exist`, `relation "analytics.x" does not exist`},
+	}
+	for _, tc := range tests {
+		if got := set.Message(tc.in); got != tc.want {
+			t.Errorf("Message(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
