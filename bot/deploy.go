@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 )
@@ -70,8 +71,9 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 	if dep.Resumed {
 		r.log.Info("continuing the deploy of this head", "deploy", dep.ID, "swapped_before", len(dep.Relations))
 	}
+	set := mask.New(p.Config.Mask, base, head)
 	res, err := build.Run(ctx, build.Options{Manifest: head, Warehouse: p.Warehouse, Selection: pl.Selection(head), Threads: p.Threads,
-		FullRefreshOf: full, KeepPrevious: dep})
+		FullRefreshOf: full, KeepPrevious: dep, Mask: &set})
 	// Close the record even when the build could not start (it then lists
 	// only what an earlier attempt swapped). If this process dies before
 	// this point the record stays "running": deploying the same head again

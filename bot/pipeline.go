@@ -14,6 +14,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/datadiff"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
@@ -112,6 +113,9 @@ type run struct {
 	sha  string
 	head *project.Manifest
 	prod project.Target
+	// mask hides sensitive values in every sample of this run, with the
+	// run's own key.
+	mask mask.Set
 }
 
 // start marks every stage queued so people see the whole list at once.
@@ -194,6 +198,9 @@ func (r *run) execute(ctx context.Context) {
 		r.skipRest(ctx, "the project does not compile")
 		return
 	}
+	// The base's marks count too: a pull request cannot unmask a column
+	// by removing its mark.
+	r.mask = mask.New(cfg.Mask, base, r.head)
 	r.out.Plan = plan.Diff(base, r.head)
 	r.out.Plan.Base, r.out.Plan.Head = short(r.ev.PullRequest.BaseSHA), short(r.ev.PullRequest.HeadSHA)
 	if !r.out.Plan.Rebuild() {
@@ -220,7 +227,7 @@ func (r *run) execute(ctx context.Context) {
 		}
 		selection = r.head.WithTests(sel)
 	}
-	opts := build.Options{Manifest: r.head, Warehouse: r.p.Warehouse, Selection: selection, Defer: &r.prod, Threads: r.p.Threads}
+	opts := build.Options{Manifest: r.head, Warehouse: r.p.Warehouse, Selection: selection, Defer: &r.prod, Threads: r.p.Threads, Mask: &r.mask}
 
 	if !cfg.Checks.DryRun {
 		r.complete(ctx, checks.Skip(scm.CheckDryRun, "turned off in dataops.yml (checks.dry_run)"))
@@ -316,6 +323,7 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 			Key:       key,
 			Sample:    r.p.Config.Diff.Sample,
 			Tolerance: r.p.Config.Diff.Tolerance,
+			Mask:      r.mask.Node(n.UniqueID),
 		}
 		res, err := datadiff.Join(ctx, r.p.Warehouse, opts)
 		d := report.ModelDiff{Model: n.Name, Path: path.Join(r.p.Config.Project, n.Path), Key: key, Result: res}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
@@ -89,6 +90,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	}
 	var selectors map[string]project.SelectorMethod
 	var planned *plan.Plan
+	masks := mask.New(cfg.Mask, m)
 	if *baseRev != "" {
 		revs, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *targetName, errOut)
 		if revs == nil {
@@ -96,6 +98,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 		}
 		planned = plan.Diff(revs.Base, revs.Head)
 		selectors = planned.Selectors()
+		masks = mask.New(cfg.Mask, revs.Base, m)
 	}
 	var selection project.Selection
 	if planned != nil && *sel == "" {
@@ -112,7 +115,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	}
 	selection = m.WithTests(selection)
 	opts := build.Options{Manifest: m, Warehouse: w, Selection: selection, Threads: *threads,
-		DryRun: *dryRun, FullRefresh: *fullRefresh}
+		DryRun: *dryRun, FullRefresh: *fullRefresh, Mask: &masks}
 	if *deferTo != "" {
 		opts.Defer = &project.Target{Name: "prod", Schema: *deferTo, Type: w.Dialect().Name()}
 	}
