@@ -25,12 +25,14 @@ const repoName = "acme/shop"
 
 // fixture is a pull request on a real git repository made from
 // examples/shop: production built from the base commit, and a head commit
-// with a breaking change to fct_orders and a new model.
+// with a breaking change to fct_orders and a new model. The workspace is
+// what actions/checkout checks out on a pull_request event: GitHub's test
+// merge of the head into the base, detached.
 type fixture struct {
-	dir, baseSHA, headSHA string
-	gh                    *githubtest.Server
-	w                     warehouse.Warehouse
-	dsn                   string
+	dir, baseSHA, headSHA, mergeSHA string
+	gh                              *githubtest.Server
+	w                               warehouse.Warehouse
+	dsn                             string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
@@ -40,6 +42,8 @@ func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
 		write(t, filepath.Join(f.dir, file.Path), string(file.Content))
 	}
 	f.baseSHA = f.commit(t, "base")
+	f.git(t, "branch", "-M", "main")
+	f.git(t, "checkout", "-q", "-b", "card-amount")
 	// Production, built from the base commit.
 	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
 	all, _ := m.Select("", nil)
@@ -51,10 +55,14 @@ func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
 	write(t, fct, strings.Replace(string(data), "as numeric(12, 2)) as credit_card_amount,", "as numeric(12, 2)) as card_amount,", 1))
 	write(t, filepath.Join(f.dir, "models/marts/orders_per_month.sql"), "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n")
 	f.headSHA = f.commit(t, "head")
-	archive := f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+f.baseSHA[:7]+"/", f.baseSHA)
-	f.gh.SetArchive(f.baseSHA, archive)
+	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.baseSHA, f.headSHA, "refs/pull/7/merge")
+	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
+	for sha, parents := range projecttest.Commits(t, f.dir) {
+		f.gh.AddCommit(sha, parents...)
+		f.gh.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
+	}
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
 	f.gh.SetPermission("octocat", "write")
 	f.gh.SetPermission("visitor", "read")
 	return f
@@ -118,7 +126,7 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": eventName, "GITHUB_EVENT_PATH": eventPath,
 		"GITHUB_REPOSITORY": repoName, "GITHUB_API_URL": f.gh.APIURL(), "GITHUB_WORKSPACE": f.dir,
 		"GITHUB_OUTPUT": filepath.Join(tmp, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(tmp, "summary"),
-		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1",
+		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": f.mergeSHA,
 		"INPUT_WAREHOUSE-DSN": f.dsn, "INPUT_GITHUB-TOKEN": "ghs_testtoken0123456789", "INPUT_CONFIG": "dataops.yml",
 	}
 	for k, v := range inputs {

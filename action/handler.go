@@ -22,6 +22,11 @@ type handler struct {
 	workspace   string
 	selection   string
 	fullDetails string
+	// compare says which commits the checks compare: those of the
+	// workspace's checkout, which is what they build.
+	compare func(context.Context, scm.PullRequest) (scm.Comparison, error)
+	// checkedOut is the commit in the workspace.
+	checkedOut string
 }
 
 // handle returns the pipeline's outcome, or nil when the event needed no
@@ -32,11 +37,11 @@ func (h *handler) handle(ctx context.Context, ev bot.Event) (*bot.Outcome, error
 }
 
 func (h *handler) pipeline(ev bot.Event) *bot.Pipeline {
-	sources := bot.WorkspaceSources{HeadSHA: ev.PullRequest.HeadSHA,
+	sources := bot.WorkspaceSources{HeadSHA: h.checkedOut,
 		Other: bot.ArchiveSources{Host: h.host, Project: h.cfg.Project}}
 	p := &bot.Pipeline{Host: h.host, Warehouse: h.w, Config: h.cfg, Sources: sources,
 		ProjectDir: filepath.Join(h.workspace, h.cfg.Project), Logger: h.logger, Select: h.selection,
-		FullDetails: h.fullDetails, Commands: bot.Commands(false)}
+		FullDetails: h.fullDetails, Commands: bot.Commands(false), Compare: h.compare}
 	if ev.PullRequest.Number == 0 {
 		p.Environment = warehouse.EnvironmentName("manual_{number}", 0, h.cfg.Environments.Prefix, h.w.Dialect())
 	}

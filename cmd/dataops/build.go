@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/mask"
@@ -22,7 +23,7 @@ import (
 func init() {
 	commands["build"] = command{
 		summary: "Build the selected models, seeds and tests of a project in a warehouse or a branch environment.",
-		usage:   "build --project DIR --warehouse DSN [--env NAME] [--base REV] [--select EXPR] [--defer-to SCHEMA] [--threads N] [--dry-run] [--full-refresh] [--target NAME] [--json]",
+		usage:   "build --project DIR --warehouse DSN [--env NAME] [--base REV [--merge-base=false]] [--select EXPR] [--defer-to SCHEMA] [--threads N] [--dry-run] [--full-refresh] [--target NAME] [--json]",
 		run:     runBuild,
 	}
 }
@@ -42,6 +43,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	targetName := fs.String("target", "", "the profiles.yml output to build (ignored with --env)")
 	cfgPath := fs.String("config", config.FileName, "dataops.yml")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	mergeBase := mergeBaseFlag(fs)
 	if code, stop := parseFlags(fs, args, out); stop {
 		return code
 	}
@@ -92,10 +94,11 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	var planned *plan.Plan
 	masks := mask.New(cfg.Mask, m)
 	if *baseRev != "" {
-		revs, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *targetName, errOut)
+		revs, cmp, code := compileRevisions(ctx, "build", *dir, *baseRev, "", !*mergeBase, *targetName, errOut)
 		if revs == nil {
 			return code
 		}
+		fmt.Fprintf(errOut, "dataops build: %s\n", bot.DescribeComparison(cmp, *baseRev))
 		planned = plan.Diff(revs.Base, revs.Head)
 		selectors = planned.Selectors()
 		masks = mask.New(cfg.Mask, revs.Base, m)

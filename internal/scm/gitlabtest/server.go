@@ -57,7 +57,9 @@ type Server struct {
 	notes     map[int][]*Note       // by merge request IID
 	awards    map[int][]*AwardEmoji // by note ID
 	members   []Member
-	commits   map[string]string // known SHA -> a ref containing it
+	commits   map[string]string   // known SHA -> a ref containing it
+	parents   map[string][]string // by SHA, first parent first (commits.go)
+	branches  map[string]string   // branch -> tip SHA (commits.go)
 	statuses  []*CommitStatus
 	archives  map[string][]byte // by sha, tar.gz
 	nextID    int
@@ -135,6 +137,8 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		notes:     map[int][]*Note{},
 		awards:    map[int][]*AwardEmoji{},
 		commits:   map[string]string{},
+		parents:   map[string][]string{},
+		branches:  map[string]string{},
 		archives:  map[string][]byte{},
 		nextID:    5000,
 		forbidden: map[*endpoint]Forbidden{},

@@ -28,6 +28,9 @@ type Host struct {
 	Dir string
 	// PR is what PullRequest returns.
 	PR scm.PullRequest
+	// CompareTip compares the head with the base's tip rather than with
+	// their merge base.
+	CompareTip bool
 
 	mu        sync.Mutex
 	comments  map[int]string
