@@ -12,8 +12,8 @@ import (
 
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/config"
-	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
+	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm/gitlabtest"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
