@@ -29,13 +29,20 @@ const repoName = "acme/shop"
 // what actions/checkout checks out on a pull_request event: GitHub's test
 // merge of the head into the base, detached.
 type fixture struct {
-	dir, baseSHA, headSHA, mergeSHA string
-	gh                              *githubtest.Server
-	w                               warehouse.Warehouse
-	dsn                             string
+	dir, baseSHA, mainSHA, headSHA, mergeSHA string
+	gh                                       *githubtest.Server
+	w                                        warehouse.Warehouse
+	dsn                                      string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
+	return newDivergedFixture(t, w, dsn, nil, nil)
+}
+
+// newDivergedFixture is newFixture where main moved on with mainEdits
+// after the pull request branched, and production was built from main's
+// tip; the pull request makes prEdits besides projecttest.CardAmount.
+func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, mainEdits, prEdits projecttest.Edits) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir(), gh: githubtest.NewServer(t), w: w, dsn: dsn}
 	for _, file := range projecttest.Shop(t, nil) {
@@ -43,26 +50,29 @@ func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
 	}
 	f.baseSHA = f.commit(t, "base")
 	f.git(t, "branch", "-M", "main")
-	f.git(t, "checkout", "-q", "-b", "card-amount")
-	// Production, built from the base commit.
-	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
+	f.mainSHA = f.baseSHA
+	if mainEdits != nil {
+		mainEdits.Apply(t, f.dir)
+		f.mainSHA = f.commit(t, "main moves on")
+	}
+	// Production, built from main's tip.
+	m := projecttest.Compile(t, projecttest.Files(t, f.dir), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
 	all, _ := m.Select("", nil)
 	if res, err := build.Run(context.Background(), build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
 		t.Fatalf("production build: %v", err)
 	}
-	fct := filepath.Join(f.dir, "models/marts/fct_orders.sql")
-	data, _ := os.ReadFile(fct)
-	write(t, fct, strings.Replace(string(data), "as numeric(12, 2)) as credit_card_amount,", "as numeric(12, 2)) as card_amount,", 1))
-	write(t, filepath.Join(f.dir, "models/marts/orders_per_month.sql"), "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n")
+	f.git(t, "checkout", "-q", "-b", "card-amount", f.baseSHA)
+	projecttest.CardAmount.Apply(t, f.dir)
+	prEdits.Apply(t, f.dir)
 	f.headSHA = f.commit(t, "head")
-	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.baseSHA, f.headSHA, "refs/pull/7/merge")
+	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
 	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
 	for sha, parents := range projecttest.Commits(t, f.dir) {
 		f.gh.AddCommit(sha, parents...)
 		f.gh.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
 	}
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
+		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
 	f.gh.SetPermission("octocat", "write")
 	f.gh.SetPermission("visitor", "read")
 	return f
@@ -104,7 +114,7 @@ func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]a
 		pr["number"] = 7
 		payload["number"] = 7
 		base, head := pr["base"].(map[string]any), pr["head"].(map[string]any)
-		base["sha"], base["ref"] = f.baseSHA, "main"
+		base["sha"], base["ref"] = f.mainSHA, "main"
 		head["sha"], head["ref"] = f.headSHA, "card-amount"
 		head["repo"].(map[string]any)["full_name"] = repoName
 		base["repo"].(map[string]any)["full_name"] = repoName

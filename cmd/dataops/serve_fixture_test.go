@@ -60,32 +60,6 @@ type botFixture struct {
 	archived                            map[string]bool
 }
 
-// edits replace, in a file of examples/shop, a text by another.
-type edits map[string][2]string
-
-func (f *botFixture) apply(t *testing.T, e edits) {
-	t.Helper()
-	for path, change := range e {
-		full := filepath.Join(f.dir, path)
-		data, _ := os.ReadFile(full)
-		if change[0] != "" && !strings.Contains(string(data), change[0]) {
-			t.Fatalf("%s does not contain %q", path, change[0])
-		}
-		if change[0] == "" {
-			writeFile(t, full, change[1])
-			continue
-		}
-		writeFile(t, full, strings.Replace(string(data), change[0], change[1], 1))
-	}
-}
-
-// prChange is pull request 7's change: a breaking rename in fct_orders and
-// a new model downstream of it.
-var prChange = edits{
-	"models/marts/fct_orders.sql":       {"as numeric(12, 2)) as credit_card_amount,", "as numeric(12, 2)) as card_amount,"},
-	"models/marts/orders_per_month.sql": {"", "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n"},
-}
-
 // newBotFixture builds production from main in the warehouse at dsn; w is
 // closed afterwards, since the bot opens the warehouse itself (a DuckDB
 // file takes one opener). dataopsYML, when not empty, is the repository's
@@ -96,8 +70,8 @@ func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) 
 
 // newDivergedBotFixture is newBotFixture where main moved on after the
 // pull request branched, with mainEdits, and production was built from
-// main's tip; the pull request makes prEdits besides prChange.
-func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string, mainEdits, prEdits edits) *botFixture {
+// main's tip; the pull request makes prEdits besides projecttest.CardAmount.
+func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string, mainEdits, prEdits projecttest.Edits) *botFixture {
 	t.Helper()
 	f := &botFixture{dir: t.TempDir(), gh: githubtest.NewServer(t), dsn: dsn, archived: map[string]bool{}}
 	for _, file := range projecttest.Shop(t, nil) {
@@ -110,7 +84,7 @@ func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML 
 	f.git(t, "branch", "-M", "main")
 	f.mainSHA = f.baseSHA
 	if mainEdits != nil {
-		f.apply(t, mainEdits)
+		mainEdits.Apply(t, f.dir)
 		f.mainSHA = f.commit(t, "main moves on")
 	}
 	m := projecttest.Compile(t, projecttest.Files(t, f.dir), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
@@ -122,8 +96,8 @@ func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML 
 		t.Fatal(err)
 	}
 	f.git(t, "checkout", "-q", "-b", "card-amount", f.baseSHA)
-	f.apply(t, prChange)
-	f.apply(t, prEdits)
+	projecttest.CardAmount.Apply(t, f.dir)
+	prEdits.Apply(t, f.dir)
 	f.headSHA = f.commit(t, "head")
 	f.sync(t)
 	f.gh.SetPermission("octocat", "write")
