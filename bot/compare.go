@@ -79,14 +79,15 @@ func DescribeComparison(c scm.Comparison, base string) string {
 	if base == "" {
 		base = "the base branch"
 	}
-	head := short(c.Head)
-	if c.Head == "" {
+	head, change := short(c.Head), short(c.PullHead)
+	if c.WorkTree {
 		head = "the work tree (on " + short(c.PullHead) + ")"
+		change = head
 	}
 	var s string
 	switch c.Mode {
 	case scm.CompareMerge:
-		s = fmt.Sprintf("compared the merge %s of %s into %s with %s at %s", short(c.Head), short(c.PullHead), base, base, short(c.Base))
+		s = fmt.Sprintf("compared the merge %s of %s into %s with %s at %s", short(c.Head), change, base, base, short(c.Base))
 	case scm.CompareTip:
 		s = fmt.Sprintf("compared %s with %s at %s", head, base, short(c.Base))
 	default:

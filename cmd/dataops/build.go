@@ -17,13 +17,14 @@ import (
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
+	"github.com/dataops-dev/dataops/internal/scm"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 func init() {
 	commands["build"] = command{
 		summary: "Build the selected models, seeds and tests of a project in a warehouse or a branch environment.",
-		usage:   "build --project DIR --warehouse DSN [--env NAME] [--base REV [--merge-base=false]] [--select EXPR] [--defer-to SCHEMA] [--threads N] [--dry-run] [--full-refresh] [--target NAME] [--json]",
+		usage:   "build --project DIR --warehouse DSN [--env NAME] [--base REV [--compare merge-base|merge|tip]] [--select EXPR] [--defer-to SCHEMA] [--threads N] [--dry-run] [--full-refresh] [--target NAME] [--json]",
 		run:     runBuild,
 	}
 }
@@ -43,7 +44,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	targetName := fs.String("target", "", "the profiles.yml output to build (ignored with --env)")
 	cfgPath := fs.String("config", config.FileName, "dataops.yml")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	mergeBase := mergeBaseFlag(fs)
+	compare := compareFlag(fs, scm.CompareMergeBase)
 	if code, stop := parseFlags(fs, args, out); stop {
 		return code
 	}
@@ -94,7 +95,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	var planned *plan.Plan
 	masks := mask.New(cfg.Mask, m)
 	if *baseRev != "" {
-		revs, cmp, code := compileRevisions(ctx, "build", *dir, *baseRev, "", !*mergeBase, *targetName, errOut)
+		revs, cmp, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *compare, *targetName, errOut)
 		if revs == nil {
 			return code
 		}

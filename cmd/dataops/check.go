@@ -21,7 +21,7 @@ import (
 func init() {
 	commands["check"] = command{
 		summary: "Run a pull request's checks on a local git repository and print the comment and checks.",
-		usage:   "check [--project DIR] [--base REV] [--head REV] [--merge-base=false] [--warehouse DSN] [--env NAME] [--out DIR] [--config FILE]",
+		usage:   "check [--project DIR] [--base REV] [--head REV] [--compare merge|merge-base|tip] [--warehouse DSN] [--env NAME] [--out DIR] [--config FILE]",
 		run:     runCheck,
 	}
 }
@@ -35,7 +35,7 @@ func runCheck(args []string, out, errOut io.Writer) int {
 	env := fs.String("env", "", "environment to build in (default: dataops_check_<user>)")
 	outDir := fs.String("out", "", "also write comment.md and checks/*.json to this folder")
 	cfgPath := fs.String("config", config.FileName, "dataops.yml")
-	mergeBase := mergeBaseFlag(fs)
+	compare := compareFlag(fs, scm.CompareMerge)
 	if code, stop := parseFlags(fs, args, out); stop {
 		return code
 	}
@@ -56,7 +56,12 @@ func runCheck(args []string, out, errOut io.Writer) int {
 	if *env == "" {
 		*env = "dataops_check_" + sanitize(currentUser())
 	}
-	host := &local.Host{Repo: *dir, Dir: *outDir, CompareTip: !*mergeBase,
+	switch *compare {
+	case scm.CompareMerge, scm.CompareMergeBase, scm.CompareTip:
+	default:
+		return usageError(errOut, "check", "--compare %q: use merge, merge-base or tip", *compare)
+	}
+	host := &local.Host{Repo: *dir, Dir: *outDir, Mode: *compare,
 		PR: scm.PullRequest{Number: 0, BaseRef: *base, BaseSHA: *base, HeadSHA: *head, Author: currentUser()}}
 	cmp, err := host.Compare(ctx, host.PR)
 	if err != nil {
@@ -64,9 +69,6 @@ func runCheck(args []string, out, errOut io.Writer) int {
 		return exitUsage
 	}
 	host.PR.HeadSHA = cmp.PullHead // the checks are the head commit's, even for the work tree
-	if *head == "" {
-		cmp.Head = "" // the work tree, uncommitted edits included
-	}
 	fmt.Fprintf(errOut, "dataops check: %s\n", bot.DescribeComparison(cmp, *base))
 	// People read progress lines; log records are the bot's (dataops serve).
 	p := &bot.Pipeline{Host: host, Warehouse: w, Config: cfg, Sources: bot.GitSources{Dir: *dir}, ProjectDir: *dir, Environment: *env,

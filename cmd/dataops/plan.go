@@ -21,7 +21,7 @@ import (
 func init() {
 	commands["plan"] = command{
 		summary: "Say what a change does to a project: models added, removed, modified (and why) or impacted, and whether changes break columns.",
-		usage:   "plan --project DIR --base REV [--head REV] [--merge-base=false] [--warehouse DSN] [--defer-to SCHEMA] [--target NAME] [--json]",
+		usage:   "plan --project DIR --base REV [--head REV] [--compare merge-base|merge|tip] [--warehouse DSN] [--defer-to SCHEMA] [--target NAME] [--json]",
 		run:     runPlan,
 	}
 }
@@ -36,7 +36,7 @@ func runPlan(args []string, out, errOut io.Writer) int {
 	targetName := fs.String("target", "", "the profiles.yml output to compile for")
 	cfgPath := fs.String("config", config.FileName, "dataops.yml")
 	asJSON := fs.Bool("json", false, "print the plan as JSON for scripts")
-	mergeBase := mergeBaseFlag(fs)
+	compare := compareFlag(fs, scm.CompareMergeBase)
 	if code, stop := parseFlags(fs, args, out); stop {
 		return code
 	}
@@ -52,7 +52,7 @@ func runPlan(args []string, out, errOut io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	revs, cmp, code := compileRevisions(ctx, "plan", *dir, *base, *head, !*mergeBase, *targetName, errOut)
+	revs, cmp, code := compileRevisions(ctx, "plan", *dir, *base, *head, *compare, *targetName, errOut)
 	if revs == nil {
 		return code
 	}
@@ -84,17 +84,24 @@ func productionTarget(cfg config.Config, schema, engine string) project.Target {
 	return project.Target{Name: "prod", Schema: schema, Type: engine}
 }
 
-// mergeBaseFlag is --merge-base, shared by the commands that compare
+// compareFlag is --compare, shared by the commands that compare
 // revisions.
-func mergeBaseFlag(fs *flag.FlagSet) *bool {
-	return fs.Bool("merge-base", true, "compare with the merge base of --base and the head, as git diff BASE...HEAD does, so that what --base gained since the branch was made does not show as the change's (false: with the tip of --base)")
+func compareFlag(fs *flag.FlagSet, def string) *string {
+	return fs.String("compare", def, "what the change is compared with: merge-base (its merge base with --base, as git diff BASE...HEAD), "+
+		"merge (the change merged into --base, against --base's tip, as a code host's test merge; a conflict falls back to merge-base) "+
+		"or tip (--base's tip as it is)")
 }
 
-// compileRevisions resolves what to compare (the head, or the work tree,
-// against the merge base with base, or base's tip) and compiles both,
+// compileRevisions resolves what to compare (see local.Compare) and
+// compiles both,
 // printing the head's own compile errors with their positions.
-func compileRevisions(ctx context.Context, cmd, dir, base, head string, tip bool, target string, errOut io.Writer) (*plan.Revisions, scm.Comparison, int) {
-	cmp, err := local.Compare(ctx, dir, base, head, tip)
+func compileRevisions(ctx context.Context, cmd, dir, base, head, mode, target string, errOut io.Writer) (*plan.Revisions, scm.Comparison, int) {
+	switch mode {
+	case scm.CompareMerge, scm.CompareMergeBase, scm.CompareTip:
+	default:
+		return nil, scm.Comparison{}, usageError(errOut, cmd, "--compare %q: use merge-base, merge or tip", mode)
+	}
+	cmp, err := local.Compare(ctx, dir, base, head, mode)
 	if err != nil {
 		// A folder without a project says so first: git's complaint would
 		// hide it.

@@ -196,20 +196,19 @@ func where(in Input) string {
 	if in.Base != "" {
 		branch = "`" + in.Base + "`"
 	}
+	change := short(c.PullHead)
+	if c.WorkTree {
+		change = "the work tree (on " + short(c.PullHead) + ")"
+	}
 	var head, base string
 	switch {
 	case c.Mode == "":
 		head, base = short(in.HeadSHA), branch
 	case c.Mode == scm.CompareMerge:
-		head = fmt.Sprintf("%s merged into %s (merge %s)", short(c.PullHead), branch, short(c.Head))
+		head = fmt.Sprintf("%s merged into %s (merge %s)", change, branch, short(c.Head))
 		base = fmt.Sprintf("%s at %s", branch, short(c.Base))
-	case c.Head == "":
-		head = "the work tree"
-		if c.PullHead != "" {
-			head += " (on " + short(c.PullHead) + ")"
-		}
 	default:
-		head = short(c.Head)
+		head = change
 	}
 	switch c.Mode {
 	case scm.CompareMergeBase:

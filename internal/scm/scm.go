@@ -142,6 +142,9 @@ type Comparison struct {
 	// PullHead is the pull request's head commit, for the headline: Head
 	// itself unless Mode is CompareMerge.
 	PullHead string `json:"pull_head,omitempty"`
+	// WorkTree: the change is a local work tree on PullHead, uncommitted
+	// edits included (dataops check).
+	WorkTree bool `json:"work_tree,omitempty"`
 	// Why says why there is no merge to compare when the host was asked
 	// for one (a conflict, a merge not computed yet), for the headline.
 	Why string `json:"why,omitempty"`

@@ -28,9 +28,9 @@ type Host struct {
 	Dir string
 	// PR is what PullRequest returns.
 	PR scm.PullRequest
-	// CompareTip compares the head with the base's tip rather than with
-	// their merge base.
-	CompareTip bool
+	// Mode is what Compare compares: scm.CompareMerge, CompareMergeBase
+	// (the default) or CompareTip.
+	Mode string
 
 	mu        sync.Mutex
 	comments  map[int]string
