@@ -65,13 +65,14 @@ type botFixture struct {
 // file takes one opener). dataopsYML, when not empty, is the repository's
 // dataops.yml (on every commit).
 func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) *botFixture {
-	return newDivergedBotFixture(t, w, dsn, dataopsYML, nil, nil)
+	return newDivergedBotFixture(t, w, dsn, dataopsYML, nil, nil, nil)
 }
 
-// newDivergedBotFixture is newBotFixture where main moved on after the
-// pull request branched, with mainEdits, and production was built from
-// main's tip; the pull request makes prEdits besides projecttest.CardAmount.
-func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string, mainEdits, prEdits projecttest.Edits) *botFixture {
+// newDivergedBotFixture is newBotFixture on examples/shop with baseEdits,
+// where main moved on after the pull request branched, with mainEdits, and
+// production was built from main's tip; the pull request makes prEdits
+// besides projecttest.CardAmount.
+func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string, baseEdits, mainEdits, prEdits projecttest.Edits) *botFixture {
 	t.Helper()
 	f := &botFixture{dir: t.TempDir(), gh: githubtest.NewServer(t), dsn: dsn, archived: map[string]bool{}}
 	for _, file := range projecttest.Shop(t, nil) {
@@ -80,6 +81,7 @@ func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML 
 	if dataopsYML != "" {
 		writeFile(t, filepath.Join(f.dir, "dataops.yml"), dataopsYML)
 	}
+	baseEdits.Apply(t, f.dir)
 	f.baseSHA = f.commit(t, "base")
 	f.git(t, "branch", "-M", "main")
 	f.mainSHA = f.baseSHA

@@ -46,7 +46,7 @@ func TestServeOnlyThePullRequestsChange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, dsn := warehousetest.DuckDBFile(t)
-			f := newDivergedBotFixture(t, w, dsn, "", projecttest.MainMovesOn, tc.prEdits)
+			f := newDivergedBotFixture(t, w, dsn, "", nil, projecttest.MainMovesOn, tc.prEdits)
 			if tc.conflict {
 				pr := f.pull("octocat")
 				pr.MergeCommitSHA, pr.Conflict = "", true
