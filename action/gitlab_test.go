@@ -32,7 +32,7 @@ func TestGitLabJobEndToEnd(t *testing.T) {
 		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
 		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
 		"CI_COMMIT_SHA": f.mergeSHA, "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": f.headSHA,
-		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA": f.mainSHA,
+		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA":  f.mainSHA,
 		"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
 		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(project.ID),
 		"GITLAB_USER_LOGIN": "octocat", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": dsn,
