@@ -31,23 +31,28 @@ const repoName = "acme/shop"
 type fixture struct {
 	dir, baseSHA, mainSHA, headSHA, mergeSHA string
 	gh                                       *githubtest.Server
+	// runnerTemp is the last run's RUNNER_TEMP, holding its output, step
+	// summary and report files.
+	runnerTemp string
 	w                                        warehouse.Warehouse
 	dsn                                      string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
-	return newDivergedFixture(t, w, dsn, nil, nil)
+	return newDivergedFixture(t, w, dsn, nil, nil, nil)
 }
 
-// newDivergedFixture is newFixture where main moved on with mainEdits
-// after the pull request branched, and production was built from main's
-// tip; the pull request makes prEdits besides projecttest.CardAmount.
-func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, mainEdits, prEdits projecttest.Edits) *fixture {
+// newDivergedFixture is newFixture on examples/shop with baseEdits, where
+// main moved on with mainEdits after the pull request branched, and
+// production was built from main's tip; the pull request makes prEdits
+// besides projecttest.CardAmount.
+func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, baseEdits, mainEdits, prEdits projecttest.Edits) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir(), gh: githubtest.NewServer(t), w: w, dsn: dsn}
 	for _, file := range projecttest.Shop(t, nil) {
 		write(t, filepath.Join(f.dir, file.Path), string(file.Content))
 	}
+	baseEdits.Apply(t, f.dir)
 	f.baseSHA = f.commit(t, "base")
 	f.git(t, "branch", "-M", "main")
 	f.mainSHA = f.baseSHA
@@ -132,6 +137,7 @@ func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]a
 func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[string]string) (int, string, map[string]string) {
 	t.Helper()
 	tmp := t.TempDir()
+	f.runnerTemp = tmp
 	env := map[string]string{
 		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": eventName, "GITHUB_EVENT_PATH": eventPath,
 		"GITHUB_REPOSITORY": repoName, "GITHUB_API_URL": f.gh.APIURL(), "GITHUB_WORKSPACE": f.dir,

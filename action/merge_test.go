@@ -26,7 +26,7 @@ func TestActionOnlyThePullRequestsChange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, dsn := warehousetest.DuckDBFile(t)
-			f := newDivergedFixture(t, w, dsn, projecttest.MainMovesOn, tc.prEdits)
+			f := newDivergedFixture(t, w, dsn, nil, projecttest.MainMovesOn, tc.prEdits)
 			if tc.checkout == "head" {
 				f.git(t, "checkout", "-q", f.headSHA)
 			}
