@@ -34,8 +34,8 @@ type fixture struct {
 	// runnerTemp is the last run's RUNNER_TEMP, holding its output, step
 	// summary and report files.
 	runnerTemp string
-	w                                        warehouse.Warehouse
-	dsn                                      string
+	w          warehouse.Warehouse
+	dsn        string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
