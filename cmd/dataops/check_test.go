@@ -14,12 +14,20 @@ import (
 
 // divergedRepo is a git repository made from examples/shop where main
 // moved on with mainEdits after branch card-amount was made; production is
-// built from main's tip in the DuckDB file it returns the DSN of, and the
+// built from main's tip in a new DuckDB file it returns the DSN of, and the
 // work tree is left on card-amount with the pull request's change
 // committed. It returns the branch point, main's tip and the head.
 func divergedRepo(t *testing.T, mainEdits, prEdits projecttest.Edits) (dir, dsn string, shas [3]string) {
 	t.Helper()
+	return divergedRepoIn(t, "duckdb://"+filepath.Join(t.TempDir(), "wh.duckdb"), nil, mainEdits, prEdits)
+}
+
+// divergedRepoIn is divergedRepo with production in the warehouse at dsn,
+// and baseEdits made before anything else.
+func divergedRepoIn(t *testing.T, dsn string, baseEdits, mainEdits, prEdits projecttest.Edits) (dir, _ string, shas [3]string) {
+	t.Helper()
 	dir = copyDir(t, "../../examples/shop")
+	baseEdits.Apply(t, dir)
 	shas[0] = projecttest.Commit(t, dir, "base")
 	projecttest.Git(t, dir, "branch", "-M", "main")
 	shas[1] = shas[0]
@@ -27,7 +35,6 @@ func divergedRepo(t *testing.T, mainEdits, prEdits projecttest.Edits) (dir, dsn 
 		mainEdits.Apply(t, dir)
 		shas[1] = projecttest.Commit(t, dir, "main moves on")
 	}
-	dsn = "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb")
 	if code, out, errOut := runCLI("build", "--project", dir, "--warehouse", dsn, "--target", "prod"); code != exitOK {
 		t.Fatalf("production build: %d\n%s\n%s", code, out, errOut)
 	}
