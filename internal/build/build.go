@@ -282,14 +282,7 @@ func (b *builder) waits(order []string) map[string][]string {
 	}
 	// Sources are loaded by something else, but in many projects that
 	// something is a seed (raw data loaded with +schema: raw and read
-	// through source()); a source at the relation a seed of this build
-	// loads waits for that seed.
-	seedAt := map[project.Relation]string{}
-	for _, id := range order {
-		if n := b.m.Nodes[id]; n.Kind == project.KindSeed {
-			seedAt[n.Relation] = id
-		}
-	}
+	// through source()): a source a seed of this build loads waits for it.
 	waits := map[string][]string{}
 	for _, id := range order {
 		seen := map[string]bool{}
@@ -300,10 +293,8 @@ func (b *builder) waits(order []string) map[string][]string {
 			}
 		}
 		for _, p := range b.m.Parents(id) {
-			if pn := b.m.Nodes[p]; pn.Kind == project.KindSource {
-				if seed, ok := seedAt[pn.Relation]; ok {
-					add(seed)
-				}
+			if pn := b.m.Nodes[p]; pn.Kind == project.KindSource && pn.LoadedBy != "" {
+				add(pn.LoadedBy)
 			}
 			add(p)
 			if b.m.Nodes[id].Kind != project.KindTest {
@@ -391,12 +382,6 @@ func (b *builder) ensureSchemas(ctx context.Context, order []string) error {
 // selected node reads but does not build exists, and says what to do when
 // one does not. It asks the catalog once for all of them.
 func (b *builder) missingUpstream(ctx context.Context, order []string) (map[string]string, error) {
-	loaded := map[project.Relation]bool{}
-	for _, id := range order {
-		if n := b.m.Nodes[id]; n.Kind == project.KindSeed && !b.opts.DryRun {
-			loaded[n.Relation] = true
-		}
-	}
 	type read struct {
 		reader, parent string
 		rel            project.Relation
@@ -410,10 +395,11 @@ func (b *builder) missingUpstream(ctx context.Context, order []string) (map[stri
 				continue
 			}
 			var rel project.Relation
+			if seed := b.m.Nodes[pn.LoadedBy]; pn.Kind == project.KindSource && seed != nil {
+				// A seeded source is read where its seed is.
+				p, pn = seed.UniqueID, seed
+			}
 			if pn.Kind == project.KindSource {
-				if loaded[pn.Relation] {
-					continue
-				}
 				rel = pn.Relation
 			} else {
 				ref := b.resolve(pn)
