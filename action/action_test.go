@@ -34,6 +34,8 @@ type fixture struct {
 	// runnerTemp is the last run's RUNNER_TEMP, holding its output, step
 	// summary and report files.
 	runnerTemp string
+	// sha is GITHUB_SHA when set; the test merge otherwise.
+	sha string
 	w          warehouse.Warehouse
 	dsn        string
 }
@@ -142,7 +144,7 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": eventName, "GITHUB_EVENT_PATH": eventPath,
 		"GITHUB_REPOSITORY": repoName, "GITHUB_API_URL": f.gh.APIURL(), "GITHUB_WORKSPACE": f.dir,
 		"GITHUB_OUTPUT": filepath.Join(tmp, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(tmp, "summary"),
-		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": f.mergeSHA,
+		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": orDefault(f.sha, f.mergeSHA),
 		"INPUT_WAREHOUSE-DSN": f.dsn, "INPUT_GITHUB-TOKEN": "ghs_testtoken0123456789", "INPUT_CONFIG": "dataops.yml",
 	}
 	for k, v := range inputs {

@@ -43,7 +43,10 @@ func (h *handler) pipeline(ev bot.Event) *bot.Pipeline {
 		ProjectDir: filepath.Join(h.workspace, h.cfg.Project), Logger: h.logger, Select: h.selection,
 		FullDetails: h.fullDetails, Commands: bot.Commands(false), Compare: h.compare}
 	if ev.PullRequest.Number == 0 {
+		// A dispatched run has no pull request to comment on: the step
+		// summary and the checks hold the report.
 		p.Environment = warehouse.EnvironmentName("manual_{number}", 0, h.cfg.Environments.Prefix, h.w.Dialect())
+		p.Host = noComment{h.host}
 	}
 	return p
 }

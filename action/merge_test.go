@@ -55,3 +55,25 @@ func TestActionOnlyThePullRequestsChange(t *testing.T) {
 		})
 	}
 }
+
+// TestActionWorkflowDispatch: a dispatched run checks the commit it checked
+// out against its merge base with the default branch.
+func TestActionWorkflowDispatch(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newDivergedFixture(t, w, dsn, nil, projecttest.MainMovesOn, nil)
+	f.gh.SetBranch("main", f.mainSHA)
+	f.git(t, "checkout", "-q", f.headSHA)
+	f.sha = f.headSHA
+	event := f.event(t, "pull_request.opened.json", func(p map[string]any) { delete(p, "pull_request") })
+	code, log, outputs := f.run(t, "workflow_dispatch", event, map[string]string{})
+	if code != ExitOK || outputs["status"] != "success" {
+		t.Fatalf("exit %d, outputs %v\n%s", code, outputs, log)
+	}
+	said := "dataops: compared " + f.headSHA[:7] + " with " + f.baseSHA[:7] + ", its merge base with the base branch"
+	if !strings.Contains(log, said) {
+		t.Errorf("the log does not say %q:\n%s", said, log)
+	}
+	if got := relations(t, w, outputs["environment"]); got != projecttest.CardAmountBuilds {
+		t.Errorf("the environment holds %s", got)
+	}
+}

@@ -23,6 +23,14 @@ func (s *Server) AddCommit(sha string, parents ...string) {
 	s.commits[sha] = append([]string(nil), parents...)
 }
 
+// SetBranch points a branch at a registered commit: the compare endpoint
+// takes branch names as GitHub's does.
+func (s *Server) SetBranch(name, sha string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.branches[name] = sha
+}
+
 // ancestors returns sha and every commit reachable from it; the caller
 // holds s.mu.
 func (s *Server) ancestors(sha string) map[string]bool {
@@ -102,6 +110,12 @@ func (s *Server) compareCommits(c *call) {
 		base, head, ok = strings.Cut(bh, "...")
 	}
 	s.mu.Lock()
+	if sha, ok := s.branches[base]; ok {
+		base = sha
+	}
+	if sha, ok := s.branches[head]; ok {
+		head = sha
+	}
 	_, knowBase := s.commits[base]
 	_, knowHead := s.commits[head]
 	var mb string

@@ -71,6 +71,7 @@ type Server struct {
 	rateRemaining int
 	rateReset     time.Time
 	commits       map[string][]string          // sha -> parents (commits.go)
+	branches      map[string]string            // branch -> sha (commits.go)
 	reviews       map[string][]*Review         // repo#number, oldest first (reviews.go)
 	teams         map[string]map[string]string // org/team-slug -> login -> membership state (reviews.go)
 }
@@ -222,6 +223,7 @@ func NewServer(t testing.TB) *Server {
 		apps:          map[int64]*rsa.PublicKey{},
 		installations: map[int64]bool{},
 		commits:       map[string][]string{},
+		branches:      map[string]string{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
