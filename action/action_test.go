@@ -36,8 +36,8 @@ type fixture struct {
 	runnerTemp string
 	// sha is GITHUB_SHA when set; the test merge otherwise.
 	sha string
-	w          warehouse.Warehouse
-	dsn        string
+	w   warehouse.Warehouse
+	dsn string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
