@@ -32,6 +32,7 @@ type Config struct {
 	Production   Production   `yaml:"production"`
 	Environments Environments `yaml:"environments"`
 	Diff         Diff         `yaml:"diff"`
+	Profile      Profile      `yaml:"profile"`
 	Checks       Checks       `yaml:"checks"`
 	Gate         Gate         `yaml:"gate"`
 	Commands     Commands     `yaml:"commands"`
@@ -116,6 +117,8 @@ type FailOn struct {
 	// ChangedPercent: more than this percentage of a model's matched rows
 	// changed (0 = never).
 	ChangedPercent float64 `yaml:"changed_percent"`
+	// Profile names the profile flags (ProfileFlags) that fail the check.
+	Profile []string `yaml:"profile"`
 }
 
 // Warehouse names where the DSN comes from. The DSN itself holds
@@ -170,6 +173,7 @@ func Default() Config {
 		Production:   Production{Target: "prod", Schema: "main"},
 		Environments: Environments{Name: "pr_{number}", TTL: Duration{7 * 24 * time.Hour}},
 		Diff:         Diff{Sample: 5},
+		Profile:      DefaultProfile(),
 		Checks:       Checks{DryRun: true, Build: true, Diff: true},
 		Commands:     Commands{Allowed: append([]string(nil), AllCommands...)},
 		Mask:         Mask{Defaults: true},
@@ -218,6 +222,7 @@ func Parse(path string, data []byte) (Config, error) {
 	if err := decodeStrict(path, data, &cfg, "dataops.yml"); err != nil {
 		return Config{}, err
 	}
+	cfg.locateProfile(data)
 	return cfg, cfg.validate(path, data)
 }
 
@@ -261,6 +266,9 @@ func (c Config) validate(path string, data []byte) error {
 	}
 	if p := c.Diff.FailOn.ChangedPercent; p < 0 || p > 100 {
 		return fail("diff.fail_on.changed_percent", "must be a percentage between 0 and 100, not %g", p)
+	}
+	if err := c.validateProfile(path, data); err != nil {
+		return err
 	}
 	if c.Gate.Approvals < 0 {
 		return fail("gate.approvals", "must not be negative")

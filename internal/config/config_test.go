@@ -81,6 +81,8 @@ func TestLoadMissingFileIsDefault(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add("environments:\n  name: pr_{number}\n  ttl: 2d\n")
 	f.Add("production: [1]\n")
+	f.Add("profile:\n  columns:\n    - {model: m, column: c, ignore: [new_value]}\ndiff:\n  fail_on:\n    profile: [row_count]\n")
+	f.Add("profile:\n  columns: [[1]]\n  rules: {mean_shift: .5}\n")
 	f.Fuzz(func(t *testing.T, yml string) {
 		c, err := Parse("dataops.yml", []byte(yml))
 		if err == nil && !strings.Contains(c.Environments.Name, "{number}") {
