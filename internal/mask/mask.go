@@ -283,6 +283,15 @@ func (c Columns) Sensitive(column string) bool {
 // Mask masks v whatever its column.
 func (c Columns) Mask(v any) any { return c.masker.Mask(v) }
 
+// Text is the mask of v as text, for internal/profile's Options.Mask
+// (with Sensitive as its Options.Sensitive).
+func (c Columns) Text(v any) string {
+	if m := c.masker.Mask(v); m != nil {
+		return m.(string)
+	}
+	return "NULL"
+}
+
 // Value is v as it may be shown: masked when column is sensitive.
 func (c Columns) Value(column string, v any) any {
 	if c.Sensitive(column) {
