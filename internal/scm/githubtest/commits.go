@@ -2,7 +2,6 @@ package githubtest
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 )
 
@@ -29,50 +28,6 @@ func (s *Server) SetBranch(name, sha string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.branches[name] = sha
-}
-
-// ancestors returns sha and every commit reachable from it; the caller
-// holds s.mu.
-func (s *Server) ancestors(sha string) map[string]bool {
-	seen := map[string]bool{}
-	stack := []string{sha}
-	for len(stack) > 0 {
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[c] {
-			continue
-		}
-		seen[c] = true
-		stack = append(stack, s.commits[c]...)
-	}
-	return seen
-}
-
-// mergeBase is git's best common ancestor: a common ancestor that is no
-// ancestor of another one (the smallest sha of several, for a stable
-// answer); the caller holds s.mu.
-func (s *Server) mergeBase(a, b string) string {
-	ia, ib := s.ancestors(a), s.ancestors(b)
-	var common []string
-	for c := range ia {
-		if ib[c] {
-			common = append(common, c)
-		}
-	}
-	sort.Strings(common)
-	for _, c := range common {
-		best := true
-		for _, other := range common {
-			if other != c && s.ancestors(other)[c] {
-				best = false
-				break
-			}
-		}
-		if best {
-			return c
-		}
-	}
-	return ""
 }
 
 func (s *Server) commitObject(c *call, sha string, parents []string) map[string]any {
@@ -121,8 +76,8 @@ func (s *Server) compareCommits(c *call) {
 	var mb string
 	var ahead, behind int
 	if ok && knowBase && knowHead {
-		mb = s.mergeBase(base, head)
-		ib, ih := s.ancestors(base), s.ancestors(head)
+		mb = s.commits.MergeBase(base, head)
+		ib, ih := s.commits.Ancestors(base), s.commits.Ancestors(head)
 		for x := range ih {
 			if !ib[x] {
 				ahead++

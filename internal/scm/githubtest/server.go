@@ -30,6 +30,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dataops-dev/dataops/internal/scm/commitgraph"
 )
 
 // EnterprisePrefix is where GitHub Enterprise Server serves its API; the
@@ -70,7 +72,7 @@ type Server struct {
 	issuedTokens  []string
 	rateRemaining int
 	rateReset     time.Time
-	commits       map[string][]string          // sha -> parents (commits.go)
+	commits       commitgraph.Graph            // sha -> parents (commits.go)
 	branches      map[string]string            // branch -> sha (commits.go)
 	reviews       map[string][]*Review         // repo#number, oldest first (reviews.go)
 	teams         map[string]map[string]string // org/team-slug -> login -> membership state (reviews.go)
@@ -222,7 +224,7 @@ func NewServer(t testing.TB) *Server {
 		archiveTokens: map[string]bool{},
 		apps:          map[int64]*rsa.PublicKey{},
 		installations: map[int64]bool{},
-		commits:       map[string][]string{},
+		commits:       commitgraph.Graph{},
 		branches:      map[string]string{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))

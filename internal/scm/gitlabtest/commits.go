@@ -2,7 +2,6 @@ package gitlabtest
 
 import (
 	"net/http"
-	"sort"
 	"time"
 )
 
@@ -123,21 +122,6 @@ func (s *Server) resolve(ref string) string {
 	return ref
 }
 
-// ancestors of sha, sha included, from the registered parents.
-func (s *Server) ancestors(sha string) map[string]bool {
-	seen := map[string]bool{}
-	stack := []string{sha}
-	for len(stack) > 0 {
-		x := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if !seen[x] {
-			seen[x] = true
-			stack = append(stack, s.parents[x]...)
-		}
-	}
-	return seen
-}
-
 func (s *Server) getMergeBase(c *call) response {
 	refs, _ := c.params["refs"].([]string)
 	if len(refs) < 2 {
@@ -145,39 +129,16 @@ func (s *Server) getMergeBase(c *call) response {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var common map[string]bool
+	var shas []string
 	for _, ref := range refs {
 		sha := s.resolve(ref)
 		if _, ok := s.parents[sha]; !ok {
 			return jsonError(http.StatusBadRequest, "Could not find ref: "+ref)
 		}
-		anc := s.ancestors(sha)
-		if common == nil {
-			common = anc
-			continue
-		}
-		for x := range common {
-			if !anc[x] {
-				delete(common, x)
-			}
-		}
+		shas = append(shas, sha)
 	}
-	var candidates []string
-	for x := range common {
-		candidates = append(candidates, x)
-	}
-	sort.Strings(candidates)
-	for _, x := range candidates {
-		best := true
-		for _, other := range candidates {
-			if other != x && s.ancestors(other)[x] {
-				best = false
-				break
-			}
-		}
-		if best {
-			return response{status: http.StatusOK, body: s.commitJSON(x)}
-		}
+	if mb := s.parents.MergeBase(shas...); mb != "" {
+		return response{status: http.StatusOK, body: s.commitJSON(mb)}
 	}
 	return jsonError(http.StatusNotFound, "404 Merge Base Not Found")
 }

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dataops-dev/dataops/internal/scm/commitgraph"
 )
 
 // Token kinds, as dataops names them, and the header each is sent in.
@@ -57,9 +59,9 @@ type Server struct {
 	notes     map[int][]*Note       // by merge request IID
 	awards    map[int][]*AwardEmoji // by note ID
 	members   []Member
-	commits   map[string]string   // known SHA -> a ref containing it
-	parents   map[string][]string // by SHA, first parent first (commits.go)
-	branches  map[string]string   // branch -> tip SHA (commits.go)
+	commits   map[string]string // known SHA -> a ref containing it
+	parents   commitgraph.Graph // by SHA, first parent first (commits.go)
+	branches  map[string]string // branch -> tip SHA (commits.go)
 	statuses  []*CommitStatus
 	archives  map[string][]byte // by sha, tar.gz
 	nextID    int
@@ -137,7 +139,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		notes:     map[int][]*Note{},
 		awards:    map[int][]*AwardEmoji{},
 		commits:   map[string]string{},
-		parents:   map[string][]string{},
+		parents:   commitgraph.Graph{},
 		branches:  map[string]string{},
 		archives:  map[string][]byte{},
 		nextID:    5000,
