@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -74,10 +73,10 @@ func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, baseEdi
 	f.headSHA = f.commit(t, "head")
 	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
 	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
-	for sha, parents := range projecttest.Commits(t, f.dir) {
+	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
 		f.gh.AddCommit(sha, parents...)
-		f.gh.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
-	}
+		f.gh.SetArchive(sha, archive)
+	})
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
 		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
 	f.gh.SetPermission("octocat", "write")
@@ -171,16 +170,7 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 }
 
 func relations(t *testing.T, w warehouse.Warehouse, schema string) string {
-	rows, err := w.Query(context.Background(), "select table_name from information_schema.tables where table_schema = "+w.Dialect().Placeholder(1), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rows.Values {
-		names = append(names, fmt.Sprint(r[0]))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ",")
+	return warehousetest.Tables(t, w, schema)
 }
 
 func TestActionEndToEnd(t *testing.T) {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/warehouse"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
 // divergedRepo is a git repository made from examples/shop where main
@@ -52,16 +52,7 @@ func relationsIn(t *testing.T, dsn, schema string) string {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	rows, err := w.Query(context.Background(), "select table_name from information_schema.tables where table_schema = "+w.Dialect().Placeholder(1), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rows.Values {
-		names = append(names, r[0].(string))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ",")
+	return warehousetest.Tables(t, w, schema)
 }
 
 func columnsIn(t *testing.T, dsn, schema, name string) string {

@@ -57,7 +57,6 @@ type botFixture struct {
 	cfg                                 config.Serve
 	env                                 map[string]string
 	delivery                            atomic.Int64
-	archived                            map[string]bool
 }
 
 // newBotFixture builds production from main in the warehouse at dsn; w is
@@ -74,7 +73,7 @@ func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) 
 // besides projecttest.CardAmount.
 func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string, baseEdits, mainEdits, prEdits projecttest.Edits) *botFixture {
 	t.Helper()
-	f := &botFixture{dir: t.TempDir(), gh: githubtest.NewServer(t), dsn: dsn, archived: map[string]bool{}}
+	f := &botFixture{dir: t.TempDir(), gh: githubtest.NewServer(t), dsn: dsn}
 	for _, file := range projecttest.Shop(t, nil) {
 		writeFile(t, filepath.Join(f.dir, file.Path), string(file.Content))
 	}
@@ -130,13 +129,10 @@ func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML 
 func (f *botFixture) sync(t *testing.T) {
 	t.Helper()
 	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
-	for sha, parents := range projecttest.Commits(t, f.dir) {
+	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
 		f.gh.AddCommit(sha, parents...)
-		if !f.archived[sha] {
-			f.gh.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
-			f.archived[sha] = true
-		}
-	}
+		f.gh.SetArchive(sha, archive)
+	})
 	f.gh.AddPullRequest(botRepo, f.pull("octocat"))
 }
 
@@ -336,6 +332,27 @@ func (f *botFixture) commentsWith(marker string) []githubtest.Comment {
 		}
 	}
 	return out
+}
+
+// report waits for the checks of the head and the report comment, and
+// returns everything they say: the comment, then each check run's summary,
+// text and annotations.
+func (f *botFixture) report(t *testing.T) string {
+	t.Helper()
+	waitFor(t, "the report", func() bool {
+		return strings.HasPrefix(f.gate(f.headSHA), "completed/") && len(f.commentsWith(reportMarker)) == 1
+	})
+	report := f.commentsWith(reportMarker)[0].Body
+	for _, run := range f.gh.CheckRuns(botRepo) {
+		if run.HeadSHA != f.headSHA {
+			continue
+		}
+		report += "\n" + run.Summary + "\n" + run.Text
+		for _, a := range run.Annotations {
+			report += "\n" + a.Path + ": " + a.Message
+		}
+	}
+	return report
 }
 
 // push commits a change to the head branch and moves PR 7's head to it

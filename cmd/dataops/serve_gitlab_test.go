@@ -65,10 +65,10 @@ func TestServeGitLab(t *testing.T) {
 	f := newBotFixture(t, w, dsn, "")
 	gl := gitlabtest.NewServer(t)
 	project := gl.Project()
-	for sha, parents := range projecttest.Commits(t, f.dir) {
+	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
 		gl.SetParents(sha, parents...)
-		gl.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=shop-"+sha+"/", sha))
-	}
+		gl.SetArchive(sha, archive)
+	})
 	gl.AddCommit(f.headSHA, "card-amount")
 	// GitLab's merge ref is the test merge GitHub would make.
 	gl.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, Title: "card_amount", State: "opened", SourceBranch: "card-amount", TargetBranch: "main",

@@ -22,16 +22,7 @@ func TestServeMasksSensitiveValues(t *testing.T) {
 			f := newDivergedBotFixture(t, w, dsn, "", projecttest.SensitiveBase, nil, projecttest.SensitiveChange)
 			b := f.start(t)
 			f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
-			waitFor(t, "the report", func() bool {
-				return strings.HasPrefix(f.gate(f.headSHA), "completed/") && len(f.commentsWith(reportMarker)) == 1
-			})
-			report := f.commentsWith(reportMarker)[0].Body
-			for _, run := range f.gh.CheckRuns(botRepo) {
-				report += "\n" + run.Summary + "\n" + run.Text
-				for _, a := range run.Annotations {
-					report += "\n" + a.Path + ": " + a.Message
-				}
-			}
+			report := f.report(t)
 			for _, want := range []string{"unique test on contacts.contact: 1 failing rows (e.g. " + mask.Prefix, "**`contact_list`** by `id`",
 				"**`stg_customers`** by `customer_id`", "| `email` | " + mask.Prefix} {
 				if !strings.Contains(report, want) {

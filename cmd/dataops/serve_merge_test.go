@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"sort"
 	"strings"
 	"testing"
 
@@ -17,16 +16,7 @@ func relationsOf(t *testing.T, b *runningBot, schema string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := w.Query(context.Background(), "select table_name from information_schema.tables where table_schema = "+w.Dialect().Placeholder(1), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rows.Values {
-		names = append(names, r[0].(string))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ",")
+	return warehousetest.Tables(t, w, schema)
 }
 
 // TestServeOnlyThePullRequestsChange: main moved on after the pull request
@@ -54,15 +44,7 @@ func TestServeOnlyThePullRequestsChange(t *testing.T) {
 			}
 			b := f.start(t)
 			f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
-			waitFor(t, "the report", func() bool {
-				return strings.HasPrefix(f.gate(f.headSHA), "completed/") && len(f.commentsWith(reportMarker)) == 1
-			})
-			report := f.commentsWith(reportMarker)[0].Body
-			for _, run := range f.gh.CheckRuns(botRepo) {
-				if run.HeadSHA == f.headSHA && run.Name == "dataops/diff" {
-					report += "\n" + run.Summary + "\n" + run.Text
-				}
-			}
+			report := f.report(t)
 			projecttest.CheckOnlyItsChange(t, report, relationsOf(t, b, "pr_7"), tc.prEdits != nil)
 			headline := "merged into `main` (merge " + f.mergeSHA[:7] + ") compared with `main` at " + f.mainSHA[:7]
 			if tc.conflict {

@@ -61,3 +61,14 @@ func Commits(t testing.TB, dir string) map[string][]string {
 	}
 	return out
 }
+
+// History calls fn with every commit of the repository in dir reachable
+// from a ref, its parents (first parent first) and its gzipped archive
+// under one top folder, as a code host's tarball has it: what a code host
+// fake serves of the repository.
+func History(t testing.TB, dir string, fn func(sha string, parents []string, archive []byte)) {
+	t.Helper()
+	for sha, parents := range Commits(t, dir) {
+		fn(sha, parents, Git(t, dir, "archive", "--format=tar.gz", "--prefix=repo-"+sha[:7]+"/", sha))
+	}
+}
