@@ -110,5 +110,4 @@ func maskTables(t *testing.T, w warehouse.Warehouse) (base, head warehouse.Relat
 	return warehouse.Relation{Schema: schema, Name: "base"}, warehouse.Relation{Schema: schema, Name: "head"}
 }
 
-
 func configMask() config.Mask { return config.Mask{Defaults: true} }
