@@ -301,7 +301,7 @@ func (c Columns) Value(column string, v any) any {
 }
 
 // Set is a policy and one report's key: what a run needs to mask every
-// sample it makes.
+// sample it makes. The zero Set masks every value.
 type Set struct {
 	Policy *Policy
 	Masker *Masker
@@ -329,9 +329,17 @@ func (s Set) Message(msg string) string {
 }
 
 // Node masks the relation of a node ("" for a relation that is none).
-func (s Set) Node(nodeID string) Columns { return NewColumns(s.Policy.Columns(nodeID), s.Masker) }
+func (s Set) Node(nodeID string) Columns {
+	if s.Policy == nil {
+		return Columns{masker: s.Masker}
+	}
+	return NewColumns(s.Policy.Columns(nodeID), s.Masker)
+}
 
 // Test masks the failing rows of a test of manifest m.
 func (s Set) Test(test *project.Node, m *project.Manifest) Columns {
+	if s.Policy == nil {
+		return Columns{masker: s.Masker}
+	}
 	return NewColumns(s.Policy.TestColumns(test, m), s.Masker)
 }

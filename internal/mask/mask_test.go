@@ -178,6 +178,10 @@ func TestMasker(t *testing.T) {
 	if d := Defaults(); d.Value("email", "x") == "x" || d.Value("id", "x") != "x" {
 		t.Error("Defaults")
 	}
+	var none Set
+	if none.Node("model.p.a").Value("id", 1) == 1 || none.Test(&project.Node{}, nil).Value("id", 1) == 1 || none.Message("could not convert string 'x' to INT32") == "could not convert string 'x' to INT32" {
+		t.Error("the zero Set shows a value")
+	}
 }
 
 func TestMessage(t *testing.T) {
