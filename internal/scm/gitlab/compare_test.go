@@ -72,6 +72,15 @@ func TestCompareErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "read commit abc") {
 		t.Errorf("an unknown merge commit: %v", err)
 	}
+	// A token the merge ref refuses: the merge base, saying why.
+	srv.SetParents(headSHA)
+	srv.SetBranch("main", headSHA)
+	srv.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, SourceBranch: "feature", TargetBranch: "main", SHA: headSHA, StartSHA: headSHA, MergeRefSHA: "abc"})
+	srv.FailNext("GET", "/projects/:id/merge_requests/:merge_request_iid/merge_ref", 403, nil)
+	got, err := h.Compare(context.Background(), scm.PullRequest{Number: 7, HeadSHA: headSHA})
+	if err != nil || got.Mode != scm.CompareMergeBase || !strings.Contains(got.Why, "GitLab answered 403 to the merge ref request") {
+		t.Errorf("a refused merge ref: %+v %v", got, err)
+	}
 	_, err = h.Compare(context.Background(), scm.PullRequest{Number: 8, HeadSHA: headSHA})
 	if err == nil || !strings.Contains(err.Error(), "merge request !8") {
 		t.Errorf("no merge request: %v", err)
