@@ -109,21 +109,31 @@ func parseOtherInt(s string) (int64, bool) {
 	return n, true
 }
 
+// maxNodes bounds the values one entry expands to: aliases can make a
+// few lines of YAML stand for billions of values.
+const maxNodes = 100000
+
 // pyValue converts a node to Python-typed values, following aliases and
-// merge keys. depth bounds nesting (aliases can make a small file deep).
-func pyValue(n *yaml.Node, depth int) (any, error) {
-	if depth > 32 {
-		return nil, fmt.Errorf("line %d: nested too deeply", n.Line)
+// merge keys.
+func pyValue(n *yaml.Node) (any, error) {
+	budget := maxNodes
+	return pyValueIn(n, 0, &budget)
+}
+
+func pyValueIn(n *yaml.Node, depth int, budget *int) (any, error) {
+	*budget--
+	if depth > 64 || *budget < 0 {
+		return nil, fmt.Errorf("line %d: too deeply nested or too many aliases", n.Line)
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return pyValue(n.Alias, depth+1)
+		return pyValueIn(n.Alias, depth+1, budget)
 	case yaml.ScalarNode:
 		return pyScalar(n), nil
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := pyValue(c, depth+1)
+			v, err := pyValueIn(c, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -132,8 +142,12 @@ func pyValue(n *yaml.Node, depth int) (any, error) {
 		return out, nil
 	case yaml.MappingNode:
 		out := map[string]any{}
-		for _, kv := range mappingPairs(n) {
-			v, err := pyValue(kv[1], depth+1)
+		pairs, err := mappingPairsIn(n, 0, budget)
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range pairs {
+			v, err := pyValueIn(kv[1], depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -144,7 +158,7 @@ func pyValue(n *yaml.Node, depth int) (any, error) {
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return pyValue(n.Content[0], depth+1)
+		return pyValueIn(n.Content[0], depth+1, budget)
 	}
 	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
 }
@@ -152,8 +166,21 @@ func pyValue(n *yaml.Node, depth int) (any, error) {
 // mappingPairs lists a mapping's key/value pairs with "<<" merge keys
 // expanded (explicit keys win over merged ones, as in YAML).
 func mappingPairs(m *yaml.Node) [][2]*yaml.Node {
+	budget := maxNodes
+	pairs, _ := mappingPairsIn(m, 0, &budget)
+	return pairs
+}
+
+func mappingPairsIn(m *yaml.Node, depth int, budget *int) ([][2]*yaml.Node, error) {
+	if depth > 16 {
+		return nil, fmt.Errorf("line %d: merge keys nested too deeply", m.Line)
+	}
 	var out, merged [][2]*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
+		*budget--
+		if *budget < 0 {
+			return nil, fmt.Errorf("line %d: too many merged keys", m.Line)
+		}
 		k, v := m.Content[i], m.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0 {
 			for v.Kind == yaml.AliasNode {
@@ -163,12 +190,16 @@ func mappingPairs(m *yaml.Node) [][2]*yaml.Node {
 			if v.Kind == yaml.SequenceNode {
 				srcs = v.Content
 			}
-			for _, s := range srcs {
-				for s.Kind == yaml.AliasNode {
-					s = s.Alias
+			for _, src := range srcs {
+				for src.Kind == yaml.AliasNode {
+					src = src.Alias
 				}
-				if s.Kind == yaml.MappingNode && s != m {
-					merged = append(merged, mappingPairs(s)...)
+				if src.Kind == yaml.MappingNode && src != m {
+					more, err := mappingPairsIn(src, depth+1, budget)
+					if err != nil {
+						return nil, err
+					}
+					merged = append(merged, more...)
 				}
 			}
 			continue
@@ -180,7 +211,7 @@ func mappingPairs(m *yaml.Node) [][2]*yaml.Node {
 			out = append(out, kv)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func hasKey(pairs [][2]*yaml.Node, key string) bool {

@@ -197,7 +197,7 @@ func parseSpecList(file string, list *yaml.Node, render bool, env *renderer) ([]
 		for _, kv := range mappingPairs(item) {
 			lines[kv[0].Value] = kv[0].Line
 		}
-		raw, err := pyValue(item, 0)
+		raw, err := pyValue(item)
 		if err != nil {
 			return nil, configError(at, "", "", "%v", err)
 		}
@@ -500,7 +500,7 @@ func cleanRelative(p string) (string, bool) {
 // document up to it unreadable.
 func yamlErrorAt(data []byte, err error) (int, string) {
 	line, msg := yamlErrorLine(err)
-	if line == 0 || !strings.Contains(msg, "did not find expected") {
+	if line == 0 || !strings.Contains(msg, "did not find expected") || len(data) > 256<<10 {
 		return line, msg
 	}
 	lines := strings.SplitAfter(string(data), "\n")
