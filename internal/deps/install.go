@@ -68,11 +68,14 @@ func (i Installed) String() string {
 		}
 		return s
 	case KindGit:
-		rev := i.Revision
-		if rev == "" {
+		rev, short := i.Revision, i.Version[:min(len(i.Version), 10)]
+		switch rev {
+		case "":
 			rev = "HEAD"
+		case i.Version:
+			return i.Source + " at " + short
 		}
-		return fmt.Sprintf("%s at %s (%s)", i.Source, rev, i.Version[:min(len(i.Version), 10)])
+		return fmt.Sprintf("%s at %s (%s)", i.Source, rev, short)
 	case KindLocal:
 		return "local " + i.Source
 	}
@@ -219,6 +222,9 @@ func (r *resolver) installAll(ctx context.Context, pins []*pin, res *Result) err
 		return err
 	}
 	defer os.RemoveAll(stage)
+	if err := os.Chmod(stage, 0o755); err != nil {
+		return err
+	}
 	list := installedList(pins)
 	for i, p := range pins {
 		if r.opts.Progress != nil {
