@@ -52,29 +52,83 @@ func NeededFiles(files []project.File) bool {
 }
 
 // FilesKey identifies what InstallFiles would install for these files: the
-// packages files, the lock, dbt_project.yml and, when a local package is
-// declared, every file (a local package is part of the project). Two
+// packages files, the lock, dbt_project.yml and the files of the local
+// packages they declare (a local package is part of the commit). Two
 // commits with the same key get the same packages, so a caller may reuse
 // one result for both (the base and the head of a pull request mostly
 // agree).
 func FilesKey(files []project.File) string {
 	h := sha256.New()
-	hasLocal := false
-	for _, f := range files {
-		switch f.Path {
-		case projectFile, PackagesFile, DependenciesFile, LockFile:
-			fmt.Fprintf(h, "%s\x00%d\x00", f.Path, len(f.Content))
-			h.Write(f.Content)
-			hasLocal = hasLocal || strings.Contains(string(f.Content), "local:")
-		}
+	add := func(f project.File) {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.Path, len(f.Content))
+		h.Write(f.Content)
 	}
-	if hasLocal {
-		for _, f := range files {
-			fmt.Fprintf(h, "%s\x00%d\x00", f.Path, len(f.Content))
-			h.Write(f.Content)
+	prefixes, all := localPrefixes(files)
+	for _, f := range files {
+		switch {
+		case f.Path == projectFile || f.Path == LockFile || isPackagesFile(f.Path):
+			add(f)
+		case all || underAny(f.Path, prefixes):
+			add(f)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+func isPackagesFile(p string) bool {
+	base := path.Base(p)
+	return base == PackagesFile || base == DependenciesFile
+}
+
+// localPrefixes lists the folders of the local packages declared by the
+// project and, in turn, by those packages (their paths are from the
+// project's folder too, as in dbt). all is true when a local path leaves
+// the project, so nothing less than every file identifies the commit.
+func localPrefixes(files []project.File) (prefixes []string, all bool) {
+	byPath := map[string][]byte{}
+	for _, f := range files {
+		byPath[f.Path] = f.Content
+	}
+	seen := map[string]bool{}
+	queue := []string{""}
+	for len(queue) > 0 && len(seen) < 1000 {
+		dir := queue[0]
+		queue = queue[1:]
+		for _, name := range []string{PackagesFile, DependenciesFile} {
+			data, ok := byPath[path.Join(dir, name)]
+			if !ok {
+				continue
+			}
+			f, err := parseSpecsFile(name, data, &renderer{lookup: func(string) (string, bool) { return "", true }})
+			if err != nil {
+				continue
+			}
+			for _, s := range f.Specs {
+				if s.Kind != KindLocal {
+					continue
+				}
+				rel, ok := cleanRelative(s.Local)
+				if !ok {
+					return nil, true
+				}
+				if !seen[rel] {
+					seen[rel] = true
+					prefixes = append(prefixes, rel)
+					queue = append(queue, rel)
+				}
+			}
+		}
+	}
+	return prefixes, false
+}
+
+func underAny(p string, prefixes []string) bool {
+	for _, pre := range prefixes {
+		if strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // InstallFiles installs the packages of a project given as files and
