@@ -327,7 +327,7 @@ func (d downloader) extractOnce(ctx context.Context, u string, w *writer, maxDow
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, fmt.Errorf("download %s: status %d", u, resp.StatusCode)
+		return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, fmt.Errorf("%s answered %d %s", u, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	body := &capped{r: resp.Body, left: maxDownload}
 	br := bufio.NewReader(body)

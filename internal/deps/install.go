@@ -147,6 +147,20 @@ func Install(ctx context.Context, dir string, opts Options) (*Result, error) {
 		}
 	}
 	res.FromLock = lock != nil && lock.Hash == hash && len(lock.Specs) > 0
+	if res.FromLock && opts.LockOnly {
+		// As dbt deps --lock: a lock that matches is left alone, unfetched.
+		for _, s := range lock.Specs {
+			p := Installed{Name: s.Name, Kind: s.Kind, Source: s.Describe(), Revision: s.Revision}
+			switch s.Kind {
+			case KindHub:
+				p.Version = strings.TrimPrefix(s.Versions[0].String(), "=")
+			case KindGit:
+				p.Version = s.Revision
+			}
+			res.Packages = append(res.Packages, p)
+		}
+		return res, nil
+	}
 
 	tmp, err := os.MkdirTemp(opts.TempDir, "dataops-deps-")
 	if err != nil {
@@ -250,7 +264,7 @@ func (r *resolver) install(ctx context.Context, p *pin, dest, stage string) erro
 			if errors.Is(err, errTooBig) || IsConfig(err) {
 				return err
 			}
-			return &Error{Package: p.describe(), Err: err, Message: fmt.Sprintf("download: %v", err),
+			return &Error{Package: p.describe(), Err: err, Message: fmt.Sprintf("cannot download the package: %v", err),
 				Hint: "check the network; to use a mirror of the hub, set DBT_PACKAGE_HUB_URL"}
 		}
 		r.warnings = append(r.warnings, w.warnings...)

@@ -351,6 +351,15 @@ func TestLockOnly(t *testing.T) {
 			t.Errorf("--lock downloaded %s", req)
 		}
 	}
+	// Again: the lock matches, so nothing is asked of the hub.
+	asked := len(hub.Requests())
+	res, err = install(t, dir, hub, deps.Options{LockOnly: true})
+	if err != nil || !res.FromLock || res.LockWritten || len(res.Packages) != 1 || res.Packages[0].Version != "1.0.0" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if len(hub.Requests()) != asked {
+		t.Errorf("--lock with a matching lock asked the hub: %v", hub.Requests()[asked:])
+	}
 }
 
 func TestBadLock(t *testing.T) {
@@ -583,7 +592,7 @@ func TestTarballPackage(t *testing.T) {
 	t.Run("not found", func(t *testing.T) {
 		d := project(t, map[string]string{"packages.yml": "packages:\n  - tarball: " + hub.URL + "/tarballs/none/none/1.tar.gz\n    name: x\n"})
 		_, err := install(t, d, hub, deps.Options{})
-		wantErr(t, err, false, "packages.yml:2:", "status 404")
+		wantErr(t, err, false, "packages.yml:2:", "answered 404 Not Found")
 	})
 }
 
