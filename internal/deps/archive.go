@@ -67,6 +67,7 @@ type writer struct {
 	bytes    int64
 	links    []pendingLink
 	warnings []string
+	dirs     map[string]bool // folders made
 }
 
 type pendingLink struct {
@@ -86,7 +87,7 @@ func (w *writer) reset() error {
 		return err
 	}
 	w.b.total -= w.bytes
-	w.files, w.bytes, w.links, w.warnings = 0, 0, nil, nil
+	w.files, w.bytes, w.links, w.warnings, w.dirs = 0, 0, nil, nil, nil
 	return os.MkdirAll(w.root, 0o755)
 }
 
@@ -104,17 +105,16 @@ func (w *writer) file(rel string, r io.Reader, size int64, mode fs.FileMode) err
 		return w.tooBig("more than %d MB", min(lim.PackageBytes, lim.TotalBytes)>>20)
 	}
 	dst := filepath.Join(w.root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := w.mkdirs(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	perm := fs.FileMode(0o644)
 	if mode&0o111 != 0 {
 		perm = 0o755
 	}
-	// O_EXCL after removing: a name repeated in an archive replaces the
-	// file, and nothing already there (we never make links) is followed.
-	os.Remove(dst)
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	// A name repeated in an archive replaces the file; a link is never
+	// followed (none is ever written, and O_NOFOLLOW makes sure).
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|openNoFollow, perm)
 	if err != nil {
 		return err
 	}
@@ -132,6 +132,21 @@ func (w *writer) file(rel string, r io.Reader, size int64, mode fs.FileMode) err
 	if n > room {
 		return w.tooBig("more than %d MB", min(lim.PackageBytes, lim.TotalBytes)>>20)
 	}
+	return nil
+}
+
+// mkdirs makes a folder and its parents once per writer.
+func (w *writer) mkdirs(dir string) error {
+	if w.dirs[dir] {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if w.dirs == nil {
+		w.dirs = map[string]bool{}
+	}
+	w.dirs[dir] = true
 	return nil
 }
 
@@ -202,7 +217,7 @@ func (w *writer) extractTar(r io.Reader, stripTop bool) error {
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(filepath.Join(w.root, filepath.FromSlash(rel)), 0o755); err != nil {
+			if err := w.mkdirs(filepath.Join(w.root, filepath.FromSlash(rel))); err != nil {
 				return err
 			}
 		case tar.TypeReg, tar.TypeRegA:

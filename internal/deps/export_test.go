@@ -1,6 +1,8 @@
 package deps
 
 import (
+	"compress/gzip"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -11,4 +13,13 @@ import (
 func TestMain(m *testing.M) {
 	retryDelay = time.Millisecond
 	os.Exit(m.Run())
+}
+
+// ExtractTarGz exposes the extractor to the benchmarks.
+func ExtractTarGz(r io.Reader, dest string, l Limits) error {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return err
+	}
+	return (&budget{limits: l}).newWriter(dest, "bench").extractTar(zr, true)
 }

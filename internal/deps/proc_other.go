@@ -6,3 +6,5 @@ import "os/exec"
 
 // killGroup: elsewhere, cancelling kills git itself (exec's default).
 func killGroup(*exec.Cmd) {}
+
+const openNoFollow = 0

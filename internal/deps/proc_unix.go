@@ -18,3 +18,6 @@ func killGroup(cmd *exec.Cmd) {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 }
+
+// openNoFollow refuses to open a link.
+const openNoFollow = syscall.O_NOFOLLOW

@@ -58,6 +58,7 @@ type Hub struct {
 	mu       sync.Mutex
 	packages map[string]Package
 	requests []string
+	tarballs map[string][]byte // made once per version
 	// FailNext makes the next n requests answer 503 (to test retries).
 	failNext int
 }
@@ -94,6 +95,9 @@ func (h *Hub) Fail(n int) {
 func (h *Hub) Add(p Package) {
 	h.mu.Lock()
 	h.packages[p.Namespace+"/"+p.Name] = p
+	for _, v := range p.Versions {
+		delete(h.tarballs, p.Namespace+"/"+p.Name+"@"+v.Version)
+	}
 	h.mu.Unlock()
 }
 
@@ -149,7 +153,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		for _, v := range p.Versions {
 			if v.Version+".tar.gz" == parts[2] {
 				w.Header().Set("Content-Type", "application/x-gzip")
-				w.Write(tarball(p, v))
+				w.Write(h.tarball(p, v))
 				return
 			}
 		}
@@ -181,7 +185,7 @@ func (h *Hub) document(p Package) map[string]any {
 		if pkgs == nil {
 			pkgs = []map[string]any{}
 		}
-		sum := sha1.Sum(tarball(p, v))
+		sum := sha1.Sum(h.tarball(p, v))
 		repo := strings.ReplaceAll(p.Name, "_", "-")
 		versions[v.Version] = map[string]any{
 			"id":                  p.Namespace + "/" + p.Name + "/" + v.Version,
@@ -220,7 +224,22 @@ func (h *Hub) document(p Package) map[string]any {
 }
 
 // tarball is a codeload-shaped .tar.gz of the version's files.
-func tarball(p Package, v Version) []byte {
+func (h *Hub) tarball(p Package, v Version) []byte {
+	key := p.Namespace + "/" + p.Name + "@" + v.Version
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if b, ok := h.tarballs[key]; ok {
+		return b
+	}
+	b := makeTarball(p, v)
+	if h.tarballs == nil {
+		h.tarballs = map[string][]byte{}
+	}
+	h.tarballs[key] = b
+	return b
+}
+
+func makeTarball(p Package, v Version) []byte {
 	if v.Tarball != nil {
 		return v.Tarball
 	}
