@@ -33,7 +33,7 @@ func NeededFiles(files []project.File) bool {
 	for _, f := range files {
 		switch f.Path {
 		case PackagesFile, DependenciesFile:
-			declares = declares || strings.Contains(string(f.Content), "packages")
+			declares = declares || declaresPackages(f.Content)
 		case projectFile:
 			if h, err := readProjectHeader(projectFile, f.Content); err == nil {
 				install = strings.Trim(path.Clean(h.installPath), "/")

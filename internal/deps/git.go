@@ -66,7 +66,12 @@ func (e *gitError) Unwrap() error { return e.err }
 func (g *gitClient) env() []string {
 	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_LFS_SKIP_SMUDGE=1")
 	if g.untrusted {
-		env = append(env, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull,
+		// A home of its own: no ~/.gitconfig, ~/.netrc (which curl would
+		// use to log in to the host a pull request names) or ~/.ssh.
+		home := filepath.Join(g.tmp, "home")
+		os.MkdirAll(home, 0o700)
+		env = append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+			"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull,
 			"GIT_ALLOW_PROTOCOL=https:git", "GIT_PROTOCOL_FROM_USER=0", "GIT_ASKPASS=", "SSH_ASKPASS=")
 	}
 	return env

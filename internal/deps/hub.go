@@ -78,7 +78,12 @@ func newHubClient(base string, client *http.Client) *hubClient {
 
 // hubUnreachable says the hub did not answer, and how to point elsewhere.
 func (h *hubClient) unreachable(err error) error {
-	return &Error{Message: fmt.Sprintf("cannot reach the dbt package hub at %s: %v", h.base, err), Err: err,
+	msg := fmt.Sprintf("cannot reach the dbt package hub at %s: %v", h.base, err)
+	if u, perr := url.Parse(h.base); perr == nil && u.User != nil {
+		// A mirror's URL may carry a password; url.Error repeats the URL.
+		msg = strings.ReplaceAll(msg, u.User.String()+"@", "")
+	}
+	return &Error{Message: msg, Err: err,
 		Hint: "check the network; to use a mirror, set DBT_PACKAGE_HUB_URL"}
 }
 
@@ -102,7 +107,7 @@ func (h *hubClient) pkg(ctx context.Context, name string, at Origin) (*hubPackag
 				hint = fmt.Sprintf("did you mean %s?", best)
 			}
 		}
-		return nil, configError(at, name, hint, "not found in the package hub (%s)", h.base)
+		return nil, configError(at, name, hint, "not found in the package hub (%s)", redactURL(h.base))
 	}
 	if status != http.StatusOK {
 		return nil, h.unreachable(fmt.Errorf("%s answered %d", name, status))
@@ -118,6 +123,16 @@ func (h *hubClient) pkg(ctx context.Context, name string, at Origin) (*hubPackag
 	}
 	h.docs[name] = &doc
 	return &doc, nil
+}
+
+// redactURL drops a URL's user and password, for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
 
 // packageIndex lists every package on the hub (only to suggest names).

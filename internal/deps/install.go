@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Options says how Install works.
@@ -381,17 +383,32 @@ func maskError(err error, env *renderer) error {
 	return errors.New(env.mask(err.Error()))
 }
 
-// Needed reports whether the project in dir declares packages and has
-// none installed (no packages-install-path folder, or an empty one).
+// Needed reports whether the project in dir declares packages (a
+// packages.yml or dependencies.yml with a `packages:` key) and has none
+// installed (no packages-install-path folder, or an empty one). It does
+// not judge the packages files: Install reports their problems.
 func Needed(dir string) (bool, error) {
-	root, err := readRoot(dir, &renderer{lookup: func(string) (string, bool) { return "", true }}, false)
+	data, err := readControl(filepath.Join(dir, projectFile))
 	if err != nil {
-		return false, err
+		return false, &Error{Message: fmt.Sprintf("no %s in %s", projectFile, dir), Config: true, Err: err}
 	}
-	if root.specs == nil || len(root.specs.Specs) == 0 {
+	install := DefaultInstallPath
+	if h, err := readProjectHeader(projectFile, data); err == nil {
+		install = h.installPath
+	}
+	declares := false
+	for _, name := range []string{PackagesFile, DependenciesFile} {
+		if b, err := readControl(filepath.Join(dir, name)); err == nil && declaresPackages(b) {
+			declares = true
+		}
+	}
+	if !declares {
 		return false, nil
 	}
-	entries, err := os.ReadDir(root.installPath)
+	if !filepath.IsAbs(install) {
+		install = filepath.Join(dir, filepath.FromSlash(install))
+	}
+	entries, err := os.ReadDir(install)
 	if err != nil {
 		return true, nil
 	}
@@ -401,6 +418,18 @@ func Needed(dir string) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// declaresPackages reports whether a packages file has a non-empty
+// `packages:` list, without rendering or judging the entries.
+func declaresPackages(data []byte) bool {
+	var doc struct {
+		Packages []any `yaml:"packages"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return true // broken: let Install say what is wrong
+	}
+	return len(doc.Packages) > 0
 }
 
 // Ensure installs the packages when Needed says so; it returns nil and no

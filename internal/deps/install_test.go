@@ -755,3 +755,40 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", name, got, want)
 	}
 }
+
+func TestNeededDoesNotJudge(t *testing.T) {
+	dir := project(t, map[string]string{"packages.yml": "packages:\n  - git: \"https://{{ env_var('DBT_ENV_SECRET_UNSET') }}@example.com/r.git\"\n"})
+	if need, err := deps.Needed(dir); !need || err != nil {
+		t.Errorf("Needed = %v, %v; want true (Install reports the missing variable)", need, err)
+	}
+	empty := project(t, map[string]string{"packages.yml": "packages: []\n", "dependencies.yml": "projects:\n  - name: upstream\n"})
+	if need, err := deps.Needed(empty); need || err != nil {
+		t.Errorf("Needed with no packages = %v, %v", need, err)
+	}
+}
+
+func TestHubPasswordNotShown(t *testing.T) {
+	dir := project(t, map[string]string{"packages.yml": "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.0.0\n"})
+	_, err := deps.Install(context.Background(), dir, deps.Options{HubURL: "http://mirror:hunter22@127.0.0.1:1/"})
+	wantErr(t, err, false, "cannot reach the dbt package hub at http://127.0.0.1:1/")
+	if strings.Contains(err.Error(), "hunter22") {
+		t.Errorf("the password is shown: %v", err)
+	}
+}
+
+// A pull request's git URL is fetched without this machine's git
+// configuration: an insteadOf rewrite (like a credential helper) applies to
+// the user's own `dataops deps`, not to untrusted input.
+func TestUntrustedIgnoresGitConfig(t *testing.T) {
+	_, bare, commits := gitRepos(t)
+	cfg := filepath.Join(t.TempDir(), "gitconfig")
+	os.WriteFile(cfg, []byte("[url \""+bare+"\"]\n\tinsteadOf = https://git.example.com/org/gitpkg.git\n"), 0o644)
+	t.Setenv("GIT_CONFIG_GLOBAL", cfg)
+	packages := map[string]string{"packages.yml": "packages:\n  - git: https://git.example.com/org/gitpkg.git\n    revision: v1.0.0\n"}
+	res, err := install(t, project(t, packages), nil, deps.Options{})
+	if err != nil || res.Packages[0].Version != commits["v1"] {
+		t.Fatalf("trusted: %+v %v", res, err)
+	}
+	_, err = install(t, project(t, packages), nil, deps.Options{Untrusted: true})
+	wantErr(t, err, false, "cannot fetch from the git repository")
+}

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -454,14 +453,4 @@ func (r *resolver) checkNames(pins []*pin) error {
 		seen[p.name] = p
 	}
 	return nil
-}
-
-// sortedNames is for stable messages.
-func sortedNames(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
