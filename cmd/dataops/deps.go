@@ -16,7 +16,7 @@ import (
 func init() {
 	commands["deps"] = command{
 		summary: "Install the packages of packages.yml (or dependencies.yml) into dbt_packages/, as dbt deps does.",
-		usage:   "deps [--project DIR] [--upgrade] [--lock]",
+		usage:   "deps [--project DIR] [--upgrade] [--lock] [--hub-url URL]",
 		run:     runDeps,
 	}
 }

@@ -46,7 +46,7 @@ func TestDepsCommand(t *testing.T) {
 		{name: "unreachable hub is a failure", packages: "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.0.0\n", args: []string{"--hub-url", "http://127.0.0.1:1/"},
 			code: 1, errOut: []string{"cannot reach the dbt package hub at http://127.0.0.1:1/"}},
 		{name: "unexpected argument", args: []string{"dbt_utils"}, code: 2, errOut: []string{"unexpected argument \"dbt_utils\""}},
-		{name: "help", args: []string{"--help"}, code: 0, out: []string{"Install the packages of packages.yml", "", "Usage: dataops deps [--project DIR] [--upgrade] [--lock]"}},
+		{name: "help", args: []string{"--help"}, code: 0, out: []string{"Install the packages of packages.yml", "", "Usage: dataops deps [--project DIR] [--upgrade] [--lock] [--hub-url URL]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
