@@ -81,6 +81,17 @@ func (b *budget) newWriter(root, what string) *writer {
 
 var errTooBig = errors.New("too big")
 
+// sizeText is a limit in words: 256 MB, 1 KB.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // reset removes what the writer wrote, to start the package again.
 func (w *writer) reset() error {
 	if err := os.RemoveAll(w.root); err != nil {
@@ -102,7 +113,7 @@ func (w *writer) file(rel string, r io.Reader, size int64, mode fs.FileMode) err
 		return w.tooBig("more than %d files", lim.PackageFiles)
 	}
 	if size > lim.PackageBytes-w.bytes || size > lim.TotalBytes-w.b.total {
-		return w.tooBig("more than %d MB", min(lim.PackageBytes, lim.TotalBytes)>>20)
+		return w.tooBig("more than %s", sizeText(min(lim.PackageBytes, lim.TotalBytes)))
 	}
 	dst := filepath.Join(w.root, filepath.FromSlash(rel))
 	if err := w.mkdirs(filepath.Dir(dst)); err != nil {
@@ -130,7 +141,7 @@ func (w *writer) file(rel string, r io.Reader, size int64, mode fs.FileMode) err
 		return err
 	}
 	if n > room {
-		return w.tooBig("more than %d MB", min(lim.PackageBytes, lim.TotalBytes)>>20)
+		return w.tooBig("more than %s", sizeText(min(lim.PackageBytes, lim.TotalBytes)))
 	}
 	return nil
 }

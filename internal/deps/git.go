@@ -247,7 +247,7 @@ func (g *gitClient) checkout(ctx context.Context, gitURL, rev, subdir string, w 
 			// An abbreviated commit: fetch the branches and tags, then
 			// look it up.
 			if err := g.fetch(ctx, dir, gitURL, false, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
-				return "", g.fetchError(err, unreachable)
+				return "", g.fetchError(err, unreachable, at, describe)
 			}
 			var out bytes.Buffer
 			if err := g.run(ctx, dir, &out, "rev-parse", "--verify", "--quiet", rev+"^{commit}"); err != nil {
@@ -263,7 +263,7 @@ func (g *gitClient) checkout(ctx context.Context, gitURL, rev, subdir string, w 
 		if fullSHA.MatchString(rev) && errors.As(err, &ge) && (strings.Contains(ge.stderr, "not our ref") || strings.Contains(ge.stderr, "couldn't find remote ref") || strings.Contains(ge.stderr, "unadvertised object")) {
 			return "", configError(at, describe, "check the commit; it may have been removed by a force-push", "commit %s does not exist in the repository", rev)
 		}
-		return "", g.fetchError(err, unreachable)
+		return "", g.fetchError(err, unreachable, at, describe)
 	}
 	var out bytes.Buffer
 	if err := g.run(ctx, dir, &out, "rev-parse", "--verify", "FETCH_HEAD^{commit}"); err != nil {
@@ -272,9 +272,9 @@ func (g *gitClient) checkout(ctx context.Context, gitURL, rev, subdir string, w 
 	return g.archive(ctx, dir, strings.TrimSpace(out.String()), subdir, w, at, describe)
 }
 
-func (g *gitClient) fetchError(err error, unreachable func(error) error) error {
+func (g *gitClient) fetchError(err error, unreachable func(error) error, at Origin, describe string) error {
 	if errors.Is(err, errTooBig) {
-		return err
+		return &Error{File: at.File, Line: at.Line, Package: describe, Message: err.Error(), Err: err}
 	}
 	return unreachable(err)
 }
@@ -309,8 +309,9 @@ func (g *gitClient) fetch(ctx context.Context, dir, gitURL string, shallow bool,
 	args = append(args, "--", gitURL)
 	err := g.run(ctx, dir, nil, append(args, refspecs...)...)
 	close(done)
-	if over.Load() {
-		return fmt.Errorf("%s: the repository is larger than %d MB: %w", gitURL, g.limits.DownloadBytes>>20, errTooBig)
+	// A fetch quicker than the first look is measured once it is done.
+	if over.Load() || dirSize(filepath.Join(dir, "objects")) > g.limits.DownloadBytes {
+		return fmt.Errorf("the repository is larger than %s (the limit keeps a package from filling the disk): %w", sizeText(g.limits.DownloadBytes), errTooBig)
 	}
 	return err
 }

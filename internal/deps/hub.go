@@ -200,7 +200,7 @@ func readBounded(r io.Reader, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("the answer is larger than %d MB", max>>20)
+		return nil, fmt.Errorf("the answer is larger than %s", sizeText(max))
 	}
 	return b, nil
 }
@@ -356,7 +356,7 @@ func (d downloader) extractOnce(ctx context.Context, u string, w *writer, maxDow
 	}
 	if err := w.extractTar(r, true); err != nil {
 		if body.over {
-			return false, fmt.Errorf("%s: the download is larger than %d MB: %w", u, maxDownload>>20, errTooBig)
+			return false, w.tooBig("the download is larger than %s", sizeText(maxDownload))
 		}
 		var ne net.Error
 		return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF), err

@@ -2,7 +2,9 @@ package deps_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -791,4 +793,34 @@ func TestUntrustedIgnoresGitConfig(t *testing.T) {
 	}
 	_, err = install(t, project(t, packages), nil, deps.Options{Untrusted: true})
 	wantErr(t, err, false, "cannot fetch from the git repository")
+}
+
+// A repository larger than the download limit is refused, however quick.
+func TestGitDownloadLimit(t *testing.T) {
+	work := t.TempDir()
+	projecttest.Git(t, work, "init", "-q", "-b", "main")
+	big := make([]byte, 3<<20)
+	x := uint64(88172645463325252)
+	for i := range big { // xorshift: bytes zlib cannot shrink
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		big[i] = byte(x)
+	}
+	writeFiles(t, work, map[string]string{"dbt_project.yml": "name: big\n", "seeds/big.csv": string(big)})
+	projecttest.Commit(t, work, "big")
+	dir := project(t, map[string]string{"packages.yml": "packages:\n  - git: file://" + work + "\n    revision: main\n"})
+	_, err := install(t, dir, nil, deps.Options{Limits: deps.Limits{DownloadBytes: 1 << 20}})
+	wantErr(t, err, false, "packages.yml:2: file://"+work+": the repository is larger than 1 MB")
+}
+
+func TestDownloadLimit(t *testing.T) {
+	big := map[string]string{}
+	for i := 0; i < 50; i++ {
+		big[fmt.Sprintf("seeds/s%02d.csv", i)] = fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprint(i))))
+	}
+	hub := hubtest.New(t, hubtest.Package{Namespace: "acme", Name: "big", Versions: []hubtest.Version{{Version: "1.0.0", Files: big}}})
+	dir := project(t, map[string]string{"packages.yml": "packages:\n  - package: acme/big\n    version: 1.0.0\n"})
+	_, err := install(t, dir, hub, deps.Options{Limits: deps.Limits{DownloadBytes: 1024}})
+	wantErr(t, err, false, "acme/big@1.0.0: the download is larger than 1 KB")
 }
