@@ -347,8 +347,11 @@ func (r *resolver) pinGit(ctx context.Context, w *want) (*pin, error) {
 			return nil, err
 		}
 		p.sha, p.content = sha, dir
-		if first.WarnUnpinned && !unpinnedOK && (rev == "" || rev == "HEAD" || rev == "main" || rev == "master") {
-			r.warn(fmt.Sprintf("%s is not pinned (revision %s): set `revision:` to a tag or commit (%s), or `warn-unpinned: false`", first.Describe(), p.describe()[strings.LastIndex(p.describe(), "@")+1:], first.From))
+		if shown := rev; !unpinnedOK && (rev == "" || rev == "HEAD" || rev == "main" || rev == "master") {
+			if shown == "" {
+				shown = "HEAD"
+			}
+			r.warn(fmt.Sprintf("%s is not pinned (revision %s): set `revision:` to a tag or commit (%s), or `warn-unpinned: false`", first.Describe(), shown, first.From))
 		}
 		p.name, p.deps, err = readPackageMeta(dir, p.describe(), r.env)
 		return p, err
