@@ -90,7 +90,7 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 		if !cfg.Allowed(host, repo) {
 			return "", fmt.Errorf("this bot does not serve %s: it is not in allow: of the serve configuration", repo)
 		}
-		name := cfg.DSNEnv(host, repo)
+		name := cfg.DSNEnv(host, repo, config.PurposeChecks)
 		dsn := getenv(name)
 		if dsn == "" {
 			return "", fmt.Errorf("no warehouse for %s: set %s to its DSN (or map the repository under repositories: in the serve configuration)", repo, name)

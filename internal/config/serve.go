@@ -47,6 +47,22 @@ type Serve struct {
 	GitHub *ServeGitHub `yaml:"github"`
 	GitLab *ServeGitLab `yaml:"gitlab"`
 
+	// Deadlines and isolation between code hosts: a job, or a host that
+	// keeps failing, does not hold every worker.
+
+	// JobTimeout is a job's deadline (default 30m): a job still running
+	// then is stopped and retried.
+	JobTimeout Duration `yaml:"job_timeout"`
+	// HostWorkers bounds the workers busy with one code host (GitHub or
+	// GitLab) at once; a job of a host at its bound waits in the queue
+	// (default: workers - 1, at least 1, so another host always has one).
+	HostWorkers int `yaml:"host_workers"`
+	// HostFailures consecutive failed requests (network errors, timeouts,
+	// 5xx) pause a code host (default 5): its jobs wait, without using
+	// attempts, until HostPause has passed and one request finds it back.
+	HostFailures int      `yaml:"host_failures"`
+	HostPause    Duration `yaml:"host_pause"`
+
 	// Allow lists what the bot serves: GitHub repositories (owner/name) or
 	// owners (owner/*), GitLab projects (gitlab:group/project) or groups
 	// (gitlab:group/*, subgroups included). Deliveries from anything else
@@ -56,15 +72,41 @@ type Serve struct {
 	Allow Allowlist `yaml:"allow"`
 }
 
-// ServeWarehouse names the variable holding a warehouse DSN.
+// ServeWarehouse names the variables holding a warehouse's DSNs. The
+// checks (and the environments they create, drop and sweep) and the
+// deploys (and rollbacks) can use separate credentials, so that a pull
+// request's models run as a role that cannot write production; DSNEnv is
+// the fallback of both.
 type ServeWarehouse struct {
-	DSNEnv string `yaml:"dsn_env"`
+	DSNEnv       string `yaml:"dsn_env"`
+	ChecksDSNEnv string `yaml:"checks_dsn_env"`
+	DeployDSNEnv string `yaml:"deploy_dsn_env"`
+}
+
+// Warehouse purposes, each with its own credentials.
+const (
+	PurposeChecks = "checks"
+	PurposeDeploy = "deploy"
+)
+
+// Env is the variable holding the DSN for purpose (PurposeChecks or
+// PurposeDeploy).
+func (w ServeWarehouse) Env(purpose string) string {
+	switch {
+	case purpose == PurposeChecks && w.ChecksDSNEnv != "":
+		return w.ChecksDSNEnv
+	case purpose == PurposeDeploy && w.DeployDSNEnv != "":
+		return w.DeployDSNEnv
+	}
+	return w.DSNEnv
 }
 
 // ServeGitHub is the GitHub App the bot runs as.
 type ServeGitHub struct {
 	APIURL string `yaml:"api_url"`
 	AppID  int64  `yaml:"app_id"`
+	// RequestTimeout bounds each API request, retries included (default 30s).
+	RequestTimeout Duration `yaml:"request_timeout"`
 	// The App's private key: a .pem file, or a variable holding the PEM.
 	PrivateKeyFile string `yaml:"private_key_file"`
 	PrivateKeyEnv  string `yaml:"private_key_env"`
@@ -76,6 +118,8 @@ type ServeGitHub struct {
 // ServeGitLab is the GitLab access the bot uses.
 type ServeGitLab struct {
 	APIURL string `yaml:"api_url"`
+	// RequestTimeout bounds each API request, retries included (default 30s).
+	RequestTimeout Duration `yaml:"request_timeout"`
 	// TokenEnv holds a token with the api scope (default
 	// DATAOPS_GITLAB_TOKEN).
 	TokenEnv string `yaml:"token_env"`
@@ -91,8 +135,13 @@ type ServeGitLab struct {
 func DefaultServe() Serve {
 	return Serve{Listen: ":8080", Store: "dataops.db", Workers: 2, VisibilityTimeout: Duration{time.Minute},
 		MaxAttempts: 5, MaxBodyBytes: 25 << 20, SweepEvery: Duration{time.Hour}, KeepDeliveries: Duration{7 * 24 * time.Hour},
-		Threads: 4, Warehouse: ServeWarehouse{DSNEnv: "DATAOPS_WAREHOUSE_DSN"}}
+		Threads: 4, Warehouse: ServeWarehouse{DSNEnv: "DATAOPS_WAREHOUSE_DSN"},
+		JobTimeout: Duration{30 * time.Minute}, HostFailures: 5, HostPause: Duration{30 * time.Second}}
 }
+
+// DefaultRequestTimeout bounds a code host's API request when serve.yml
+// does not.
+const DefaultRequestTimeout = 30 * time.Second
 
 // LoadServe reads and validates the bot's configuration file.
 func LoadServe(path string) (Serve, error) {
@@ -120,6 +169,9 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		if s.GitHub.WebhookSecretEnv == "" {
 			s.GitHub.WebhookSecretEnv = "DATAOPS_GITHUB_WEBHOOK_SECRET"
 		}
+		if s.GitHub.RequestTimeout.Duration == 0 {
+			s.GitHub.RequestTimeout.Duration = DefaultRequestTimeout
+		}
 		if s.GitHub.AppID <= 0 {
 			return Serve{}, fail("github.app_id", "must be the GitHub App's id (a number, on the App's settings page)")
 		}
@@ -130,6 +182,9 @@ func ParseServe(path string, data []byte) (Serve, error) {
 	if s.GitLab != nil {
 		if s.GitLab.WebhookSecretEnv == "" {
 			s.GitLab.WebhookSecretEnv = "DATAOPS_GITLAB_WEBHOOK_SECRET"
+		}
+		if s.GitLab.RequestTimeout.Duration == 0 {
+			s.GitLab.RequestTimeout.Duration = DefaultRequestTimeout
 		}
 		if s.GitLab.TokenEnv == "" {
 			s.GitLab.TokenEnv = "DATAOPS_GITLAB_TOKEN"
@@ -146,37 +201,80 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		return Serve{}, fail("max_attempts", "must be at least 1")
 	case s.MaxBodyBytes < 1024:
 		return Serve{}, fail("max_body_bytes", "must be at least 1024 bytes")
-	case s.Warehouse.DSNEnv == "":
-		return Serve{}, fail("warehouse.dsn_env", "must name the environment variable holding the warehouse DSN")
+	case s.JobTimeout.Duration < time.Minute:
+		return Serve{}, fail("job_timeout", "must be at least 1m (a job's deadline: the checks of one pull request)")
+	case s.HostWorkers < 0:
+		return Serve{}, fail("host_workers", "must be at least 1, or 0 for workers - 1")
+	case s.HostFailures < 1:
+		return Serve{}, fail("host_failures", "must be at least 1")
+	case s.HostPause.Duration < time.Second:
+		return Serve{}, fail("host_pause", "must be at least 1s")
+	case s.GitHub != nil && s.GitHub.RequestTimeout.Duration < 100*time.Millisecond:
+		return Serve{}, fail("github.request_timeout", "must be at least 100ms")
+	case s.GitLab != nil && s.GitLab.RequestTimeout.Duration < 100*time.Millisecond:
+		return Serve{}, fail("gitlab.request_timeout", "must be at least 100ms")
+	}
+	if s.HostWorkers == 0 {
+		s.HostWorkers = max(1, s.Workers-1)
+	}
+	if err := s.Warehouse.check("warehouse", fail); err != nil {
+		return Serve{}, err
 	}
 	if len(s.Allow) == 0 {
 		return Serve{}, fail("allow", "list the repositories this bot serves (owner/name or owner/* on GitHub, gitlab:group/project or gitlab:group/* on GitLab): deliveries from any other repository are ignored")
 	}
 	for repo, w := range s.Repositories {
-		if w.DSNEnv == "" || strings.Contains(w.DSNEnv, "://") {
-			return Serve{}, fail(repo, "repositories.%s.dsn_env must name the environment variable holding that repository's warehouse DSN", repo)
+		atRepo := func(field, format string, args ...any) error {
+			// The repository's own line: its name may hold dots.
+			return &Error{Path: path, Line: lineOf(data, repo), Field: field, Message: fmt.Sprintf(format, args...)}
+		}
+		if err := w.check("repositories."+repo, atRepo); err != nil {
+			return Serve{}, err
 		}
 		host, path := "github", repo
 		if h, p, ok := strings.Cut(repo, ":"); ok {
 			host, path = h, p
 		}
 		if !s.Allowed(host, path) {
-			return Serve{}, fail("repositories."+repo, "is not in allow:, so the bot never serves it: add it to allow (or remove this entry)")
+			return Serve{}, atRepo("repositories."+repo, "is not in allow:, so the bot never serves it: add it to allow (or remove this entry)")
 		}
 	}
 	return s, nil
 }
 
-// DSNEnv is the variable holding a repository's warehouse DSN.
-func (s Serve) DSNEnv(host, repo string) string {
+// check says what is missing: a variable for the checks and one for the
+// deploys, never a DSN itself.
+func (w ServeWarehouse) check(field string, fail func(field, format string, args ...any) error) error {
+	for _, f := range []struct{ key, value string }{{"dsn_env", w.DSNEnv}, {"checks_dsn_env", w.ChecksDSNEnv}, {"deploy_dsn_env", w.DeployDSNEnv}} {
+		if strings.Contains(f.value, "://") || strings.ContainsAny(f.value, " =") {
+			return fail(field+"."+f.key, "must name the environment variable holding the DSN, not the DSN itself")
+		}
+	}
+	for _, purpose := range []string{PurposeChecks, PurposeDeploy} {
+		if w.Env(purpose) == "" {
+			return fail(field+".dsn_env", "must name the environment variable holding the warehouse DSN (or set both checks_dsn_env and deploy_dsn_env)")
+		}
+	}
+	return nil
+}
+
+// WarehouseOf returns a repository's warehouse variables: its entry
+// under repositories, or the default warehouse.
+func (s Serve) WarehouseOf(host, repo string) ServeWarehouse {
 	key := repo
 	if host != "github" {
 		key = host + ":" + repo
 	}
 	if w, ok := s.Repositories[key]; ok {
-		return w.DSNEnv
+		return w
 	}
-	return s.Warehouse.DSNEnv
+	return s.Warehouse
+}
+
+// DSNEnv is the variable holding the DSN of a repository's warehouse for
+// purpose (PurposeChecks or PurposeDeploy).
+func (s Serve) DSNEnv(host, repo, purpose string) string {
+	return s.WarehouseOf(host, repo).Env(purpose)
 }
 
 // Allowlist is serve.yml's allow: the repositories the bot serves.

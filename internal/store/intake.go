@@ -41,6 +41,9 @@ type envelope struct {
 	// crash or an expired visibility timeout) and then retried.
 	Failures  int    `json:"failures,omitempty"`
 	LastError string `json:"last_error,omitempty"`
+	// Crashes counts the attempts that started and never ended (their
+	// worker died), carried across retries and postponements.
+	Crashes int `json:"crashes,omitempty"`
 }
 
 // Accept records a delivery and enqueues its job in one transaction, so that

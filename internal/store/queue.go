@@ -23,6 +23,10 @@ type Received struct {
 	Attempt int
 	// LastError is the error the previous attempt ended with, if any.
 	LastError string
+	// Crashes counts the earlier attempts that started and never ended:
+	// their worker died (SIGKILL, a fatal error such as running out of
+	// memory or stack) or stopped renewing the job.
+	Crashes int
 
 	received int // goqite's receive count when this worker got the job: its claim
 	failures int
@@ -73,6 +77,20 @@ func (s *Store) Receive(ctx context.Context) (*Received, error) {
 				continue
 			}
 			attempt := env.Failures + received
+			// An attempt is started by a receive and ended by Done, Retry,
+			// Postpone, Release or Fail, each of which replaces the message:
+			// every receive of this message before this one never ended.
+			crashes := env.Crashes + received - 1
+			if crashes >= s.opts.MaxCrashes {
+				reason := fmt.Sprintf("its worker died %d times while running it (killed, or a fatal error such as running out of memory or stack): not run again", crashes)
+				if env.LastError != "" {
+					reason += "; last error: " + env.LastError
+				}
+				if err := s.deadLetterTx(ctx, tx, string(m.ID), m.Body, attempt-1, reason); err != nil {
+					return err
+				}
+				continue
+			}
 			if attempt > s.opts.MaxAttempts {
 				reason := fmt.Sprintf("interrupted %d times (crash or visibility timeout)", received-1)
 				if env.LastError != "" {
@@ -83,7 +101,8 @@ func (s *Store) Receive(ctx context.Context) (*Received, error) {
 				}
 				continue
 			}
-			got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt, LastError: env.LastError, received: received, failures: env.Failures}
+			got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt, LastError: env.LastError, Crashes: crashes,
+				received: received, failures: env.Failures}
 			return nil
 		}
 		return nil
@@ -157,7 +176,7 @@ func (s *Store) Retry(ctx context.Context, r *Received, cause error) error {
 		if err := s.claim(ctx, tx, r); err != nil {
 			return err
 		}
-		env := envelope{Job: r.Job, Failures: r.Attempt, LastError: msg}
+		env := envelope{Job: r.Job, Failures: r.Attempt, LastError: msg, Crashes: r.Crashes}
 		body, err := json.Marshal(env)
 		if err != nil {
 			return err
@@ -185,7 +204,7 @@ func (s *Store) Postpone(ctx context.Context, r *Received, delay time.Duration) 
 			return err
 		}
 		// Earlier interruptions stay counted; this receive does not.
-		env := envelope{Job: r.Job, Failures: r.Attempt - 1, LastError: r.LastError}
+		env := envelope{Job: r.Job, Failures: r.Attempt - 1, LastError: r.LastError, Crashes: r.Crashes}
 		body, err := json.Marshal(env)
 		if err != nil {
 			return err
@@ -194,6 +213,35 @@ func (s *Store) Postpone(ctx context.Context, r *Received, delay time.Duration) 
 	})
 	if err != nil {
 		return fmt.Errorf("postpone job %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Release hands a job back at once, without counting the attempt: the
+// worker is stopping (SIGTERM) in the middle of it. Left to its visibility
+// timeout instead, the attempt would count as a crash.
+func (s *Store) Release(ctx context.Context, r *Received) error {
+	return s.Postpone(ctx, r, 0)
+}
+
+// Fail ends a job that cannot succeed, whatever it is retried: a
+// permanent error (a commit that does not exist, an event without an
+// installation, a bad configuration). It is dead-lettered at once with
+// reason, for an operator to read.
+func (s *Store) Fail(ctx context.Context, r *Received, reason string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.claim(ctx, tx, r); err != nil {
+			return err
+		}
+		env := envelope{Job: r.Job, Failures: r.Attempt, LastError: reason, Crashes: r.Crashes}
+		body, err := json.Marshal(env)
+		if err != nil {
+			return err
+		}
+		return s.deadLetterTx(ctx, tx, r.ID, body, r.Attempt, "permanent: "+reason)
+	})
+	if err != nil {
+		return fmt.Errorf("fail job %s: %w", r.ID, err)
 	}
 	return nil
 }
