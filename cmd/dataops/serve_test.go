@@ -533,6 +533,35 @@ func TestServeMasksPasswordsWithSpecialCharacters(t *testing.T) {
 	}
 }
 
+// TestServeRefusesOversizedSources: a pull request whose archive holds a
+// seed larger than dataops reads of one file fails its checks with that
+// reason, and the bot goes on serving.
+func TestServeRefusesOversizedSources(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	f.push(t, "seeds/raw_events.csv", "id,kind\n"+strings.Repeat("1,click\n", 17<<20/8))
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+	if got := f.checks(f.headSHA); got["dataops/compile"] != "completed/failure" || got["dataops/gate"] != "completed/failure" {
+		t.Errorf("checks %v, want compile and gate failed", got)
+	}
+	var summary string
+	for _, run := range f.gh.CheckRuns(botRepo) {
+		if run.Name == "dataops/compile" && run.HeadSHA == f.headSHA {
+			summary = run.Summary
+		}
+	}
+	if !strings.Contains(summary, "seeds/raw_events.csv is 17.0 MiB, more than the 16 MiB dataops reads of one file") {
+		t.Errorf("compile summary %q does not say which file is too large", summary)
+	}
+	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+	waitFor(t, "the help after the refusal", func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
+	})
+}
+
 // TestServeModelsCannotReadTheBotsSecrets: env_var() in a pull request's
 // model sees only DBT_ variables in the bot, whose own environment holds
 // its secrets.
