@@ -51,6 +51,11 @@ type Pipeline struct {
 	// environment (the CLI's and the Action's, which are the user's own).
 	// The bot gives DBTEnvOnly.
 	LookupEnv func(name string) (string, bool)
+	// RetryTransient: the caller runs the event again on a transient error
+	// (the bot). Sources that could not be downloaded for a passing reason
+	// then end the run with the error, instead of failing the compile
+	// check of a pull request that did nothing wrong.
+	RetryTransient bool
 }
 
 // Outcome is what a run concluded.
@@ -93,6 +98,9 @@ func (p *Pipeline) Run(ctx context.Context, ev Event) (*Outcome, error) {
 	r := &run{p: p, ev: ev, log: log, out: &Outcome{Environment: env}, sha: ev.PullRequest.HeadSHA}
 	r.start()
 	r.execute(ctx)
+	if r.aborted != nil {
+		return nil, r.aborted
+	}
 	return r.out, r.finish(ctx)
 }
 
@@ -112,6 +120,8 @@ type run struct {
 	sha  string
 	head *project.Manifest
 	prod project.Target
+	// aborted ends the run without a verdict: it is run again.
+	aborted error
 }
 
 // start marks every stage queued so people see the whole list at once.
@@ -134,6 +144,9 @@ func (r *run) stage(ctx context.Context, name, what string, fn func() checks.Res
 	r.publish(ctx, scm.Check{Name: name, Status: scm.StatusInProgress, Title: what})
 	start := time.Now()
 	res := fn()
+	if r.aborted != nil {
+		return res
+	}
 	took := time.Since(start)
 	r.log.Info("stage done", "stage", name, "conclusion", res.Conclusion, "took", took.Round(time.Millisecond))
 	if r.p.StageDone != nil {
@@ -174,22 +187,31 @@ func (r *run) execute(ctx context.Context) {
 		var err error
 		r.head, ds, err = r.compile(ctx, r.ev.PullRequest.HeadSHA, envTarget)
 		if err != nil {
-			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not read the sources", Summary: err.Error()}
+			if r.abort(err) {
+				return checks.Result{}
+			}
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not read the sources", Summary: publicReason(err)}
 		}
 		if len(ds) > 0 {
 			return checks.Compile(cfg.Project, nil, ds)
 		}
 		var bds project.Diagnostics
 		base, bds, err = r.compile(ctx, r.ev.PullRequest.BaseSHA, envTarget)
+		if err != nil && r.abort(err) {
+			return checks.Result{}
+		}
 		if err == nil && len(bds) > 0 {
 			err = fmt.Errorf("%d problems; the first: %s", len(bds), bds[0])
 		}
 		if err != nil {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "The base revision does not compile",
-				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %v", short(r.ev.PullRequest.BaseSHA), err)}
+				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %s", short(r.ev.PullRequest.BaseSHA), publicReason(err))}
 		}
 		return checks.Compile(cfg.Project, r.head, nil)
 	})
+	if r.aborted != nil {
+		return
+	}
 	if compile.Failed() {
 		r.skipRest(ctx, "the project does not compile")
 		return
@@ -206,7 +228,7 @@ func (r *run) execute(ctx context.Context) {
 		Owner: r.ev.PullRequest.Author, CreatedAt: time.Now().UTC()}
 	if err := r.p.Warehouse.CreateEnvironment(ctx, r.out.Environment, marker); err != nil {
 		r.complete(ctx, checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure,
-			Title: "Could not create the environment", Summary: fmt.Sprintf("Environment `%s`: %v", r.out.Environment, err)})
+			Title: "Could not create the environment", Summary: fmt.Sprintf("Environment `%s`: %s", r.out.Environment, publicReason(err))})
 		r.skipRest(ctx, "the environment could not be created")
 		return
 	}
@@ -273,13 +295,26 @@ func (r *run) dryRun(ctx context.Context, opts build.Options, base *project.Mani
 	})
 }
 
+// abort ends the run for err when the caller runs it again instead.
+func (r *run) abort(err error) bool {
+	if !r.p.RetryTransient || isPermanent(err) {
+		return false
+	}
+	r.aborted = err
+	return true
+}
+
 // compile reads and compiles the project at sha ("" = the work tree).
 func (r *run) compile(ctx context.Context, sha string, target project.Target) (*project.Manifest, project.Diagnostics, error) {
 	var p *project.Project
 	var ds project.Diagnostics
 	files, err := r.p.Sources.Files(ctx, sha)
 	if err != nil {
-		return nil, nil, err
+		which := "head"
+		if sha == r.ev.PullRequest.BaseSHA && sha != r.ev.PullRequest.HeadSHA {
+			which = "base"
+		}
+		return nil, nil, sourcesError(which, sha, err)
 	}
 	if files == nil && r.p.ProjectDir != "" {
 		p, ds = project.Load(r.p.ProjectDir)

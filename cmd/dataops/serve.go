@@ -73,6 +73,7 @@ type server struct {
 	store    *store.Store
 	metrics  *metrics.Metrics
 	connect  *bot.Connect
+	guard    *bot.HostGuard
 	intake   *webhook.Intake
 	wake     chan struct{}
 	listener net.Listener
@@ -84,16 +85,17 @@ type server struct {
 // ever taken unverified.
 func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string, logger *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, logger: logger, wake: make(chan struct{}, 1), ready: make(chan struct{})}
-	s.connect = &bot.Connect{Logger: logger, DSN: func(host, repo string) (string, error) {
+	s.guard = &bot.HostGuard{MaxWorkers: cfg.HostWorkers, Failures: cfg.HostFailures, Pause: cfg.HostPause.Duration}
+	s.connect = &bot.Connect{Logger: logger, Guard: s.guard, DSN: func(host, repo, purpose string) (string, error) {
 		// The intake queues nothing for other repositories; a job queued
 		// before allow: changed must not reach a warehouse either.
 		if !cfg.Allowed(host, repo) {
 			return "", fmt.Errorf("this bot does not serve %s: it is not in allow: of the serve configuration", repo)
 		}
-		name := cfg.DSNEnv(host, repo, config.PurposeChecks)
+		name := cfg.DSNEnv(host, repo, purpose)
 		dsn := getenv(name)
 		if dsn == "" {
-			return "", fmt.Errorf("no warehouse for %s: set %s to its DSN (or map the repository under repositories: in the serve configuration)", repo, name)
+			return "", fmt.Errorf("no warehouse for %s's %s: set %s to its DSN (or map the repository under repositories: in the serve configuration)", repo, purpose, name)
 		}
 		return dsn, nil
 	}}
@@ -112,7 +114,7 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 			return nil, fmt.Errorf("github: the App's private key is not a PEM-encoded RSA key (the .pem file GitHub generates): %v", err)
 		}
 		s.intake.GitHubSecret = []byte(secret)
-		s.connect.GitHub = &bot.GitHubApp{BaseURL: gh.APIURL, AppID: gh.AppID, PrivateKey: key}
+		s.connect.GitHub = &bot.GitHubApp{BaseURL: gh.APIURL, AppID: gh.AppID, PrivateKey: key, RequestTimeout: gh.RequestTimeout.Duration}
 	}
 	if gl := cfg.GitLab; gl != nil {
 		secret := getenv(gl.WebhookSecretEnv)
@@ -125,7 +127,7 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 		}
 		s.intake.GitLabToken = []byte(secret)
 		s.intake.GitLabBotUser = gl.BotUser
-		s.connect.GitLab = &bot.GitLabAccess{BaseURL: gl.APIURL, Token: token}
+		s.connect.GitLab = &bot.GitLabAccess{BaseURL: gl.APIURL, Token: token, RequestTimeout: gl.RequestTimeout.Duration}
 	}
 	url := cfg.Store
 	if u := getenv("DATABASE_URL"); u != "" {
@@ -211,7 +213,8 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 		// One Worker each: a worker's id owns its locks, so two workers of
 		// one process never share a pull request's lock.
 		w := &bot.Worker{Store: s.store, Connections: s.connect, Logger: s.logger, Metrics: s.metrics,
-			GitLabBotUser: s.intake.GitLabBotUser, Threads: s.cfg.Threads, Lease: s.cfg.VisibilityTimeout.Duration, Wake: s.wake}
+			GitLabBotUser: s.intake.GitLabBotUser, Threads: s.cfg.Threads, Lease: s.cfg.VisibilityTimeout.Duration, Wake: s.wake,
+			JobTimeout: s.cfg.JobTimeout.Duration, Guard: s.guard}
 		if i == 0 {
 			owner = w.ID()
 		}

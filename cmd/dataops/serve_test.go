@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dataops-dev/dataops/bot"
+	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/scm/githubtest"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
@@ -26,7 +27,7 @@ var botEngines = []struct {
 // schemaExists asks the bot's own connection to the warehouse.
 func schemaExists(t *testing.T, b *runningBot, schema string) bool {
 	t.Helper()
-	w, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo)
+	w, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func schemaExists(t *testing.T, b *runningBot, schema string) bool {
 // columnsOf lists a relation's columns through the bot's connection.
 func columnsOf(t *testing.T, b *runningBot, schema, name string) string {
 	t.Helper()
-	w, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo)
+	w, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
 	cols, err := w.Columns(context.Background(), warehouse.Relation{Schema: schema, Name: name})
 	if err != nil {
 		return "error: " + err.Error()
@@ -117,7 +118,7 @@ func TestServeEndToEnd(t *testing.T) {
 			_, _ = f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops deploy"))
 			waitFor(t, "the deploy", func() bool { return hasColumn(columnsOf(t, b, "main", "fct_orders"), "card_amount") })
 			waitFor(t, "the deploy comment", func() bool {
-				d := f.commentsWith("<!-- dataops:deploy -->")
+				d := f.commentsWith(bot.ReplyMarker)
 				return len(d) == 1 && strings.Contains(d[0].Body, "Deployed")
 			})
 			deployComment := lastComment(f, "/dataops deploy")
@@ -420,7 +421,7 @@ func TestServeDeployWaitsForRunningDeploy(t *testing.T) {
 	}
 	f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops deploy"))
 	waitFor(t, "the pull request told", func() bool {
-		d := f.commentsWith("<!-- dataops:deploy -->")
+		d := f.commentsWith(bot.ReplyMarker)
 		return len(d) == 1 && strings.Contains(d[0].Body, "Another deploy of this repository is running")
 	})
 	if hasColumn(columnsOf(t, b, "main", "fct_orders"), "card_amount") {
@@ -431,7 +432,7 @@ func TestServeDeployWaitsForRunningDeploy(t *testing.T) {
 	}
 	waitFor(t, "the deploy after the other", func() bool { return hasColumn(columnsOf(t, b, "main", "fct_orders"), "card_amount") })
 	waitFor(t, "the deploy comment", func() bool {
-		d := f.commentsWith("<!-- dataops:deploy -->")
+		d := f.commentsWith(bot.ReplyMarker)
 		return len(d) == 1 && strings.Contains(d[0].Body, "Deployed")
 	})
 }
@@ -516,8 +517,9 @@ func TestServeMasksPasswordsWithSpecialCharacters(t *testing.T) {
 			f := newBotFixture(t, w, dsn, "")
 			f.env["DATAOPS_WAREHOUSE_DSN"] = fmt.Sprintf("postgres://dataops:%s@127.0.0.1:%d/analytics?connect_timeout=2", password, envClosedPort(t))
 			b := f.start(t)
-			// Anyone's command opens the warehouse.
-			f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+			// A writer's command opens the warehouse (a stranger's no longer
+			// does).
+			f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops rerun"))
 			waitFor(t, "the warning", func() bool {
 				r := f.commentsWith(bot.ReplyMarker)
 				return len(r) == 1 && strings.Contains(r[0].Body, "could not reach the warehouse")
@@ -576,7 +578,7 @@ func TestServeModelsCannotReadTheBotsSecrets(t *testing.T) {
 	b := f.start(t)
 	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
 	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
-	wh, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo)
+	wh, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
 	rows, err := wh.Query(context.Background(), `select secret, dbt_secret, region from "pr_7"."env_probe"`)
 	if err != nil {
 		t.Fatalf("%v (checks %v)", err, f.checks(f.headSHA))

@@ -47,6 +47,14 @@ type Serve struct {
 	GitHub *ServeGitHub `yaml:"github"`
 	GitLab *ServeGitLab `yaml:"gitlab"`
 
+	// Allow lists what the bot serves: GitHub repositories (owner/name) or
+	// owners (owner/*), GitLab projects (gitlab:group/project) or groups
+	// (gitlab:group/*, subgroups included). Deliveries from anything else
+	// are answered and ignored. It is required: an App can be installed on
+	// repositories nobody meant the bot to serve, and each would otherwise
+	// get the default warehouse.
+	Allow Allowlist `yaml:"allow"`
+
 	// Deadlines and isolation between code hosts: a job, or a host that
 	// keeps failing, does not hold every worker.
 
@@ -62,14 +70,6 @@ type Serve struct {
 	// attempts, until HostPause has passed and one request finds it back.
 	HostFailures int      `yaml:"host_failures"`
 	HostPause    Duration `yaml:"host_pause"`
-
-	// Allow lists what the bot serves: GitHub repositories (owner/name) or
-	// owners (owner/*), GitLab projects (gitlab:group/project) or groups
-	// (gitlab:group/*, subgroups included). Deliveries from anything else
-	// are answered and ignored. It is required: an App can be installed on
-	// repositories nobody meant the bot to serve, and each would otherwise
-	// get the default warehouse.
-	Allow Allowlist `yaml:"allow"`
 }
 
 // ServeWarehouse names the variables holding a warehouse's DSNs. The
@@ -201,8 +201,8 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		return Serve{}, fail("max_attempts", "must be at least 1")
 	case s.MaxBodyBytes < 1024:
 		return Serve{}, fail("max_body_bytes", "must be at least 1024 bytes")
-	case s.JobTimeout.Duration < time.Minute:
-		return Serve{}, fail("job_timeout", "must be at least 1m (a job's deadline: the checks of one pull request)")
+	case s.JobTimeout.Duration < time.Second:
+		return Serve{}, fail("job_timeout", "must be at least 1s (a job's deadline: the checks of one pull request, 30m by default)")
 	case s.HostWorkers < 0:
 		return Serve{}, fail("host_workers", "must be at least 1, or 0 for workers - 1")
 	case s.HostFailures < 1:

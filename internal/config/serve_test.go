@@ -33,7 +33,7 @@ func TestParseServe(t *testing.T) {
 		{"dsn in the file", github + "repositories:\n  acme/shop: {dsn_env: 'postgres://u:p@h/db'}\n", "serve.yml:6: repositories.acme/shop.dsn_env: must name the environment variable"},
 		{"checks dsn in the file", github + "warehouse:\n  checks_dsn_env: 'postgres://u:p@h/db'\n", "serve.yml:6: warehouse.checks_dsn_env: must name the environment variable"},
 		{"repository without a dsn", github + "repositories:\n  acme/shop: {checks_dsn_env: SHOP_CHECKS}\n", "serve.yml:6: repositories.acme/shop.dsn_env: must name the environment variable holding the warehouse DSN (or set both"},
-		{"short job timeout", github + "job_timeout: 10s\n", "serve.yml:5: job_timeout: must be at least 1m"},
+		{"short job timeout", github + "job_timeout: 10ms\n", "serve.yml:5: job_timeout: must be at least 1s"},
 		{"no host failures", github + "host_failures: 0\n", "serve.yml:5: host_failures: must be at least 1"},
 		{"short request timeout", "github:\n  app_id: 12\n  private_key_file: app.pem\n  request_timeout: 1ms\n", "serve.yml:4: github.request_timeout: must be at least 100ms"},
 	} {

@@ -27,6 +27,10 @@ type Received struct {
 	// their worker died (SIGKILL, a fatal error such as running out of
 	// memory or stack) or stopped renewing the job.
 	Crashes int
+	// Dead, when set, says why Receive dead-lettered the job instead of
+	// handing it out (too many crashes or interruptions): it is no longer
+	// in the queue, and the worker only tells its pull request.
+	Dead string
 
 	received int // goqite's receive count when this worker got the job: its claim
 	failures int
@@ -38,13 +42,10 @@ type Received struct {
 // working on it; whoever holds it now reports it.
 var ErrLost = errors.New("job no longer held by this worker (its visibility timeout expired, or it was finished)")
 
-// maxDeadPerReceive bounds how many exhausted jobs one Receive dead-letters
-// before giving up the turn.
-const maxDeadPerReceive = 32
-
 // Receive takes the next job, or returns nil, nil when none is ready. A job
-// interrupted MaxAttempts times (its worker crashed, or let the visibility
-// timeout expire) is dead-lettered here instead of being run again.
+// interrupted MaxAttempts times, or whose worker died MaxCrashes times, is
+// dead-lettered here instead of being run again, and returned with Dead
+// saying why.
 func (s *Store) Receive(ctx context.Context) (*Received, error) {
 	var got *Received
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -60,7 +61,7 @@ func (s *Store) Receive(ctx context.Context) (*Received, error) {
 				return err
 			}
 		}
-		for range maxDeadPerReceive {
+		for {
 			m, err := s.queue.ReceiveTx(ctx, tx)
 			if err != nil || m == nil {
 				return err
@@ -71,6 +72,7 @@ func (s *Store) Receive(ctx context.Context) (*Received, error) {
 			}
 			var env envelope
 			if err := json.Unmarshal(m.Body, &env); err != nil {
+				// Nobody to tell: the job names no pull request.
 				if err := s.deadLetterTx(ctx, tx, string(m.ID), m.Body, received, "undecodable job: "+err.Error()); err != nil {
 					return err
 				}
@@ -86,26 +88,21 @@ func (s *Store) Receive(ctx context.Context) (*Received, error) {
 				if env.LastError != "" {
 					reason += "; last error: " + env.LastError
 				}
-				if err := s.deadLetterTx(ctx, tx, string(m.ID), m.Body, attempt-1, reason); err != nil {
-					return err
-				}
-				continue
+				got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt - 1, LastError: env.LastError, Crashes: crashes, Dead: reason}
+				return s.deadLetterTx(ctx, tx, string(m.ID), m.Body, attempt-1, reason)
 			}
 			if attempt > s.opts.MaxAttempts {
 				reason := fmt.Sprintf("interrupted %d times (crash or visibility timeout)", received-1)
 				if env.LastError != "" {
 					reason += "; last error: " + env.LastError
 				}
-				if err := s.deadLetterTx(ctx, tx, string(m.ID), m.Body, attempt-1, reason); err != nil {
-					return err
-				}
-				continue
+				got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt - 1, LastError: env.LastError, Crashes: crashes, Dead: reason}
+				return s.deadLetterTx(ctx, tx, string(m.ID), m.Body, attempt-1, reason)
 			}
 			got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt, LastError: env.LastError, Crashes: crashes,
 				received: received, failures: env.Failures}
 			return nil
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("receive job: %w", err)

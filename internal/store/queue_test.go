@@ -179,6 +179,9 @@ func TestInterruptionsDeadLetter(t *testing.T) {
 			t.Fatalf("Attempt = %d, want 2", r.Attempt)
 		}
 		time.Sleep(timeout + 100*time.Millisecond)
+		if r := mustReceive(t, s); !strings.Contains(r.Dead, "interrupted 2 times") || r.Attempt != 2 {
+			t.Errorf("the exhausted job is handed out once as dead (%q, attempt %d), for its pull request to be told", r.Dead, r.Attempt)
+		}
 		mustReceiveNothing(t, s)
 		if st := mustStats(t, s); st != (Stats{Dead: 1}) {
 			t.Errorf("%+v, want Dead 1 only", st)
@@ -329,8 +332,12 @@ func TestCrashesDeadLetter(t *testing.T) {
 		if r.Attempt != 3 || r.Crashes != 1 {
 			t.Fatalf("after a retry: attempt %d, crashes %d; want 3 and 1", r.Attempt, r.Crashes)
 		}
-		// The second crash: the next receive dead-letters it.
+		// The second crash: the next receive dead-letters it, and hands it
+		// out once so that its pull request is told.
 		time.Sleep(timeout + 100*time.Millisecond)
+		if r := mustReceive(t, s); !strings.Contains(r.Dead, "its worker died 2 times") || r.Job.DeliveryID != "d-1" {
+			t.Errorf("received %+v, want d-1 dead after two crashes", r)
+		}
 		mustReceiveNothing(t, s)
 		if st := mustStats(t, s); st != (Stats{Dead: 1}) {
 			t.Errorf("%+v, want Dead 1 only", st)
