@@ -86,7 +86,7 @@ type server struct {
 func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string, logger *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, logger: logger, wake: make(chan struct{}, 1), ready: make(chan struct{})}
 	s.guard = &bot.HostGuard{MaxWorkers: cfg.HostWorkers, Failures: cfg.HostFailures, Pause: cfg.HostPause.Duration}
-	s.connect = &bot.Connect{Logger: logger, Guard: s.guard, DSN: func(host, repo, purpose string) (string, error) {
+	s.connect = &bot.Connect{Logger: logger, Guard: s.guard, StatementTimeout: cfg.Warehouse.StatementTimeout.Duration, DSN: func(host, repo, purpose string) (string, error) {
 		// The intake queues nothing for other repositories; a job queued
 		// before allow: changed must not reach a warehouse either.
 		if !cfg.Allowed(host, repo) {
