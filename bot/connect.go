@@ -159,4 +159,3 @@ func (c *Connect) Close() error {
 	}
 	return first
 }
-
