@@ -231,7 +231,7 @@ func githubRerunEvent(name string, payload []byte) (Event, error) {
 	if e.Action != "rerequested" || unit == nil || len(unit.PullRequests) == 0 || unit.PullRequests[0] == nil {
 		return Event{}, ErrIgnored{name + " " + e.Action + " needs nothing"}
 	}
-	return Event{Repo: e.repo(), InstallationID: e.installation(), Kind: Rerun,
+	return Event{Repo: e.repo(), InstallationID: e.installation(), Kind: Rerun, Pinned: unit.HeadSHA,
 		PullRequest: scm.PullRequest{Number: unit.PullRequests[0].Number, HeadSHA: unit.HeadSHA}}, nil
 }
 

@@ -101,7 +101,8 @@ func readArchive(r io.Reader, project, sha string, limits ArchiveLimits) ([]proj
 	var tooBig *archiveTooLarge
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, fmt.Errorf("the sources of %s are too large to check: %s", sha, tooBig.why)
+		// The commit will not shrink: running the job again cannot help.
+		return nil, permanent(fmt.Errorf("the sources of %s are too large to check: %s", sha, tooBig.why), "")
 	case err != nil:
 		return nil, fmt.Errorf("read the sources of %s: %w", sha, err)
 	}

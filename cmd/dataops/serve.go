@@ -99,7 +99,8 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 		}
 		return dsn, nil
 	}}
-	s.intake = &webhook.Intake{MaxBody: cfg.MaxBodyBytes, Logger: logger, Queued: s.signal, Allowed: cfg.Allowed}
+	s.intake = &webhook.Intake{MaxBody: cfg.MaxBodyBytes, Logger: logger, Queued: s.signal, Allowed: cfg.Allowed,
+		Heads: pullRequestHeads{s.connect}}
 	if gh := cfg.GitHub; gh != nil {
 		secret := getenv(gh.WebhookSecretEnv)
 		if secret == "" {
@@ -144,6 +145,22 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 	})
 	s.intake.Store, s.intake.Metrics, s.connect.Metrics = st, s.metrics, s.metrics
 	return s, nil
+}
+
+// pullRequestHeads reads a pull request's head for the intake, through
+// the bot's client of its repository.
+type pullRequestHeads struct{ connect *bot.Connect }
+
+func (p pullRequestHeads) Head(ctx context.Context, ev bot.Event) (string, error) {
+	h, err := p.connect.Host(ctx, ev.Host, ev.Repo, ev.InstallationID)
+	if err != nil {
+		return "", err
+	}
+	pr, err := h.PullRequest(ctx, ev.PullRequest.Number)
+	if err != nil {
+		return "", err
+	}
+	return pr.HeadSHA, nil
 }
 
 func privateKey(gh *config.ServeGitHub, getenv func(string) string) ([]byte, error) {

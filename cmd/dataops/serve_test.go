@@ -26,13 +26,22 @@ var botEngines = []struct {
 	{"postgres", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.PostgresDatabase(t) }},
 }
 
-// schemaExists asks the bot's own connection to the warehouse.
-func schemaExists(t *testing.T, b *runningBot, schema string) bool {
+// servedWarehouse is the bot's own connection to the warehouse of the
+// first repository it serves (a DuckDB file opens once per process).
+func servedWarehouse(t *testing.T, b *runningBot) warehouse.Warehouse {
 	t.Helper()
-	w, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
+	served := b.srv.cfg.Allow[0]
+	w, err := b.srv.connect.Warehouse(context.Background(), served.Host, served.Path, config.PurposeChecks)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w
+}
+
+// schemaExists asks the bot's own connection to the warehouse.
+func schemaExists(t *testing.T, b *runningBot, schema string) bool {
+	t.Helper()
+	w := servedWarehouse(t, b)
 	rows, err := w.Query(context.Background(), "select count(*) from information_schema.schemata where schema_name = "+w.Dialect().Placeholder(1), schema)
 	if err != nil {
 		t.Fatal(err)
