@@ -559,20 +559,10 @@ func TestServeRefusesOversizedSources(t *testing.T) {
 	if got := f.checks(f.headSHA); got["dataops/compile"] != "completed/failure" || got["dataops/gate"] != "completed/failure" {
 		t.Errorf("checks %v, want compile and gate failed", got)
 	}
-	var summary string
-	for _, run := range f.gh.CheckRuns(botRepo) {
-		if run.Name == "dataops/compile" && run.HeadSHA == f.headSHA {
-			summary = run.Summary
-		}
+	if said := checksSaid(f, f.headSHA); !strings.Contains(said, "seeds/raw_events.csv is 17.0 MiB, more than the 16 MiB dataops reads of one file") {
+		t.Errorf("the checks do not say which file is too large:\n%s", said)
 	}
-	if !strings.Contains(summary, "seeds/raw_events.csv is 17.0 MiB, more than the 16 MiB dataops reads of one file") {
-		t.Errorf("compile summary %q does not say which file is too large", summary)
-	}
-	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
-	waitFor(t, "the help after the refusal", func() bool {
-		r := f.commentsWith(bot.ReplyMarker)
-		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
-	})
+	askHelp(t, f, b, "the help after the refusal")
 }
 
 // TestServeModelsCannotReadTheBotsSecrets: env_var() in a pull request's
@@ -622,6 +612,17 @@ func TestServeModelsCannotReadFiles(t *testing.T) {
 	if !strings.Contains(strings.Join(said, "\n"), "disabled by configuration") {
 		t.Errorf("the annotations on file_probe.sql do not say file access is disabled: %q", said)
 	}
+}
+
+// askHelp comments /dataops help and waits for its answer: the bot still
+// serves, and its worker is free.
+func askHelp(t *testing.T, f *botFixture, b *runningBot, what string) {
+	t.Helper()
+	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+	waitFor(t, what, func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
+	})
 }
 
 // checksSaid is everything the checks on sha said: titles, summaries and
@@ -712,11 +713,7 @@ func TestServeStatementTimeout(t *testing.T) {
 			if !strings.Contains(said, "stopped after 2s, the statement timeout") {
 				t.Errorf("the checks do not say the statement timed out:\n%s", said)
 			}
-			f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
-			waitFor(t, "the worker free again", func() bool {
-				r := f.commentsWith(bot.ReplyMarker)
-				return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
-			})
+			askHelp(t, f, b, "the worker free again")
 		})
 	}
 }
@@ -768,11 +765,7 @@ func TestServeIgnoresUnlistedRepository(t *testing.T) {
 		t.Errorf("log lines about %s: %q, want one saying it is not served", other, lines)
 	}
 	// A served delivery afterwards runs to its end: the bot was not idle.
-	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
-	waitFor(t, "the served command", func() bool {
-		r := f.commentsWith(bot.ReplyMarker)
-		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
-	})
+	askHelp(t, f, b, "the served command")
 
 	if st, err := b.srv.store.Stats(context.Background()); err != nil || st.Queued+st.Running+st.Delayed+st.Dead != 0 {
 		t.Errorf("queue: %+v %v", st, err)
