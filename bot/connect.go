@@ -119,6 +119,11 @@ func (c *Connect) Warehouse(ctx context.Context, host, repo, purpose string) (wa
 	if err != nil {
 		return nil, permanent(err, "")
 	}
+	return c.Open(ctx, dsn)
+}
+
+// Open returns the warehouse of dsn, opened once and shared.
+func (c *Connect) Open(ctx context.Context, dsn string) (warehouse.Warehouse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w, ok := c.warehouses[dsn]; ok {

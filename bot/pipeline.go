@@ -56,6 +56,16 @@ type Pipeline struct {
 	// then end the run with the error, instead of failing the compile
 	// check of a pull request that did nothing wrong.
 	RetryTransient bool
+	// Compiler, when set, loads and compiles the files of the pull
+	// request's head: the bot's runs them in a child process with resource
+	// limits (ChildCompiler). The base, which writers merged, compiles in
+	// this process, as does everything when it is nil.
+	Compiler Compiler
+}
+
+// Compiler loads a commit's files as the project in dir and compiles it.
+type Compiler interface {
+	Compile(ctx context.Context, dir string, files []project.File, opts project.Options) (*project.Manifest, project.Diagnostics, error)
 }
 
 // Outcome is what a run concluded.
@@ -190,7 +200,11 @@ func (r *run) execute(ctx context.Context) {
 			if r.abort(err) {
 				return checks.Result{}
 			}
-			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not read the sources", Summary: publicReason(err)}
+			title := "Could not read the sources"
+			if errors.Is(err, errCompileContained) {
+				title = "The project could not be compiled within its limits"
+			}
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: title, Summary: publicReason(err)}
 		}
 		if len(ds) > 0 {
 			return checks.Compile(cfg.Project, nil, ds)
@@ -316,15 +330,26 @@ func (r *run) compile(ctx context.Context, sha string, target project.Target) (*
 		}
 		return nil, nil, sourcesError(which, sha, err)
 	}
-	if files == nil && r.p.ProjectDir != "" {
+	opts := project.Options{Target: target, LookupEnv: r.p.LookupEnv}
+	switch {
+	case files == nil && r.p.ProjectDir != "":
 		p, ds = project.Load(r.p.ProjectDir)
-	} else {
+	case r.p.Compiler != nil && sha != r.ev.PullRequest.BaseSHA:
+		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts)
+		if err != nil || len(ds) > 0 {
+			return nil, ds, err
+		}
+		return m, nil, nil
+	default:
 		p, ds = project.LoadFiles(r.p.Config.Project, files)
 	}
 	if p == nil {
 		return nil, ds, nil
 	}
-	m, ds := project.Compile(p, project.Options{Target: target, LookupEnv: r.p.LookupEnv})
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	m, ds := project.Compile(p, opts)
 	if len(ds) > 0 {
 		return nil, ds, nil
 	}
@@ -441,6 +466,19 @@ func (p *Pipeline) Approvals(ctx context.Context, pr scm.PullRequest) checks.App
 		}
 	}
 	return a
+}
+
+// DBTEnv is what DBTEnvOnly lets a project read, for a compile in a child
+// process, which gets a copy instead of the bot's environment.
+func DBTEnv() map[string]string {
+	out := map[string]string{}
+	for _, kv := range os.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		if _, ok := DBTEnvOnly(name); ok {
+			out[name] = value
+		}
+	}
+	return out
 }
 
 // DBTEnvOnly is env_var() for code the bot did not write: only DBT_

@@ -62,6 +62,9 @@ type Worker struct {
 	// keeps failing; nil bounds nothing. The workers of a process and its
 	// Connect share one.
 	Guard *HostGuard
+	// Compiler compiles pull requests' projects (ChildCompiler); nil
+	// compiles in this process.
+	Compiler Compiler
 
 	idOnce sync.Once
 	id     string
@@ -501,7 +504,7 @@ func (w *Worker) handle(ctx context.Context, ev *Event, job store.Job, r *store.
 		Pipeline: func(ev Event) *Pipeline {
 			return &Pipeline{Host: host, Config: cfg, Sources: ArchiveSources{Host: host, Project: cfg.Project},
 				Logger: log, Threads: w.Threads, Commands: Commands(true), StageDone: w.Metrics.Stage, LookupEnv: DBTEnvOnly,
-				FullDetails: "Each check's details hold the full report.", RetryTransient: true}
+				FullDetails: "Each check's details hold the full report.", RetryTransient: true, Compiler: w.Compiler}
 		}}
 	_, err = handler.Handle(ctx, *ev)
 	return err

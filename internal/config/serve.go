@@ -70,6 +70,22 @@ type Serve struct {
 	// attempts, until HostPause has passed and one request finds it back.
 	HostFailures int      `yaml:"host_failures"`
 	HostPause    Duration `yaml:"host_pause"`
+	// Compile contains the loading and compiling of a pull request's
+	// project.
+	Compile ServeCompile `yaml:"compile"`
+}
+
+// ServeCompile bounds the compile of a pull request's project, which runs
+// in a child process so that even a fatal error there costs one job.
+type ServeCompile struct {
+	// InProcess compiles in the bot's own process instead (default
+	// false): no child to start, and no containment beyond the template
+	// engine's limits.
+	InProcess bool `yaml:"in_process"`
+	// MemoryMB bounds the child's memory (default 2048).
+	MemoryMB int `yaml:"memory_mb"`
+	// Timeout bounds one compile (default 5m).
+	Timeout Duration `yaml:"timeout"`
 }
 
 // ServeWarehouse names the variables holding a warehouse's DSNs. The
@@ -144,7 +160,8 @@ func DefaultServe() Serve {
 	return Serve{Listen: ":8080", Store: "dataops.db", Workers: 2, VisibilityTimeout: Duration{time.Minute},
 		MaxAttempts: 5, MaxBodyBytes: 25 << 20, SweepEvery: Duration{time.Hour}, KeepDeliveries: Duration{7 * 24 * time.Hour},
 		Threads: 4, Warehouse: ServeWarehouse{DSNEnv: "DATAOPS_WAREHOUSE_DSN", StatementTimeout: Duration{DefaultStatementTimeout}},
-		JobTimeout: Duration{30 * time.Minute}, HostFailures: 5, HostPause: Duration{30 * time.Second}}
+		JobTimeout: Duration{30 * time.Minute}, HostFailures: 5, HostPause: Duration{30 * time.Second},
+		Compile: ServeCompile{MemoryMB: 2048, Timeout: Duration{5 * time.Minute}}}
 }
 
 // DefaultRequestTimeout bounds a code host's API request when serve.yml
@@ -217,6 +234,10 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		return Serve{}, fail("host_failures", "must be at least 1")
 	case s.HostPause.Duration < time.Second:
 		return Serve{}, fail("host_pause", "must be at least 1s")
+	case s.Compile.MemoryMB < 64:
+		return Serve{}, fail("compile.memory_mb", "must be at least 64 (MiB)")
+	case s.Compile.Timeout.Duration < time.Second:
+		return Serve{}, fail("compile.timeout", "must be at least 1s")
 	case s.GitHub != nil && s.GitHub.RequestTimeout.Duration < 100*time.Millisecond:
 		return Serve{}, fail("github.request_timeout", "must be at least 100ms")
 	case s.GitLab != nil && s.GitLab.RequestTimeout.Duration < 100*time.Millisecond:

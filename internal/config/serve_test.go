@@ -37,6 +37,7 @@ func TestParseServe(t *testing.T) {
 		{"no host failures", github + "host_failures: 0\n", "serve.yml:5: host_failures: must be at least 1"},
 		{"short statement timeout", github + "warehouse:\n  dsn_env: W\n  statement_timeout: 10ms\n", "serve.yml:7: warehouse.statement_timeout: must be at least 1s"},
 		{"statement timeout per repository", github + "repositories:\n  acme/shop: {dsn_env: S, statement_timeout: 1m}\n", "serve.yml:6: repositories.acme/shop.statement_timeout: set statement_timeout once, under warehouse:"},
+		{"little compile memory", github + "compile:\n  memory_mb: 10\n", "serve.yml:6: compile.memory_mb: must be at least 64"},
 		{"short request timeout", "github:\n  app_id: 12\n  private_key_file: app.pem\n  request_timeout: 1ms\n", "serve.yml:4: github.request_timeout: must be at least 100ms"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,389 @@
+// Package sandbox compiles a project in a child process with resource
+// limits: the bot's containment of a pull request's templates. The template
+// engine has limits of its own (a deadline, a call depth, an output size, a
+// memory ceiling); the child process is what remains when something gets
+// past them: a Go fatal error (a stack overflow, running out of memory, a
+// bug) ends the child, and the job that asked gets an error saying so,
+// while the bot and its other jobs go on.
+//
+// The child is the same binary, run again (re-exec) with ChildEnv set: the
+// program calls Child early in main (or in an init) and exits with its
+// status. It gets the project's files and the compile options on stdin,
+// and writes the Manifest, or the diagnostics, on stdout. It sets its own
+// address-space limit (RLIMIT_AS) and a smaller stack limit before reading
+// anything from the request, and its environment holds only what the
+// project may read through env_var(): not the bot's secrets. The parent
+// kills it when the job's context ends.
+//
+// Compile-time queries (a model's run_query) are not supported in the child
+// yet: the project compiles without a warehouse today. When they come, the
+// child will ask the parent over the same pipes.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dataops-dev/dataops/internal/project"
+)
+
+// ChildEnv, set to "compile" in a process's environment, makes Child run
+// the compile of a request read on stdin.
+const ChildEnv = "DATAOPS_SANDBOX"
+
+// Defaults.
+const (
+	DefaultMemory  = 2 << 30
+	DefaultTimeout = 5 * time.Minute
+	// maxStack bounds each goroutine's stack in the child: a runaway
+	// recursion ends sooner than at Go's 1 GB.
+	maxStack = 256 << 20
+	// maxStderr is how much of the child's dying words are kept.
+	maxStderr = 64 << 10
+)
+
+// Compiler compiles projects in child processes.
+type Compiler struct {
+	// Path is the binary to run as the child; its Child must be reached
+	// when ChildEnv is set. Empty means this process's executable.
+	Path string
+	// Args are passed to it (a test binary needs -test.run=^$).
+	Args []string
+	// Memory bounds the child's address space, in bytes (default 2 GiB).
+	Memory int64
+	// Timeout bounds one compile (default 5 minutes); the context's
+	// deadline, when sooner, wins.
+	Timeout time.Duration
+
+	mu       sync.Mutex
+	spares   []*child
+	starting int
+	closed   bool
+}
+
+// spareChildren is how many children wait ahead: a pull request's checks
+// compile two revisions back to back.
+const spareChildren = 2
+
+// request is what the parent sends.
+type request struct {
+	Dir    string
+	Files  []project.File
+	Target project.Target
+	Vars   map[string]any
+	// Env is what env_var() reads: the child's own environment is empty.
+	Env    map[string]string
+	Memory int64
+}
+
+// response is what the child sends back.
+type response struct {
+	Manifest    *project.Manifest
+	Diagnostics project.Diagnostics
+	// Loaded is false when the files were not a project (Diagnostics say
+	// why).
+	Loaded bool
+}
+
+// CrashError is a child that did not end with an answer: it was killed
+// (the deadline), ran out of memory, or died of a fatal error.
+type CrashError struct {
+	Reason string
+}
+
+func (e *CrashError) Error() string { return e.Reason }
+
+// Compile loads files as the project in dir and compiles it with opts, in
+// a child process. env is what the project's env_var() reads (opts's
+// LookupEnv is not used: a function cannot cross). A nil Manifest with
+// Diagnostics is a project that does not compile; an error is a child that
+// could not answer (*CrashError), or could not be started.
+//
+// The child was started ahead, waiting for its request, and another one
+// starts as this one takes over: starting the binary is off the job's path.
+func (c *Compiler) Compile(ctx context.Context, dir string, files []project.File, opts project.Options, env map[string]string) (*project.Manifest, project.Diagnostics, error) {
+	memory, timeout := c.memory(), c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	var in bytes.Buffer
+	if err := gob.NewEncoder(&in).Encode(request{Dir: dir, Files: files, Target: opts.Target, Vars: opts.Vars, Env: env, Memory: memory}); err != nil {
+		return nil, nil, fmt.Errorf("compile in a child process: %w", err)
+	}
+	ch, err := c.take()
+	if err != nil {
+		return nil, nil, fmt.Errorf("compile in a child process: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ended := make(chan error, 1)
+	go func() {
+		_, werr := ch.stdin.Write(in.Bytes())
+		ch.stdin.Close()
+		err := ch.cmd.Wait()
+		if err == nil && werr != nil {
+			err = werr
+		}
+		ended <- err
+	}()
+	select {
+	case err = <-ended:
+	case <-ctx.Done():
+		_ = ch.cmd.Process.Kill()
+		<-ended
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, nil, &CrashError{Reason: crashReason(ctx, err, ch.stderr.String(), timeout, memory)}
+	}
+	var resp response
+	if err := gob.NewDecoder(&ch.out).Decode(&resp); err != nil {
+		return nil, nil, fmt.Errorf("compile in a child process: read its answer: %w", err)
+	}
+	if !resp.Loaded {
+		return nil, resp.Diagnostics, nil
+	}
+	return resp.Manifest, resp.Diagnostics, nil
+}
+
+func (c *Compiler) memory() int64 {
+	if c.Memory > 0 {
+		return c.Memory
+	}
+	return DefaultMemory
+}
+
+// child is a started child process, waiting for its request.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	out    bytes.Buffer
+	stderr *headBuffer
+}
+
+// start starts a child.
+func (c *Compiler) start() (*child, error) {
+	path := c.Path
+	if path == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		path = exe
+	}
+	cmd := exec.Command(path, c.Args...)
+	// Nothing of the parent's environment: the child reads env_var()
+	// from the request. GOTRACEBACK=none keeps a fatal error's message
+	// short; GOMAXPROCS keeps one compile from taking every core.
+	cmd.Env = []string{ChildEnv + "=compile", "GOTRACEBACK=none", "GOMAXPROCS=2"}
+	ch := &child{cmd: cmd, stderr: &headBuffer{max: maxStderr}}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	ch.stdin = stdin
+	cmd.Stdout = &limitedWriter{w: &ch.out, left: c.memory()}
+	cmd.Stderr = ch.stderr
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// take returns a spare child (or a new one) and starts spares up to
+// spareChildren.
+func (c *Compiler) take() (*child, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, errors.New("the compiler is closed")
+	}
+	var ch *child
+	if n := len(c.spares); n > 0 {
+		ch, c.spares = c.spares[n-1], c.spares[:n-1]
+	}
+	more := spareChildren - len(c.spares) - c.starting
+	c.starting += max(more, 0)
+	c.mu.Unlock()
+	for range more {
+		go c.startSpare()
+	}
+	if ch != nil {
+		return ch, nil
+	}
+	return c.start()
+}
+
+// startSpare starts a child to wait for the next compile.
+func (c *Compiler) startSpare() {
+	next, err := c.start()
+	c.mu.Lock()
+	c.starting--
+	keep := err == nil && !c.closed && len(c.spares) < spareChildren
+	if keep {
+		c.spares = append(c.spares, next)
+	}
+	c.mu.Unlock()
+	if err == nil && !keep {
+		next.discard()
+	}
+	// A failed start: the next Compile starts its own, and says why.
+}
+
+// discard ends a child that got no request: with its stdin closed it
+// reads nothing and exits.
+func (ch *child) discard() {
+	ch.stdin.Close()
+	_ = ch.cmd.Wait()
+}
+
+// Close ends the spare children; Compile fails afterwards.
+func (c *Compiler) Close() {
+	c.mu.Lock()
+	spares := c.spares
+	c.spares, c.closed = nil, true
+	c.mu.Unlock()
+	for _, ch := range spares {
+		ch.discard()
+	}
+}
+
+// crashReason says why a child ended without an answer, for the compile
+// check: what happened, not the child's stack.
+func crashReason(ctx context.Context, err error, stderr string, timeout time.Duration, memory int64) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return "compiling the project was stopped: " + context.Cause(ctx).Error()
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("compiling the project took longer than %s and was stopped", timeout)
+	}
+	if ctx.Err() != nil {
+		return "compiling the project was cancelled"
+	}
+	msg := firstFatal(stderr)
+	switch {
+	case strings.Contains(msg, "stack exceeds") || strings.Contains(msg, "stack overflow"):
+		return "compiling the project overflowed the stack (a macro or template that calls itself without end?): " + msg
+	case strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory"):
+		return fmt.Sprintf("compiling the project used more than its %d MiB of memory: %s", memory>>20, msg)
+	case msg != "":
+		return "compiling the project crashed: " + msg
+	}
+	return "compiling the project crashed: " + err.Error()
+}
+
+// firstFatal finds the runtime's one-line reason in a dying process's
+// stderr ("fatal error: ...", "runtime: ...", "panic: ...").
+func firstFatal(stderr string) string {
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		for _, p := range []string{"fatal error: ", "runtime: ", "panic: "} {
+			if strings.HasPrefix(line, p) {
+				if len(line) > 300 {
+					line = line[:300]
+				}
+				return line
+			}
+		}
+	}
+	return ""
+}
+
+// Child runs the compile of the request on stdin when ChildEnv says so, and
+// returns the process's exit status; ok is false in any other process.
+// Call it first thing in main (or an init): it must run before anything
+// else of the program.
+func Child() (status int, ok bool) {
+	if os.Getenv(ChildEnv) != "compile" {
+		return 0, false
+	}
+	if err := Serve(os.Stdin, os.Stdout, compile); err != nil {
+		fmt.Fprintln(os.Stderr, "dataops compile child:", err)
+		return 3, true
+	}
+	return 0, true
+}
+
+// CompileFunc loads and compiles files; Serve runs one in the child.
+type CompileFunc func(dir string, files []project.File, opts project.Options) (*project.Project, *project.Manifest, project.Diagnostics)
+
+func compile(dir string, files []project.File, opts project.Options) (*project.Project, *project.Manifest, project.Diagnostics) {
+	p, ds := project.LoadFiles(dir, files)
+	if p == nil {
+		return nil, nil, ds
+	}
+	m, ds := project.Compile(p, opts)
+	return p, m, ds
+}
+
+// Serve is the child: it limits itself, reads a request from in, compiles
+// with fn and writes the response to out.
+func Serve(in io.Reader, out io.Writer, fn CompileFunc) error {
+	var req request
+	if err := gob.NewDecoder(in).Decode(&req); err != nil {
+		return fmt.Errorf("read the request: %w", err)
+	}
+	if req.Memory > 0 {
+		// A short life: the collector runs only near the soft limit,
+		// then the hard one ends the process.
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(req.Memory / 4 * 3)
+		if err := limitAddressSpace(req.Memory); err != nil {
+			return fmt.Errorf("limit the memory: %w", err)
+		}
+	}
+	debug.SetMaxStack(maxStack)
+	env := req.Env
+	opts := project.Options{Target: req.Target, Vars: req.Vars, LookupEnv: func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	}}
+	p, m, ds := fn(req.Dir, req.Files, opts)
+	resp := response{Loaded: p != nil, Diagnostics: ds}
+	if len(ds) == 0 {
+		resp.Manifest = m
+	}
+	return gob.NewEncoder(out).Encode(resp)
+}
+
+// limitedWriter fails once more than left bytes are written: a child's
+// answer is bounded like its memory.
+type limitedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, errors.New("the child's answer is larger than its memory limit")
+	}
+	l.left -= int64(len(p))
+	return l.w.Write(p)
+}
+
+// headBuffer keeps the first max bytes written (a fatal error's reason
+// comes first).
+type headBuffer struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (t *headBuffer) Write(p []byte) (int, error) {
+	if room := t.max - t.buf.Len(); room > 0 {
+		t.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (t *headBuffer) String() string { return t.buf.String() }
