@@ -42,7 +42,7 @@ func GitHubEvent(name string, payload []byte, deliveryID string) (Event, error) 
 	case "check_run", "check_suite":
 		ev, err = githubRerunEvent(name, payload)
 	default:
-		return Event{}, ErrIgnored{fmt.Sprintf("%q events are not handled", name)}
+		return Event{}, ErrIgnored{fmt.Sprintf("%s events are not handled", name)}
 	}
 	if err != nil {
 		return Event{}, err
