@@ -53,6 +53,8 @@ type Connect struct {
 	Timeout time.Duration
 	// Guard pauses a code host that keeps failing; nil never pauses.
 	Guard *HostGuard
+	// StatementTimeout bounds every statement in a warehouse (0: none).
+	StatementTimeout time.Duration
 
 	mu         sync.Mutex
 	hosts      map[string]scm.Host
@@ -122,13 +124,15 @@ func (c *Connect) Warehouse(ctx context.Context, host, repo, purpose string) (wa
 
 // Open returns the warehouse of dsn, opened once and shared.
 func (c *Connect) Open(ctx context.Context, dsn string) (warehouse.Warehouse, error) {
-	dsn = withoutFileAccess(dsn)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w, ok := c.warehouses[dsn]; ok {
 		return w, nil
 	}
-	w, err := warehouse.Open(ctx, dsn)
+	// Models, hooks and seeds come from pull requests: DuckDB is locked
+	// down for them (no files, network or settings), and every statement
+	// has a deadline.
+	w, err := warehouse.OpenWith(ctx, dsn, warehouse.Options{Untrusted: true, StatementTimeout: c.StatementTimeout})
 	if err != nil {
 		return nil, &WarehouseError{Err: err}
 	}
@@ -159,20 +163,4 @@ func (c *Connect) Close() error {
 		delete(c.warehouses, dsn)
 	}
 	return first
-}
-
-// withoutFileAccess turns off DuckDB's access to files and URLs (unless the
-// DSN sets it): in the bot, models from pull requests could otherwise read
-// the bot's files, its environment among them, into tables and comments.
-// PostgreSQL needs no such setting: reading server files takes privileges
-// a warehouse role should not have.
-func withoutFileAccess(dsn string) string {
-	if !strings.HasPrefix(strings.ToLower(dsn), "duckdb://") || strings.Contains(dsn, "enable_external_access") {
-		return dsn
-	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "enable_external_access=false"
 }

@@ -124,6 +124,9 @@ func scrub(s string) string {
 // sourcesError is a commit whose files could not be downloaded.
 func sourcesError(which, sha string, err error) error {
 	reason := fmt.Sprintf("the %s commit %s could not be read: %s", which, short(sha), publicReason(err))
+	if isPermanent(err) && hostStatus(err) == 0 { // sources past the archive's bounds
+		return permanent(err, reason)
+	}
 	if code := hostStatus(err); permanentStatus(code) {
 		if code == http.StatusNotFound {
 			reason = fmt.Sprintf("the %s commit %s cannot be downloaded: the code host answered 404 Not Found (was it force-pushed away, or can the bot not read the repository?). "+

@@ -42,7 +42,7 @@ func GitHubEvent(name string, payload []byte, deliveryID string) (Event, error) 
 	case "check_run", "check_suite":
 		ev, err = githubRerunEvent(name, payload)
 	default:
-		return Event{}, ErrIgnored{fmt.Sprintf("%q events are not handled", name)}
+		return Event{}, ErrIgnored{fmt.Sprintf("%s events are not handled", name)}
 	}
 	if err != nil {
 		return Event{}, err
@@ -231,7 +231,7 @@ func githubRerunEvent(name string, payload []byte) (Event, error) {
 	if e.Action != "rerequested" || unit == nil || len(unit.PullRequests) == 0 || unit.PullRequests[0] == nil {
 		return Event{}, ErrIgnored{name + " " + e.Action + " needs nothing"}
 	}
-	return Event{Repo: e.repo(), InstallationID: e.installation(), Kind: Rerun,
+	return Event{Repo: e.repo(), InstallationID: e.installation(), Kind: Rerun, Pinned: unit.HeadSHA,
 		PullRequest: scm.PullRequest{Number: unit.PullRequests[0].Number, HeadSHA: unit.HeadSHA}}, nil
 }
 

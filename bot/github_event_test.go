@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-github/v62/github"
+
 	"github.com/dataops-dev/dataops/internal/scm"
 )
 
@@ -113,10 +115,10 @@ func TestGitHubEvent(t *testing.T) {
 				PullRequest: scm.PullRequest{Number: 1, Title: "Add new project layouts", Author: "runatlantis"},
 				Comment:     &Comment{ID: 396926483, Body: "###comment body###", Author: "runatlantis"}}},
 		{"rerun", "check_run", rerunOnPR,
-			Event{Host: "github", Repo: "github/hello-world", Kind: Rerun, InstallationID: 1,
+			Event{Host: "github", Repo: "github/hello-world", Kind: Rerun, InstallationID: 1, Pinned: "d6fde92930d4715a2b49857d24b940956b26d2d3",
 				PullRequest: scm.PullRequest{Number: 12, HeadSHA: "d6fde92930d4715a2b49857d24b940956b26d2d3"}}},
 		{"rerun all", "check_suite", suiteRerun,
-			Event{Host: "github", Repo: "github/hello-world", Kind: Rerun, InstallationID: 1,
+			Event{Host: "github", Repo: "github/hello-world", Kind: Rerun, InstallationID: 1, Pinned: "d6fde92930d4715a2b49857d24b940956b26d2d3",
 				PullRequest: scm.PullRequest{Number: 12, HeadSHA: "d6fde92930d4715a2b49857d24b940956b26d2d3"}}},
 		{"review submitted", "pull_request_review", review(t, "submitted", "approved"),
 			Event{Host: "github", Repo: "Codertocat/Hello-World", Kind: Reviewed, PullRequest: helloWorldPR, InstallationID: 1}},
@@ -194,15 +196,15 @@ func TestGitHubEventNotActedOn(t *testing.T) {
 		ignored bool   // ErrIgnored rather than an error
 		want    string // in the error's text
 	}{
-		{"ping", "ping", webhookFixture(t, "github", "ping.json"), true, `"ping" events are not handled`},
+		{"ping", "ping", webhookFixture(t, "github", "ping.json"), true, "ping events are not handled"},
 		{"installation", "installation", webhookFixture(t, "github", "installation.created.json"), true, "not handled"},
 		{"check run rerun of no pull request", "check_run", webhookFixture(t, "github", "check_run.rerequested.json"), true, "needs nothing"},
 		{"check run event without the run", "check_run", rerunNoRun, true, "needs nothing"},
 		{"labeled", "pull_request", editJSON(t, webhookFixture(t, "github", "pull_request.opened.json"), func(m map[string]any) { m["action"] = "labeled" }),
 			true, "pull_request labeled events need no checks"},
 		{"review of an unknown action", "pull_request_review", review(t, "requested", "approved"), true, "pull_request_review requested"},
-		{"unknown event name", "sponsorship_tier_bumped", []byte(`{}`), true, `"sponsorship_tier_bumped" events are not handled`},
-		{"discussion answered", "discussion", discussionAnswered(), true, `"discussion" events are not handled`},
+		{"unknown event name", "sponsorship_tier_bumped", []byte(`{}`), true, "sponsorship_tier_bumped events are not handled"},
+		{"discussion answered", "discussion", discussionAnswered(), true, "discussion events are not handled"},
 		{"package published (docker)", "package", packagePublished(`{"container_metadata":{"tag":{"name":"latest"}}}`), true, "not handled"},
 		{"package published (npm)", "package", packagePublished(`"# hello"`), true, "not handled"},
 		{"an ignored event is not decoded", "discussion", []byte(`{not json`), true, "not handled"},
@@ -253,4 +255,32 @@ func FuzzGitHubEvent(f *testing.F) {
 			t.Errorf("an event without its host: %+v", ev)
 		}
 	})
+}
+
+// BenchmarkGitHubEvent reads the intake's two common payloads with
+// dataops' own small structs, and with go-github's full ParseWebHook as the
+// baseline the intake used before (bench: BENCHMARKS.md, "Webhook intake").
+func BenchmarkGitHubEvent(b *testing.B) {
+	for _, c := range []struct{ event, file string }{
+		{"pull_request", "pull_request.synchronize.json"},
+		{"issue_comment", "issue_comment.created.on_pull_request.json"},
+	} {
+		payload := webhookFixture(b, "github", c.file)
+		b.Run(c.event+"/dataops", func(b *testing.B) {
+			b.SetBytes(int64(len(payload)))
+			for range b.N {
+				if _, err := GitHubEvent(c.event, payload, "d"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.event+"/go-github", func(b *testing.B) {
+			b.SetBytes(int64(len(payload)))
+			for range b.N {
+				if _, err := github.ParseWebHook(c.event, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -200,7 +200,11 @@ func gitlabNoteEvent(name string, payload []byte, deliveryID, botUser string) (E
 	if mr.AuthorID != 0 && authorID == mr.AuthorID {
 		pr.Author = author
 	}
-	return Event{Host: "gitlab", Repo: repo, DeliveryID: deliveryID, Kind: Commented, PullRequest: pr,
+	// The last commit is the head the writer saw: it pins the command. The
+	// head the command finds is read when it runs.
+	pinned := pr.HeadSHA
+	pr.HeadSHA = ""
+	return Event{Host: "gitlab", Repo: repo, DeliveryID: deliveryID, Kind: Commented, PullRequest: pr, Pinned: pinned,
 		Comment: &Comment{ID: oa.ID, Body: oa.Note, Author: author, Bot: gitlabBot(author, botUser)}}, nil
 }
 

@@ -68,6 +68,9 @@ type Handler struct {
 	// attempt, and once when the job ends. 0 in the Action, which does not
 	// retry.
 	Attempt int
+	// RequirePin: a command or re-run runs code only with the head it was
+	// given for (Event.Pinned); the bot's. See pin.go.
+	RequirePin bool
 }
 
 // warehouse returns the warehouse for purpose; call it only after the
@@ -124,6 +127,9 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Outcome, error) {
 			return nil, err
 		}
 		ev.PullRequest = *pr
+		if why := unpinned(ev, h.RequirePin); why != "" {
+			return nil, h.refuseRerun(ctx, ev, why)
+		}
 		return h.run(ctx, ev, "")
 	}
 	if ev.PullRequest.Fork {
@@ -376,6 +382,11 @@ func (h *Handler) obey(ctx context.Context, ev Event, cmd Command, log *slog.Log
 		if !ok {
 			return refuse("Sorry @%s, this pull request comes from a fork, so `/dataops %s` (which renders its code) needs write access to this repository (you have %s). Someone with write access can run it once they have read the change.",
 				ev.Comment.Author, cmd.Verb, perm)
+		}
+	}
+	if cmd.RendersCode() {
+		if why := unpinned(ev, h.RequirePin); why != "" {
+			return refuse("%s", why)
 		}
 	}
 	log.Info("command taken")

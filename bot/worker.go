@@ -168,6 +168,9 @@ func (w *Worker) work(ctx context.Context, r *store.Received) (string, error) {
 		return resultFailed, w.Store.Done(ctx, r)
 	}
 	ev.DeliveryID = job.DeliveryID
+	if ev.Pinned == "" {
+		ev.Pinned = job.PinnedHead // read at intake
+	}
 	if r.Dead != "" {
 		// The store dead-lettered it as it came: it killed its workers.
 		log.Error("job dead-lettered", "reason", r.Dead)
@@ -492,7 +495,7 @@ func (w *Worker) handle(ctx context.Context, ev *Event, job store.Job, r *store.
 	if err != nil {
 		return err
 	}
-	handler := &Handler{Host: host, Config: cfg, Logger: log, Attempt: r.Attempt,
+	handler := &Handler{Host: host, Config: cfg, Logger: log, Attempt: r.Attempt, RequirePin: true,
 		// Opened only once the fork and permission checks have passed.
 		Warehouses: func(ctx context.Context, purpose string) (warehouse.Warehouse, error) {
 			return w.Connections.Warehouse(ctx, ev.Host, ev.Repo, purpose)

@@ -54,7 +54,25 @@ type Intake struct {
 	// Allowed tells the repositories the bot serves (serve.yml's allow);
 	// deliveries from others are answered and ignored. nil serves all.
 	Allowed func(host, repo string) bool
+	// Heads reads a pull request's head when a GitHub comment's command
+	// arrives: its payload does not say which commit the writer saw, and
+	// the command is pinned to it (bot.Event.Pinned). Without it, or when
+	// the read fails, the command is queued unpinned and the bot runs no
+	// code for it.
+	Heads HeadReader
+	// PinTimeout bounds that read (default DefaultPinTimeout).
+	PinTimeout time.Duration
 }
+
+// HeadReader reads the head commit of an event's pull request.
+type HeadReader interface {
+	Head(ctx context.Context, ev bot.Event) (string, error)
+}
+
+// DefaultPinTimeout bounds the read of a pull request's head at intake:
+// GitHub waits 10s for an answer, and the delivery must be stored in that
+// time too.
+const DefaultPinTimeout = 5 * time.Second
 
 // answer is the JSON body of every reply.
 type answer struct {
@@ -201,13 +219,17 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, sta
 	if ev.Kind == bot.Commented {
 		// Most comments are conversation: queue only commands, and never a
 		// bot's.
-		if _, ok := bot.ParseCommand(ev.Comment.Body); !ok || ev.Comment.Bot {
+		cmd, ok := bot.ParseCommand(ev.Comment.Body)
+		if !ok || ev.Comment.Bot {
 			in.respond(w, d, start, http.StatusAccepted, metrics.OutcomeIgnored, answer{Status: "ignored", Reason: "a comment without a /dataops command, or by a bot"})
 			return
 		}
+		if ev.Pinned == "" && cmd.RendersCode() {
+			ev.Pinned = in.pin(r.Context(), d, ev)
+		}
 	}
 	job := store.Job{Kind: d.host, Event: d.event, Repo: bot.RepoKey(d.host, ev.Repo), PR: ev.PullRequest.Number,
-		DeliveryID: d.id, Body: d.body}
+		DeliveryID: d.id, Body: d.body, PinnedHead: ev.Pinned}
 	if ev.Kind == bot.Opened || ev.Kind == bot.Synchronized || ev.Kind == bot.Reopened {
 		job.HeadSHA = ev.PullRequest.HeadSHA // the pull request's newest head, for superseding
 	}
@@ -227,6 +249,27 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, sta
 			in.Queued()
 		}
 	}
+}
+
+// pin reads the head of a command's pull request now, as close to when the
+// writer acted as the bot can know it; "" when it cannot.
+func (in *Intake) pin(ctx context.Context, d delivery, ev bot.Event) string {
+	if in.Heads == nil {
+		return ""
+	}
+	timeout := in.PinTimeout
+	if timeout <= 0 {
+		timeout = DefaultPinTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	head, err := in.Heads.Head(ctx, ev)
+	if err != nil {
+		in.logger().Warn("read the pull request's head to pin the command; it will run nothing", "host", d.host, "repo", ev.Repo,
+			"pr", ev.PullRequest.Number, "delivery", d.id, "err", err)
+		return ""
+	}
+	return head
 }
 
 func (in *Intake) reject(w http.ResponseWriter, d delivery, start time.Time, status int, why string) {

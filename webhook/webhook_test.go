@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"hash"
 	"log/slog"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/store"
 )
 
@@ -209,5 +211,80 @@ func TestUnlistedRepositoryIgnored(t *testing.T) {
 	}
 	if stats, err := st.Stats(context.Background()); err != nil || stats.Queued != 0 {
 		t.Errorf("queued %d jobs (%v), want none", stats.Queued, err)
+	}
+}
+
+// heads is a HeadReader answering from a map, counting its reads.
+type heads struct {
+	sha   map[int]string
+	reads int
+}
+
+func (h *heads) Head(ctx context.Context, ev bot.Event) (string, error) {
+	h.reads++
+	if sha, ok := h.sha[ev.PullRequest.Number]; ok {
+		return sha, nil
+	}
+	return "", errors.New("404 Not Found")
+}
+
+// TestCommandsPinnedAtIntake: a GitHub comment does not say which commit
+// its writer saw, so a command that runs code is pinned to the pull
+// request's head read when it arrives; GitLab's note carries it. A command
+// that runs no code is not read for; a failed read queues the command
+// unpinned (the bot then runs nothing for it).
+func TestCommandsPinnedAtIntake(t *testing.T) {
+	comment := func(t *testing.T, number int, body string) []byte {
+		data, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "github", "webhooks", "issue_comment.created.on_pull_request.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p map[string]any
+		_ = json.Unmarshal(data, &p)
+		p["issue"].(map[string]any)["number"] = number
+		p["comment"].(map[string]any)["body"] = body
+		out, _ := json.Marshal(p)
+		return out
+	}
+	for _, c := range []struct {
+		name, host, body string
+		payload          func(t *testing.T) []byte
+		reads            int
+		pinned           string
+	}{
+		{"rerun on GitHub", "github", "", func(t *testing.T) []byte { return comment(t, 1, "/dataops rerun") }, 1, "aaaa"},
+		{"plan on GitHub", "github", "", func(t *testing.T) []byte { return comment(t, 1, "/dataops plan") }, 1, "aaaa"},
+		{"help on GitHub", "github", "", func(t *testing.T) []byte { return comment(t, 1, "/dataops help") }, 0, ""},
+		{"head unreadable", "github", "", func(t *testing.T) []byte { return comment(t, 2, "/dataops deploy") }, 1, ""},
+		{"rerun on GitLab", "gitlab", "", func(t *testing.T) []byte { return gitlabNote(t, "/dataops rerun") }, 0, "562e173be03b8ff2efb05345d12df18815438a4b"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in, st := newIntake(t)
+			h := &heads{sha: map[int]string{1: "aaaa"}}
+			in.Heads = h
+			body := c.payload(t)
+			req := httptest.NewRequest("POST", "/webhooks/"+c.host, strings.NewReader(string(body)))
+			req.Header.Set("X-GitHub-Event", "issue_comment")
+			req.Header.Set("X-GitHub-Delivery", "d-1")
+			req.Header.Set("X-Hub-Signature-256", signature("sha256", sha256.New, body))
+			req.Header.Set("X-Gitlab-Event", "Note Hook")
+			req.Header.Set("X-Gitlab-Token", "tok")
+			rec := httptest.NewRecorder()
+			if c.host == "github" {
+				in.GitHub(rec, req)
+			} else {
+				in.GitLab(rec, req)
+			}
+			if rec.Code != 202 || !strings.Contains(rec.Body.String(), "queued") {
+				t.Fatalf("got %d %s", rec.Code, rec.Body.String())
+			}
+			r, err := st.Receive(context.Background())
+			if err != nil || r == nil {
+				t.Fatalf("receive: %v %v", r, err)
+			}
+			if r.Job.PinnedHead != c.pinned || h.reads != c.reads {
+				t.Errorf("pinned %q after %d reads, want %q after %d", r.Job.PinnedHead, h.reads, c.pinned, c.reads)
+			}
+		})
 	}
 }

@@ -89,7 +89,7 @@ type server struct {
 func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string, logger *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, logger: logger, wake: make(chan struct{}, 1), ready: make(chan struct{}), getenv: getenv}
 	s.guard = &bot.HostGuard{MaxWorkers: cfg.HostWorkers, Failures: cfg.HostFailures, Pause: cfg.HostPause.Duration}
-	s.connect = &bot.Connect{Logger: logger, Guard: s.guard, DSN: func(host, repo, purpose string) (string, error) {
+	s.connect = &bot.Connect{Logger: logger, Guard: s.guard, StatementTimeout: cfg.Warehouse.StatementTimeout.Duration, DSN: func(host, repo, purpose string) (string, error) {
 		// The intake queues nothing for other repositories; a job queued
 		// before allow: changed must not reach a warehouse either.
 		if !cfg.Allowed(host, repo) {
@@ -102,7 +102,8 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 		}
 		return dsn, nil
 	}}
-	s.intake = &webhook.Intake{MaxBody: cfg.MaxBodyBytes, Logger: logger, Queued: s.signal, Allowed: cfg.Allowed}
+	s.intake = &webhook.Intake{MaxBody: cfg.MaxBodyBytes, Logger: logger, Queued: s.signal, Allowed: cfg.Allowed,
+		Heads: pullRequestHeads{s.connect}}
 	if gh := cfg.GitHub; gh != nil {
 		secret := getenv(gh.WebhookSecretEnv)
 		if secret == "" {
@@ -147,6 +148,22 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 	})
 	s.intake.Store, s.intake.Metrics, s.connect.Metrics = st, s.metrics, s.metrics
 	return s, nil
+}
+
+// pullRequestHeads reads a pull request's head for the intake, through
+// the bot's client of its repository.
+type pullRequestHeads struct{ connect *bot.Connect }
+
+func (p pullRequestHeads) Head(ctx context.Context, ev bot.Event) (string, error) {
+	h, err := p.connect.Host(ctx, ev.Host, ev.Repo, ev.InstallationID)
+	if err != nil {
+		return "", err
+	}
+	pr, err := h.PullRequest(ctx, ev.PullRequest.Number)
+	if err != nil {
+		return "", err
+	}
+	return pr.HeadSHA, nil
 }
 
 func privateKey(gh *config.ServeGitHub, getenv func(string) string) ([]byte, error) {

@@ -168,13 +168,21 @@ func marshal(t testing.TB, v any) []byte {
 	return data
 }
 
-var benchKey = sync.OnceValues(func() ([]byte, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), nil
+var benchKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
 })
+
+// loadGitHub is the GitHub the intake reads the load's pull requests from:
+// a command is pinned to its pull request's head when it arrives.
+func loadGitHub(b *testing.B, key *rsa.PrivateKey) *githubtest.Server {
+	gh := githubtest.NewServer(b)
+	gh.SetApp(botAppID, botInstallation, &key.PublicKey)
+	for pr := 1; pr <= 100; pr++ {
+		gh.AddPullRequest(botRepo, githubtest.PullRequest{Number: pr, Title: "load", Author: "octocat",
+			BaseRef: "main", BaseSHA: fmt.Sprintf("%040x", 0), HeadRef: fmt.Sprintf("load-%d", pr), HeadSHA: fmt.Sprintf("%040x", pr)})
+	}
+	return gh
+}
 
 // intakeServer starts a bot without workers on a fresh SQLite store in
 // dir: the queue keeps everything it is given, to be counted.
@@ -184,13 +192,15 @@ func intakeServer(b *testing.B, dir string) (*server, string, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	cfg := config.DefaultServe()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Store = filepath.Join(dir, "dataops.db")
 	cfg.Workers = 0
 	cfg.Allow = config.Allowlist{{Host: "github", Path: botRepo}}
-	cfg.GitHub = &config.ServeGitHub{APIURL: "http://127.0.0.1:1/", AppID: botAppID, PrivateKeyEnv: "TEST_APP_KEY", WebhookSecretEnv: "TEST_WEBHOOK_SECRET"}
-	env := map[string]string{"TEST_APP_KEY": string(key), "TEST_WEBHOOK_SECRET": botSecret}
+	cfg.GitHub = &config.ServeGitHub{APIURL: loadGitHub(b, key).APIURL(), AppID: botAppID, PrivateKeyEnv: "TEST_APP_KEY",
+		WebhookSecretEnv: "TEST_WEBHOOK_SECRET", RequestTimeout: config.Duration{Duration: config.DefaultRequestTimeout}}
+	env := map[string]string{"TEST_APP_KEY": string(keyPEM), "TEST_WEBHOOK_SECRET": botSecret}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(ctx, cfg, func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
@@ -214,8 +224,9 @@ func intakeServer(b *testing.B, dir string) (*server, string, func()) {
 // memoryAcceptor dedupes in memory and stores nothing: the baseline
 // intake, identical but for the durable store.
 type memoryAcceptor struct {
-	mu   sync.Mutex
-	seen map[string]bool
+	mu     sync.Mutex
+	seen   map[string]bool
+	pinned int // commands pinned to their pull request's head
 }
 
 func (m *memoryAcceptor) Accept(ctx context.Context, d store.Delivery, job store.Job) (bool, error) {
@@ -225,6 +236,9 @@ func (m *memoryAcceptor) Accept(ctx context.Context, d store.Delivery, job store
 		return true, nil
 	}
 	m.seen[d.Host+"/"+d.ID] = true
+	if job.Event == "issue_comment" && job.PinnedHead == fmt.Sprintf("%040x", job.PR) {
+		m.pinned++
+	}
 	return false, nil
 }
 
@@ -286,8 +300,9 @@ func BenchmarkServeIntake(b *testing.B) {
 						check = func(res loadResult) {
 							checkAnswers(b, res)
 							if intake == "memory" {
-								if len(mem.seen) != loadUnique {
-									b.Fatalf("memory intake saw %d deliveries, want %d", len(mem.seen), loadUnique)
+								if len(mem.seen) != loadUnique || mem.pinned != loadUnique/2 {
+									b.Fatalf("memory intake saw %d deliveries (%d commands pinned to their head), want %d (%d)",
+										len(mem.seen), mem.pinned, loadUnique, loadUnique/2)
 								}
 								return
 							}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,13 +26,22 @@ var botEngines = []struct {
 	{"postgres", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.PostgresDatabase(t) }},
 }
 
-// schemaExists asks the bot's own connection to the warehouse.
-func schemaExists(t *testing.T, b *runningBot, schema string) bool {
+// servedWarehouse is the bot's own connection to the warehouse of the
+// first repository it serves (a DuckDB file opens once per process).
+func servedWarehouse(t *testing.T, b *runningBot) warehouse.Warehouse {
 	t.Helper()
-	w, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
+	served := b.srv.cfg.Allow[0]
+	w, err := b.srv.connect.Warehouse(context.Background(), served.Host, served.Path, config.PurposeChecks)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w
+}
+
+// schemaExists asks the bot's own connection to the warehouse.
+func schemaExists(t *testing.T, b *runningBot, schema string) bool {
+	t.Helper()
+	w := servedWarehouse(t, b)
 	rows, err := w.Query(context.Background(), "select count(*) from information_schema.schemata where schema_name = "+w.Dialect().Placeholder(1), schema)
 	if err != nil {
 		t.Fatal(err)
@@ -538,6 +549,25 @@ func TestServeMasksPasswordsWithSpecialCharacters(t *testing.T) {
 	}
 }
 
+// TestServeRefusesOversizedSources: a pull request whose archive holds a
+// seed larger than dataops reads of one file fails its checks with that
+// reason, and the bot goes on serving.
+func TestServeRefusesOversizedSources(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	f.push(t, "seeds/raw_events.csv", "id,kind\n"+strings.Repeat("1,click\n", 17<<20/8))
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+	if got := f.checks(f.headSHA); got["dataops/compile"] != "completed/failure" || got["dataops/gate"] != "completed/failure" {
+		t.Errorf("checks %v, want compile and gate failed", got)
+	}
+	if said := checksSaid(f, f.headSHA); !strings.Contains(said, "seeds/raw_events.csv is 17.0 MiB, more than the 16 MiB dataops reads of one file") {
+		t.Errorf("the checks do not say which file is too large:\n%s", said)
+	}
+	askHelp(t, f, b, "the help after the refusal")
+}
+
 // TestServeModelsCannotReadTheBotsSecrets: env_var() in a pull request's
 // model sees only DBT_ variables in the bot, whose own environment holds
 // its secrets.
@@ -584,6 +614,110 @@ func TestServeModelsCannotReadFiles(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(said, "\n"), "disabled by configuration") {
 		t.Errorf("the annotations on file_probe.sql do not say file access is disabled: %q", said)
+	}
+}
+
+// askHelp comments /dataops help and waits for its answer: the bot still
+// serves, and its worker is free.
+func askHelp(t *testing.T, f *botFixture, b *runningBot, what string) {
+	t.Helper()
+	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+	waitFor(t, what, func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
+	})
+}
+
+// checksSaid is everything the checks on sha said: titles, summaries and
+// annotations.
+func checksSaid(f *botFixture, sha string) string {
+	var b strings.Builder
+	for _, run := range f.gh.CheckRuns(botRepo) {
+		if run.HeadSHA != sha {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\n%s\n", run.Name, run.Title, run.Summary)
+		for _, a := range run.Annotations {
+			fmt.Fprintf(&b, "  %s:%d %s\n", a.Path, a.StartLine, a.Message)
+		}
+	}
+	return b.String()
+}
+
+// TestServeDuckDBLockedDown: a pull request's models and hooks try what
+// DuckDB allows past enable_external_access: profiling written over the
+// warehouse's own file (which destroyed production before), reading that
+// file, DuckDB's logging, a setting. Each is refused in the checks;
+// production is intact, the warehouse still answers, and no file appears
+// beside it.
+func TestServeDuckDBLockedDown(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	path := strings.TrimPrefix(dsn, "duckdb://")
+	f := newBotFixture(t, w, dsn, "")
+	f.push(t, "models/marts/probe_profile.sql", `{{ config(post_hook="SET profiling_output = '`+path+`'; PRAGMA enable_profiling = 'json'") }}
+select 1 as x
+`)
+	f.push(t, "models/marts/probe_file.sql", "select content from read_blob('"+path+"')\n")
+	f.push(t, "models/marts/probe_logging.sql", "{{ config(pre_hook=\"CALL enable_logging(storage = 'file', storage_path = '"+filepath.Dir(path)+"')\") }}\nselect 2 as x\n")
+	f.push(t, "models/marts/probe_setting.sql", "{{ config(pre_hook='SET temp_directory = \\'"+filepath.Dir(path)+"\\'') }}\nselect 3 as x\n")
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+	said := checksSaid(f, f.headSHA)
+	if got := f.checks(f.headSHA); got["dataops/build"] != "completed/failure" && got["dataops/dry-run"] != "completed/failure" {
+		t.Errorf("checks %v, want the build failed:\n%s", got, said)
+	}
+	for _, want := range []string{"the configuration has been locked", "read_blob is not available", "enable_logging is not available"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("the checks do not say %q:\n%s", want, said)
+		}
+	}
+	wh, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := wh.Query(context.Background(), `select count(*) from "main"."fct_orders"`)
+	if err != nil || fmt.Sprint(rows.Values[0][0]) == "0" {
+		t.Errorf("production after the pull request: %v %v", rows, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	for _, e := range entries {
+		if e.Name() != "test.duckdb" && e.Name() != "test.duckdb.wal" {
+			t.Errorf("a file appeared beside the warehouse: %s", e.Name())
+		}
+	}
+}
+
+// TestServeStatementTimeout: a model that sleeps (PostgreSQL) or computes
+// for far longer than warehouse.statement_timeout (DuckDB) is stopped at
+// it, and its check says so; the worker is free again.
+func TestServeStatementTimeout(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		open  func(t *testing.T) (warehouse.Warehouse, string)
+		model string
+	}{
+		{"postgres", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.PostgresDatabase(t) }, "select 1 as slept from pg_sleep(60)\n"},
+		{"duckdb", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.DuckDBFile(t) },
+			"select sum(a.range * b.range) as n from range(100000000) a, range(100000000) b\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w, dsn := c.open(t)
+			f := newBotFixture(t, w, dsn, "")
+			f.cfg.Warehouse.StatementTimeout = config.Duration{Duration: 2 * time.Second}
+			f.push(t, "models/marts/slow.sql", c.model)
+			b := f.start(t)
+			f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+			waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+			said := checksSaid(f, f.headSHA)
+			if got := f.checks(f.headSHA); got["dataops/build"] != "completed/failure" {
+				t.Errorf("checks %v, want the build failed:\n%s", got, said)
+			}
+			if !strings.Contains(said, "stopped after 2s, the statement timeout") {
+				t.Errorf("the checks do not say the statement timed out:\n%s", said)
+			}
+			askHelp(t, f, b, "the worker free again")
+		})
 	}
 }
 
@@ -634,11 +768,7 @@ func TestServeIgnoresUnlistedRepository(t *testing.T) {
 		t.Errorf("log lines about %s: %q, want one saying it is not served", other, lines)
 	}
 	// A served delivery afterwards runs to its end: the bot was not idle.
-	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
-	waitFor(t, "the served command", func() bool {
-		r := f.commentsWith(bot.ReplyMarker)
-		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
-	})
+	askHelp(t, f, b, "the served command")
 
 	if st, err := b.srv.store.Stats(context.Background()); err != nil || st.Queued+st.Running+st.Delayed+st.Dead != 0 {
 		t.Errorf("queue: %+v %v", st, err)

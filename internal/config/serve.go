@@ -97,7 +97,15 @@ type ServeWarehouse struct {
 	DSNEnv       string `yaml:"dsn_env"`
 	ChecksDSNEnv string `yaml:"checks_dsn_env"`
 	DeployDSNEnv string `yaml:"deploy_dsn_env"`
+
+	// StatementTimeout bounds every statement the bot runs in a warehouse
+	// (default 30m): PostgreSQL's statement_timeout, a deadline that
+	// interrupts DuckDB. Set under warehouse: only, for every repository.
+	StatementTimeout Duration `yaml:"statement_timeout"`
 }
+
+// DefaultStatementTimeout is warehouse.statement_timeout's default.
+const DefaultStatementTimeout = 30 * time.Minute
 
 // Warehouse purposes, each with its own credentials.
 const (
@@ -151,7 +159,7 @@ type ServeGitLab struct {
 func DefaultServe() Serve {
 	return Serve{Listen: ":8080", Store: "dataops.db", Workers: 2, VisibilityTimeout: Duration{time.Minute},
 		MaxAttempts: 5, MaxBodyBytes: 25 << 20, SweepEvery: Duration{time.Hour}, KeepDeliveries: Duration{7 * 24 * time.Hour},
-		Threads: 4, Warehouse: ServeWarehouse{DSNEnv: "DATAOPS_WAREHOUSE_DSN"},
+		Threads: 4, Warehouse: ServeWarehouse{DSNEnv: "DATAOPS_WAREHOUSE_DSN", StatementTimeout: Duration{DefaultStatementTimeout}},
 		JobTimeout: Duration{30 * time.Minute}, HostFailures: 5, HostPause: Duration{30 * time.Second},
 		Compile: ServeCompile{MemoryMB: 2048, Timeout: Duration{5 * time.Minute}}}
 }
@@ -241,6 +249,9 @@ func ParseServe(path string, data []byte) (Serve, error) {
 	if err := s.Warehouse.check("warehouse", fail); err != nil {
 		return Serve{}, err
 	}
+	if s.Warehouse.StatementTimeout.Duration < time.Second {
+		return Serve{}, fail("warehouse.statement_timeout", "must be at least 1s (every statement's deadline, %s by default)", DefaultStatementTimeout)
+	}
 	if len(s.Allow) == 0 {
 		return Serve{}, fail("allow", "list the repositories this bot serves (owner/name or owner/* on GitHub, gitlab:group/project or gitlab:group/* on GitLab): deliveries from any other repository are ignored")
 	}
@@ -252,12 +263,15 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		if err := w.check("repositories."+repo, atRepo); err != nil {
 			return Serve{}, err
 		}
+		if w.StatementTimeout.Duration != 0 {
+			return Serve{}, atRepo("repositories."+repo+".statement_timeout", "set statement_timeout once, under warehouse: (it applies to every repository)")
+		}
 		host, path := "github", repo
 		if h, p, ok := strings.Cut(repo, ":"); ok {
 			host, path = h, p
 		}
 		if !s.Allowed(host, path) {
-			return Serve{}, fail("repositories."+repo, "is not in allow:, so the bot never serves it: add it to allow (or remove this entry)")
+			return Serve{}, atRepo("repositories."+repo, "is not in allow:, so the bot never serves it: add it to allow (or remove this entry)")
 		}
 	}
 	return s, nil

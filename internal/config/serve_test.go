@@ -35,6 +35,8 @@ func TestParseServe(t *testing.T) {
 		{"repository without a dsn", github + "repositories:\n  acme/shop: {checks_dsn_env: SHOP_CHECKS}\n", "serve.yml:6: repositories.acme/shop.dsn_env: must name the environment variable holding the warehouse DSN (or set both"},
 		{"short job timeout", github + "job_timeout: 10ms\n", "serve.yml:5: job_timeout: must be at least 1s"},
 		{"no host failures", github + "host_failures: 0\n", "serve.yml:5: host_failures: must be at least 1"},
+		{"short statement timeout", github + "warehouse:\n  dsn_env: W\n  statement_timeout: 10ms\n", "serve.yml:7: warehouse.statement_timeout: must be at least 1s"},
+		{"statement timeout per repository", github + "repositories:\n  acme/shop: {dsn_env: S, statement_timeout: 1m}\n", "serve.yml:6: repositories.acme/shop.statement_timeout: set statement_timeout once, under warehouse:"},
 		{"little compile memory", github + "compile:\n  memory_mb: 10\n", "serve.yml:6: compile.memory_mb: must be at least 64"},
 		{"short request timeout", "github:\n  app_id: 12\n  private_key_file: app.pem\n  request_timeout: 1ms\n", "serve.yml:4: github.request_timeout: must be at least 100ms"},
 	} {
@@ -63,6 +65,13 @@ func TestServeDefaults(t *testing.T) {
 	}
 	if s.Listen != ":8080" || s.Workers != 2 || s.VisibilityTimeout.Duration != time.Minute || s.GitHub.WebhookSecretEnv != "DATAOPS_GITHUB_WEBHOOK_SECRET" {
 		t.Errorf("defaults: %+v", s)
+	}
+	if s.Warehouse.StatementTimeout.Duration != DefaultStatementTimeout {
+		t.Errorf("warehouse.statement_timeout defaults to %s, not %s", DefaultStatementTimeout, s.Warehouse.StatementTimeout)
+	}
+	if set, err := ParseServe("serve.yml", []byte("allow: [acme/*]\ngithub: {app_id: 1, private_key_env: K}\nwarehouse: {statement_timeout: 90s}\n")); err != nil ||
+		set.Warehouse.StatementTimeout.Duration != 90*time.Second || set.Warehouse.DSNEnv != "DATAOPS_WAREHOUSE_DSN" {
+		t.Errorf("warehouse: {statement_timeout: 90s}: %+v %v", set.Warehouse, err)
 	}
 	if s.JobTimeout.Duration != 30*time.Minute || s.HostWorkers != 1 || s.HostFailures != 5 || s.HostPause.Duration != 30*time.Second ||
 		s.GitHub.RequestTimeout.Duration != DefaultRequestTimeout {
