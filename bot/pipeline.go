@@ -67,9 +67,10 @@ type Pipeline struct {
 	Compiler Compiler
 }
 
-// Compiler loads a commit's files as the project in dir and compiles it.
+// Compiler loads a commit's files as the project in dir and compiles it;
+// its compile-time queries read w.
 type Compiler interface {
-	Compile(ctx context.Context, dir string, files []project.File, opts project.Options) (*project.Manifest, project.Diagnostics, error)
+	Compile(ctx context.Context, dir string, files []project.File, opts project.Options, w warehouse.Warehouse) (*project.Manifest, project.Diagnostics, error)
 }
 
 // Outcome is what a run concluded.
@@ -355,7 +356,7 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 	case files == nil && r.p.ProjectDir != "":
 		p, ds = project.Load(r.p.ProjectDir)
 	case r.p.Compiler != nil && which == compileHead:
-		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts)
+		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts, r.p.Warehouse)
 		if err != nil || len(ds) > 0 {
 			return nil, ds, err
 		}
