@@ -356,11 +356,7 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 	case files == nil && r.p.ProjectDir != "":
 		p, ds = project.Load(r.p.ProjectDir)
 	case r.p.Compiler != nil && which == compileHead:
-		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts, r.p.Warehouse)
-		if err != nil || len(ds) > 0 {
-			return nil, ds, err
-		}
-		return m, nil, nil
+		return r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts, r.p.Warehouse)
 	default:
 		p, ds = project.LoadFiles(r.p.Config.Project, files)
 	}

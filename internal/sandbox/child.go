@@ -192,11 +192,9 @@ func Serve(in io.Reader, out io.Writer, fn CompileFunc) error {
 		return v, ok
 	}}
 	p, m, ds := fn(req.Dir, req.Files, opts, &parentWarehouse{enc: enc, dec: dec})
-	resp := response{Loaded: p != nil, Diagnostics: ds}
-	if len(ds) == 0 {
-		resp.Manifest = m
-	}
-	return enc.Encode(toParent{Result: &resp})
+	// A manifest may come with diagnostics (what compiled, beside what did
+	// not): both go back as they are.
+	return enc.Encode(toParent{Result: &response{Loaded: p != nil, Manifest: m, Diagnostics: ds}})
 }
 
 // parentWarehouse is the child's Warehouse: each query goes to the parent
