@@ -79,8 +79,9 @@ func runBuild(args []string, out, errOut io.Writer) int {
 		}
 		target = project.Target{Name: name, Schema: name, Type: w.Dialect().Name()}
 	}
-	m, cds := project.Compile(p, project.Options{Target: target})
-	if len(cds) > 0 {
+	m, cds := project.Compile(ctx, p, project.Options{Target: target})
+	printDiagnostics(errOut, *dir, cds.Warnings())
+	if cds = cds.Errors(); len(cds) > 0 {
 		printDiagnostics(errOut, *dir, cds)
 		if cds.HasConfigErrors() {
 			return exitUsage

@@ -149,7 +149,14 @@ func TestCompileJSON(t *testing.T) {
 	if len(sum.Errors) != 1 || sum.Errors[0].Path != "models/orders.sql" || sum.Errors[0].Line != 3 || sum.Errors[0].Hint != "did you mean 'stg_orders'?" {
 		t.Errorf("errors = %+v", sum.Errors)
 	}
-	if _, err := os.Stat(filepath.Join(broken, "target")); !os.IsNotExist(err) {
-		t.Errorf("a failed compile must write nothing: %v", err)
+	// Partial results: what compiled is written, what did not is listed.
+	if _, err := os.Stat(filepath.Join(broken, "target", "compiled", "models", "stg_orders.sql")); err != nil {
+		t.Errorf("a model that compiled must be written: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(broken, "target", "compiled", "models", "orders.sql")); !os.IsNotExist(err) {
+		t.Errorf("a model that did not compile must not be written: %v", err)
+	}
+	if len(sum.Skipped) != 1 || sum.Skipped[0].Name != "orders" || sum.Skipped[0].Cause != "error" {
+		t.Errorf("skipped = %+v", sum.Skipped)
 	}
 }

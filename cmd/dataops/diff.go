@@ -123,8 +123,8 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 		printDiagnostics(errOut, dir, ds)
 		return exitUsage
 	}
-	m, ds := project.Compile(p, project.Options{Target: project.Target{Name: env, Schema: env, Type: w.Dialect().Name()}})
-	if len(ds) > 0 {
+	m, ds := project.Compile(ctx, p, project.Options{Target: project.Target{Name: env, Schema: env, Type: w.Dialect().Name()}})
+	if ds = ds.Errors(); len(ds) > 0 {
 		printDiagnostics(errOut, dir, ds)
 		return exitFailure
 	}

@@ -16,6 +16,9 @@ type Manifest struct {
 	Macros   map[string]MacroInfo `json:"macros"`
 	Vars     map[string]any       `json:"vars,omitempty"`
 	Disabled []string             `json:"disabled,omitempty"`
+	// Skipped lists the nodes that are not in Nodes because they, or
+	// something they depend on, did not compile.
+	Skipped map[string]*Skipped `json:"skipped,omitempty"`
 
 	parents  map[string][]string
 	children map[string][]string
@@ -49,8 +52,11 @@ func (m *Manifest) buildGraph() Diagnostics {
 	m.children = map[string][]string{}
 	m.byName = map[string]string{}
 	for id, n := range m.Nodes {
-		if n.Kind == KindModel || n.Kind == KindSeed {
-			m.byName[n.Name] = id
+		if n.Kind == KindModel || n.Kind == KindSeed || n.Kind == KindSnapshot {
+			// A name means the root project's node first, as in ref().
+			if prev, taken := m.byName[n.Name]; !taken || n.Package == m.Project && m.Nodes[prev].Package != m.Project {
+				m.byName[n.Name] = id
+			}
 		}
 		m.parents[id] = n.DependsOn.Nodes
 		for _, p := range n.DependsOn.Nodes {
@@ -242,11 +248,15 @@ func (m *Manifest) resolvePlaceholder(self *Node, kind, key, ph string, resolve 
 	case "this":
 		return quoteRelation(resolve(self).Relation)
 	case "src":
-		if n, ok := m.Nodes["source."+m.Project+"."+key]; ok {
-			return quoteRelation(n.Relation)
+		if n, ok := m.Nodes[self.refIDs[key]]; ok {
+			r := n.Relation
+			if r.Database == m.Target.Database {
+				r.Database = ""
+			}
+			return quoteRelation(r)
 		}
 	case "ref":
-		n, ok := m.Lookup(key)
+		n, ok := m.Nodes[self.refIDs[key]]
 		if !ok {
 			break
 		}
@@ -304,6 +314,9 @@ func quoteRelation(r Relation) string {
 	if r.Schema == "" {
 		return quoteIdent(r.Name)
 	}
+	if r.Database != "" {
+		return quoteIdent(r.Database) + "." + quoteIdent(r.Schema) + "." + quoteIdent(r.Name)
+	}
 	return quoteIdent(r.Schema) + "." + quoteIdent(r.Name)
 }
 
@@ -311,7 +324,7 @@ func quoteRelation(r Relation) string {
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // renderAll fills every node's CompiledSQL for the compile's target.
-func (m *Manifest) renderAll() Diagnostics {
+func (m *Manifest) renderAll() {
 	var todo []*Node
 	for _, id := range m.order {
 		if n := m.Nodes[id]; n.Kind == KindModel || n.Kind == KindTest {
@@ -325,7 +338,6 @@ func (m *Manifest) renderAll() Diagnostics {
 			n.IncrementalSQL, _ = m.SQLFor(n, true, nil)
 		}
 	})
-	return nil
 }
 
 // Key returns the columns that identify a model's rows, for comparing
@@ -357,10 +369,18 @@ type Stats struct {
 	Sources int `json:"sources"`
 	Tests   int `json:"tests"`
 	Macros  int `json:"macros"`
+	// Skipped counts the models that did not compile or depend on one
+	// that did not.
+	Skipped int `json:"skipped_models,omitempty"`
 }
 
 func (m *Manifest) Stats() Stats {
 	s := Stats{Macros: len(m.Macros)}
+	for _, sk := range m.Skipped {
+		if sk.Kind == KindModel {
+			s.Skipped++
+		}
+	}
 	for _, n := range m.Nodes {
 		switch n.Kind {
 		case KindModel:
@@ -377,5 +397,12 @@ func (m *Manifest) Stats() Stats {
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d models, %d seeds, %d sources, %d tests, %d macros", s.Models, s.Seeds, s.Sources, s.Tests, s.Macros)
+	out := fmt.Sprintf("%d models, %d seeds, %d sources, %d tests, %d macros", s.Models, s.Seeds, s.Sources, s.Tests, s.Macros)
+	if s.Skipped > 0 {
+		out += fmt.Sprintf("; %d models skipped", s.Skipped)
+	}
+	return out
 }
+
+// QuoteRelation writes a relation as compiled SQL refers to it.
+func QuoteRelation(r Relation) string { return quoteRelation(r) }

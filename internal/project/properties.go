@@ -2,7 +2,6 @@ package project
 
 import (
 	"fmt"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -36,6 +35,7 @@ type patch struct {
 	columns     []Column
 	config      []configEntry
 	tests       []testDecl
+	used        bool // a node took it
 }
 
 type configEntry struct {
@@ -60,6 +60,8 @@ type sourceDecl struct {
 	line        int
 	source      string
 	table       string
+	database    string
+	enabled     bool
 	schema      string
 	identifier  string
 	description string
@@ -74,10 +76,10 @@ type properties struct {
 	sources []sourceDecl
 }
 
-func (p *Project) readProperties() (properties, Diagnostics) {
+func (pkg *Package) readProperties() (properties, Diagnostics) {
 	props := properties{models: map[string]*patch{}, seeds: map[string]*patch{}}
 	var ds Diagnostics
-	for _, f := range p.properties {
+	for _, f := range pkg.properties {
 		if f.root == nil {
 			continue
 		}
@@ -277,12 +279,6 @@ func readTests(path string, owner *yaml.Node, column string) ([]testDecl, Diagno
 				ds = append(ds, at(path, item, "a test entry must be a name or a mapping"))
 				continue
 			}
-			if !contains(genericTests, t.kind) {
-				ds = append(ds, Diagnostic{Path: path, Line: item.Line, Col: item.Column,
-					Message: fmt.Sprintf("unknown generic test %q", t.kind),
-					Hint:    strings.TrimSpace(didYouMean(t.kind, genericTests) + " dataops supports unique, not_null, accepted_values and relationships; write others as singular tests in tests/")})
-				continue
-			}
 			out = append(out, t)
 		}
 	}
@@ -302,9 +298,14 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 			continue
 		}
 		schema := source
-		if n := lookup(s, "schema"); n != nil {
+		if n := lookup(s, "schema"); n != nil && n.Value != "" {
 			schema = n.Value
 		}
+		database := ""
+		if n := lookup(s, "database"); n != nil {
+			database = n.Value
+		}
+		enabled := enabledIn(lookup(s, "config"), true)
 		tables := lookup(s, "tables")
 		if tables == nil || tables.Kind != yaml.SequenceNode {
 			ds = append(ds, at(path, s, "source %q has no tables: list", source))
@@ -317,7 +318,7 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 				continue
 			}
 			decl := sourceDecl{path: path, line: t.Line, source: source, table: table,
-				schema: schema, identifier: table}
+				schema: schema, database: database, identifier: table, enabled: enabledIn(lookup(t, "config"), enabled)}
 			if n := lookup(t, "identifier"); n != nil && n.Value != "" {
 				decl.identifier = n.Value
 			}
@@ -334,4 +335,15 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 		}
 	}
 	return out, ds
+}
+
+// enabledIn reads enabled: from a config block, def when absent.
+func enabledIn(cfg *yaml.Node, def bool) bool {
+	if n := lookup(cfg, "enabled"); n != nil {
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	}
+	return def
 }

@@ -103,7 +103,11 @@ type macroDef struct {
 	node     *nodes.Macro
 	template *exec.Template
 	path     string
+	key      string // MacroInfo key
 }
+
+// parsed is a template ready to render.
+type parsed = exec.Template
 
 func newRenderer(projectName string, target Target, vars map[string]any, macros map[string]macroDef, lookupEnv func(string) (string, bool)) *renderer {
 	if lookupEnv == nil {
@@ -149,8 +153,9 @@ func (r *renderer) parse(path, source string) (*exec.Template, *Diagnostic) {
 	return tpl, nil
 }
 
-// render executes a parsed template with a fresh state.
-func (r *renderer) render(tpl *exec.Template, this relationValue, incremental bool) (string, *renderState, error) {
+// render executes a parsed template for node n with a fresh state.
+func (r *renderer) render(tpl *exec.Template, n *Node, incremental bool) (string, *renderState, error) {
+	this := relationValue{kind: "this", name: n.Name}
 	st := &renderState{macros: map[string]bool{}, vars: map[string]bool{}, incremental: incremental}
 	ctx := exec.NewContext(map[string]any{stateKey: st, "this": this, "model": map[string]any{"name": this.name}})
 	out, err := tpl.ExecuteToString(ctx)
@@ -165,19 +170,15 @@ func (r *renderer) ref(e *exec.Evaluator, va *exec.VarArgs) (any, error) {
 	case 1:
 		name = args[0]
 	case 2:
-		if args[0] != r.project {
-			st.problems = append(st.problems, renderProblem{fn: "ref", arg: args[0],
-				message: fmt.Sprintf("ref to package %q, which is not installed", args[0]),
-				hint:    fmt.Sprintf("dataops compiles one project (%q); refer to the model without a package", r.project)})
-		}
-		name = args[1]
+		name = args[0] + "." + args[1]
 	default:
 		return nil, errors.New("ref() takes a model name, or a package and a model name")
 	}
 	if !contains(st.refs, name) {
 		st.refs = append(st.refs, name)
 	}
-	return relationValue{kind: "ref", key: name, name: name}, nil
+	_, short := splitRef(name)
+	return relationValue{kind: "ref", key: name, name: short}, nil
 }
 
 func (r *renderer) source(e *exec.Evaluator, va *exec.VarArgs) (any, error) {
@@ -242,7 +243,7 @@ func (r *renderer) envVar(e *exec.Evaluator, va *exec.VarArgs) (any, error) {
 // project macro callable from every model without an import.
 func (r *renderer) macro(name string, def macroDef) func(*exec.Evaluator, *exec.VarArgs) *exec.Value {
 	return func(e *exec.Evaluator, va *exec.VarArgs) *exec.Value {
-		stateOf(e).macros[name] = true
+		stateOf(e).macros[def.key] = true
 		sub := exec.NewRenderer(e.Environment, nil, e.Config, e.Loader, def.template)
 		fn, err := exec.MacroNodeToFunc(def.node, sub)
 		if err != nil {
@@ -322,4 +323,75 @@ func cleanGonja(msg string) string {
 		return last
 	}
 	return last
+}
+
+// diagnose explains a runtime error of a template.
+func (r *renderer) diagnose(path, src string, err error) Diagnostic {
+	return renderDiagnostic(path, src, err, r.macroNames)
+}
+
+// parseMacros parses every package's macro files and gives each package a
+// renderer whose templates see its own macros, then the root project's.
+func (c *compiler) parseMacros() {
+	c.macroInfo = map[string]MacroInfo{}
+	c.renderers = map[string]*renderer{}
+	probe := newRenderer(c.p.Name, c.opts.Target, nil, nil, c.opts.LookupEnv)
+	byPkg := map[string]map[string]macroDef{}
+	for _, pkg := range c.p.all() {
+		defs := map[string]macroDef{}
+		byPkg[pkg.Name] = defs
+		for _, f := range pkg.macroFiles {
+			tpl, d := probe.parse(f.path, f.content)
+			if d != nil {
+				c.diags = append(c.diags, *d)
+				continue
+			}
+			for name, node := range tpl.Macros() {
+				line := node.Location.Line
+				if contains(reserved, name) {
+					c.diags = append(c.diags, Diagnostic{Path: f.path, Line: line, Col: node.Location.Col,
+						Message: fmt.Sprintf("macro %q has the name of a dbt built-in", name), Hint: "rename the macro"})
+					continue
+				}
+				key := c.macroKey(pkg.Name, name)
+				if prev, dup := c.macroInfo[key]; dup {
+					c.diags = append(c.diags, Diagnostic{Path: f.path, Line: line, Col: node.Location.Col,
+						Message: fmt.Sprintf("macro %q is defined twice", name),
+						Hint:    fmt.Sprintf("the other definition is at %s:%d", prev.Path, prev.Line)})
+					continue
+				}
+				defs[name] = macroDef{node: node, template: tpl, path: f.path, key: key}
+				c.macroInfo[key] = MacroInfo{Path: f.path, Line: line, Checksum: checksum(macroSource(f.content, line))}
+			}
+		}
+	}
+	for _, pkg := range c.p.all() {
+		visible := map[string]macroDef{}
+		for name, d := range byPkg[c.p.Name] {
+			visible[name] = d
+		}
+		for name, d := range byPkg[pkg.Name] {
+			visible[name] = d
+		}
+		c.renderers[pkg.Name] = newRenderer(c.p.Name, c.opts.Target, c.vars[pkg.Name], visible, c.opts.LookupEnv)
+	}
+}
+
+// renderDiagnostic explains a gonja runtime error: an unknown macro with
+// the closest names, anything else with its innermost cause and line.
+func renderDiagnostic(path, src string, err error, macros []string) Diagnostic {
+	msg := err.Error()
+	d := Diagnostic{Path: path, Message: "template error: " + cleanGonja(msg)}
+	if m := lineRE.FindAllStringSubmatch(msg, -1); len(m) > 0 {
+		fmt.Sscanf(m[len(m)-1][1], "%d", &d.Line)
+	}
+	if strings.Contains(msg, "is not callable") {
+		if m := notCallableRE.FindStringSubmatch(msg); m != nil {
+			name := m[1]
+			d.Message = fmt.Sprintf("unknown macro or function %q", name)
+			d.Hint = didYouMean(name, append(append([]string(nil), macros...), reserved...))
+			d.Line, d.Col = locateCall(src, name, "")
+		}
+	}
+	return d
 }

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -25,7 +26,7 @@ func compileFiles(t *testing.T, files map[string]string, target Target) (*Manife
 	if target.Name == "" {
 		target = Target{Name: "dev", Schema: "main", Type: "duckdb"}
 	}
-	m, cds := Compile(p, Options{Target: target})
+	m, cds := Compile(context.Background(), p, Options{Target: target})
 	return m, append(ds, cds...)
 }
 
@@ -286,6 +287,8 @@ func TestSelect(t *testing.T) {
 		{"1+c", "b,c"},
 		{"2+c", "a,b,c,s"},
 		{"@b", "a,b,c,s,unique_c_id"},
+		{"@d", "a,d"},
+		{"package:p,tag:finance", "b"},
 		{"tag:nightly", "a,b"},
 		{"tag:nightly,tag:finance", "b"},
 		{"tag:nightly tag:finance", "a,b"},
@@ -317,6 +320,11 @@ func TestSelect(t *testing.T) {
 		{"bb", `selector "bb" matches no model, seed or test (did you mean 'b'?)`},
 		{"tga:x", `unknown selector method "tga" (did you mean 'tag'?)`},
 		{"a++", "expected"},
+		{"tag:nigthly", `selector "tag:nigthly" matches no tag (did you mean 'nightly'?)`},
+		{"path:models/mart", `selector "path:models/mart" matches no file or folder (did you mean 'models/marts'?)`},
+		{"config.materialized:tabel", `matches no node with materialized tabel (did you mean 'table'?)`},
+		{"resource_type:modle", `matches no resource type (did you mean 'model'?)`},
+		{"package:q", `matches no package (did you mean 'p'?)`},
 	}
 	for _, tc := range bad {
 		t.Run("error "+tc.expr, func(t *testing.T) {
@@ -400,6 +408,45 @@ func TestKey(t *testing.T) {
 		n, _ := m.Lookup(name)
 		if got := strings.Join(m.Key(n), ","); got != want {
 			t.Errorf("key of %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// checkPartial checks what must hold of every compile's partial result:
+// every diagnostic has a path and a message; every error that names a
+// node skips it; every skipped node has a cause, and one skipped for its
+// own errors has an error naming it; no compiled node depends on a node
+// that is not compiled; nothing is both compiled and skipped.
+func checkPartial(t *testing.T, m *Manifest, ds Diagnostics) {
+	t.Helper()
+	for _, d := range ds {
+		if d.Path == "" || d.Message == "" {
+			t.Fatalf("diagnostic without a path or message: %+v", d)
+		}
+		if d.Node != "" && !d.Warning && m.Skipped[d.Node] == nil {
+			t.Fatalf("error for %s, which is not skipped: %v", d.Node, d)
+		}
+	}
+	named := map[string]bool{}
+	for _, d := range ds.Errors() {
+		named[d.Node] = true
+	}
+	for id, s := range m.Skipped {
+		if m.Nodes[id] != nil {
+			t.Fatalf("%s is both compiled and skipped", id)
+		}
+		if s.Reason == "" || s.Cause == "" {
+			t.Fatalf("skipped without a reason: %+v", s)
+		}
+		if s.Cause == CauseError && !named[id] {
+			t.Fatalf("%s is skipped for errors that are not reported", id)
+		}
+	}
+	for id, n := range m.Nodes {
+		for _, p := range n.DependsOn.Nodes {
+			if m.Nodes[p] == nil {
+				t.Fatalf("%s depends on %s, which is not compiled", id, p)
+			}
 		}
 	}
 }
