@@ -95,6 +95,9 @@ func (r *renderer) lookup(s *scope, name string) Value {
 	if v, ok := r.vars[name]; ok {
 		return v
 	}
+	if name == "self" {
+		return &selfRef{r: r, sc: s}
+	}
 	if v, ok := r.env.Globals[name]; ok {
 		return v
 	}
@@ -285,9 +288,15 @@ func (r *renderer) renderTemplate(t *Template, w *writer, parent *scope) error {
 		return r.renderExtends(t, w, parent)
 	}
 	sc := newScope(parent, t, t.frame)
-	prevRoot := r.root
+	prevRoot, prevBlocks := r.root, r.blocks
 	r.root = sc
-	defer func() { r.root = prevRoot }()
+	if len(t.blocks) > 0 {
+		r.blocks = map[string][]blockImpl{}
+		for name, b := range t.blocks {
+			r.blocks[name] = []blockImpl{{b, t}}
+		}
+	}
+	defer func() { r.root, r.blocks = prevRoot, prevBlocks }()
 	return r.execBody(t.body, sc, w)
 }
 

@@ -25,7 +25,7 @@ func (r *renderer) percentFormat(format string, args Value) (string, error) {
 	}
 	var mapping Value
 	switch args.(type) {
-	case *Dict, *List, Range:
+	case *Dict, *List, Range, Undefined:
 		mapping = args
 	}
 	argIdx := 0
@@ -82,6 +82,9 @@ func (r *renderer) percentFormat(format string, args Value) (string, error) {
 				return "", newError(KindValue, "incomplete format key")
 			}
 			key := format[i+1 : k-1]
+			if u, isU := mapping.(Undefined); isU {
+				return "", r.undefinedError(u)
+			}
 			v, ok, err := r.item(mapping, key)
 			if err != nil {
 				return "", err

@@ -433,11 +433,14 @@ func (r *renderer) runLoop(st *forStmt, iterable Value, sc *scope, w *writer, de
 		}
 		items = kept
 	}
-	if len(items) == 0 {
-		if st.els != nil {
-			return r.execBody(st.els, newScope(sc, sc.tmpl, st.elseFrame), w)
+	// Jinja2 runs the else block unless an iteration ran its whole body:
+	// a loop whose iterations all end in break or continue runs it too.
+	completed := false
+	runElse := func() error {
+		if completed || st.els == nil {
+			return nil
 		}
-		return nil
+		return r.execBody(st.els, newScope(sc, sc.tmpl, st.elseFrame), w)
 	}
 	lc := &loopContext{items: items, depth0: depth0, st: st, sc: sc}
 	for i, it := range items {
@@ -459,8 +462,9 @@ func (r *renderer) runLoop(st *forStmt, iterable Value, sc *scope, w *writer, de
 			}
 			return err
 		}
+		completed = true
 	}
-	return nil
+	return runElse()
 }
 
 // Includes and imports.

@@ -433,11 +433,7 @@ func splitWhitespace(s string, maxsplit int, fromRight bool) []string {
 				return out
 			}
 			if maxsplit >= 0 && len(out) == maxsplit {
-				end := len(rs)
-				for end > i && isPySpace(rs[end-1]) {
-					end--
-				}
-				return append(out, string(rs[i:end]))
+				return append(out, string(rs[i:]))
 			}
 			j := i
 			for j < len(rs) && !isPySpace(rs[j]) {
@@ -456,11 +452,7 @@ func splitWhitespace(s string, maxsplit int, fromRight bool) []string {
 			break
 		}
 		if maxsplit >= 0 && len(out) == maxsplit {
-			st := 0
-			for st < j && isPySpace(rs[st]) {
-				st++
-			}
-			out = append(out, string(rs[st:j]))
+			out = append(out, string(rs[:j]))
 			break
 		}
 		i := j

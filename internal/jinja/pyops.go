@@ -196,6 +196,18 @@ var opSymbols = map[string]string{"add": "+", "sub": "-", "mul": "*", "div": "/"
 
 // binaryOp applies a Jinja2 math operator with Python's semantics.
 func (r *renderer) binaryOp(op string, a, b Value) (Value, error) {
+	if op == "mod" {
+		// str.__mod__ formats any right operand, undefined included.
+		if _, isStr := asString(a); isStr {
+			if _, isU := b.(Undefined); isU {
+				res, err := r.percentFormat(pyStr(a), b)
+				if _, m := a.(Markup); m && err == nil {
+					return Markup(res), nil
+				}
+				return res, err
+			}
+		}
+	}
 	if u, ok := a.(Undefined); ok {
 		return nil, r.undefinedError(u)
 	}

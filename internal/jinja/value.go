@@ -391,4 +391,3 @@ type missingType struct{}
 // Missing is what Args.Bind returns for an optional parameter that was not
 // passed, so that "not passed" differs from an explicit None.
 var Missing Value = missingType{}
-
