@@ -2,6 +2,7 @@ package project
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,8 +14,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dataops-dev/dataops/internal/jinja"
 )
 
 // Options choose what a compile renders for.
@@ -26,10 +30,23 @@ type Options struct {
 	// (os.LookupEnv). The bot narrows it: the code it compiles is not its
 	// own, and its environment holds its secrets.
 	LookupEnv func(name string) (string, bool)
+	// Limits bound every template's render (call depth, nesting, output
+	// and memory); zero fields take the engine's defaults. The compile's
+	// context bounds its time: a render past the deadline fails its node.
+	Limits jinja.Limits
+	// Warehouse answers the queries templates make while compiling
+	// (run_query, statement, adapter.get_columns_in_relation, ...). Without
+	// one, a model that queries is skipped as needing a warehouse.
+	Warehouse Warehouse
+	// QueryTarget, when set, is where compile-time queries read the
+	// project's own relations: a pull request's environment does not hold
+	// its models yet, so the pipeline points them at production.
+	QueryTarget *Target
+	// RunStartedAt and InvocationID are dbt's run_started_at and
+	// invocation_id; zero values take the time now and a new id.
+	RunStartedAt time.Time
+	InvocationID string
 }
-
-// reserved names cannot be macros: they are the dbt context itself.
-var reserved = []string{"ref", "source", "config", "var", "env_var", "is_incremental", "this", "target", "log", "execute"}
 
 // Compile renders every enabled model, seed, source, snapshot and test of
 // the project and its packages into a Manifest. It reports every problem
@@ -38,8 +55,14 @@ var reserved = []string{"ref", "source", "config", "var", "env_var", "is_increme
 // reason, and the problems name the node they belong to, so a caller can
 // go on with the rest. Warnings (Diagnostic.Warning) never skip anything.
 func Compile(ctx context.Context, p *Project, opts Options) (*Manifest, Diagnostics) {
+	if opts.RunStartedAt.IsZero() {
+		opts.RunStartedAt = time.Now().UTC()
+	}
+	if opts.InvocationID == "" {
+		opts.InvocationID = newInvocationID()
+	}
 	c := &compiler{ctx: ctx, p: p, opts: opts, nodes: map[string]*Node{}, skipped: map[string]*Skipped{},
-		refs: map[string]*renderState{}}
+		refs: map[string]*renderState{}, templates: map[string]*parsed{}, incrSecond: map[string]bool{}}
 	c.vars = c.projectVars()
 	c.diags = append(c.diags, p.problems...)
 	c.parseMacros()
@@ -59,22 +82,45 @@ func Compile(ctx context.Context, p *Project, opts Options) (*Manifest, Diagnost
 		c.addTests(pp.pkg, pp.props)
 		c.compileSingularTests(pp.pkg)
 	}
+	c.renderMacroTests()
+	c.compileSnapshots()
 	c.resolveDependencies()
 	c.warnUnusedProperties()
 	m := &Manifest{Project: p.Name, Target: opts.Target, Nodes: c.nodes, Macros: c.macroInfo, Vars: c.vars[p.Name],
 		Disabled: c.disabled, Skipped: c.skipped}
+	c.m = m
 	c.diags = append(c.diags, m.buildGraph()...)
-	m.assignRelations()
+	c.assignRelations()
+	c.compileSecondPass()
+	m.Nodes, m.Skipped = c.nodes, c.skipped
+	c.diags = append(c.diags, m.buildGraph()...)
+	m.namer = c.relationNamer()
 	m.renderAll()
+	c.diags = dedupeDiagnostics(c.diags)
 	c.diags.Sort()
 	return m, c.diags
+}
+
+// dedupeDiagnostics drops exact repeats (a cycle found by both graph
+// builds, a problem of a template rendered twice).
+func dedupeDiagnostics(ds Diagnostics) Diagnostics {
+	seen := map[Diagnostic]bool{}
+	out := ds[:0]
+	for _, d := range ds {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 type compiler struct {
 	ctx       context.Context
 	p         *Project
 	opts      Options
-	renderers map[string]*renderer // by package
+	r         *renderer
+	m         *Manifest
 	vars      map[string]map[string]any
 	props     []pkgProps
 	nodes     map[string]*Node
@@ -83,8 +129,14 @@ type compiler struct {
 	macroInfo map[string]MacroInfo
 	// where each node's references come from, to resolve them after all
 	// configs are known
-	refs  map[string]*renderState
-	diags Diagnostics
+	refs map[string]*renderState
+	// the first render's parsed template of each node, for the second
+	templates map[string]*parsed
+	// incremental models whose incremental form needs a second render
+	incrSecond map[string]bool
+	// generic tests written as macros, rendered once every model is known
+	testJobs []pkgJob
+	diags    Diagnostics
 	// problems of nodes still being compiled (see problem)
 	pending      map[string][]Diagnostic
 	pendingNodes []*Node
@@ -166,10 +218,11 @@ func macroSource(content string, line int) string {
 
 // renderJob is one template to render on a worker.
 type renderJob struct {
-	node *Node
-	src  string
-	incr bool
-	tpl  *parsed // already parsed, for a second render
+	node    *Node
+	src     string
+	incr    bool
+	execute bool    // the second render: every node configured
+	tpl     *parsed // already parsed, for a second render
 }
 
 type renderResult struct {
@@ -217,7 +270,7 @@ func parallel(n int, fn func(i int)) {
 
 func (c *compiler) renderOne(j renderJob) (res renderResult) {
 	res.job = j
-	r := c.renderers[j.node.Package]
+	r := c.r
 	defer func() {
 		// The template engine runs on user input; a panic there must
 		// become a diagnostic, not a crash.
@@ -235,9 +288,9 @@ func (c *compiler) renderOne(j renderJob) (res renderResult) {
 		}
 	}
 	res.tpl = tpl
-	out, st, err := r.render(tpl, j.node, j.incr)
+	out, st, err := r.renderWith(tpl, j.node, j.incr, j.execute)
 	res.out, res.st = out, st
-	if err != nil {
+	if err != nil && !st.needsWarehouse {
 		res.problems = append(res.problems, r.diagnose(j.node.Path, j.src, err))
 	}
 	for _, p := range st.problems {
@@ -334,6 +387,8 @@ func (c *compiler) compileModels(pkg *Package, props properties) {
 		n.rendered = res.out
 		c.nodes[n.UniqueID] = n
 		c.refs[n.UniqueID] = res.st
+		c.templates[n.UniqueID] = res.tpl
+		c.warnFrom(n, res.st)
 		if len(res.problems) > 0 {
 			c.problem(n, res.problems...)
 			continue
@@ -351,6 +406,9 @@ func (c *compiler) compileModels(pkg *Package, props properties) {
 			continue
 		}
 		res.job.node.renderedIncremental = res.out
+		if res.st != nil && res.st.second {
+			c.incrSecond[res.job.node.UniqueID] = true
+		}
 	}
 }
 
@@ -358,7 +416,7 @@ func (c *compiler) compileModels(pkg *Package, props properties) {
 // their references resolve at build time like the model's own; what they
 // ref counts as the model's dependencies.
 func (c *compiler) renderHooks(n *Node, st *renderState) bool {
-	r := c.renderers[n.Package]
+	r := c.r
 	render := func(hooks []string) ([]string, bool) {
 		var out []string
 		for _, h := range hooks {
@@ -537,10 +595,7 @@ func (c *compiler) renderConfigValue(pkg string, v any) (any, error) {
 	if !ok || !strings.Contains(s, "{{") {
 		return v, nil
 	}
-	r := c.renderers[pkg]
-	if r == nil {
-		r = c.renderers[c.p.Name]
-	}
+	r := c.r
 	tpl, d := r.parse(projectFile, s)
 	if d != nil {
 		return nil, fmt.Errorf("%s", d.Message)
@@ -553,6 +608,16 @@ func (c *compiler) renderConfigValue(pkg string, v any) (any, error) {
 		return nil, fmt.Errorf("%s (%s)", st.problems[0].message, st.problems[0].hint)
 	}
 	return nativeValue(out), nil
+}
+
+// newInvocationID makes a random UUID (version 4), as dbt's invocation_id.
+func newInvocationID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // isHookKey tells the config keys whose templates are rendered when the

@@ -28,7 +28,7 @@ type Config struct {
 }
 
 // Materializations dataops knows how to build.
-var materializations = []string{"view", "table", "incremental", "ephemeral", "seed", "test"}
+var materializations = []string{"view", "table", "incremental", "ephemeral", "seed", "test", "snapshot", "materialized_view"}
 
 func defaultConfig(kind NodeKind) Config {
 	c := Config{Enabled: true}

@@ -20,6 +20,10 @@ type Manifest struct {
 	// something they depend on, did not compile.
 	Skipped map[string]*Skipped `json:"skipped,omitempty"`
 
+	// namer places a node for another target than the compile's (the
+	// project's generate_*_name macros, when it has them).
+	namer func(n *Node, t Target) Relation
+
 	parents  map[string][]string
 	children map[string][]string
 	order    []string // topological: parents before children
@@ -51,6 +55,7 @@ func (m *Manifest) buildGraph() Diagnostics {
 	m.parents = map[string][]string{}
 	m.children = map[string][]string{}
 	m.byName = map[string]string{}
+	m.order = nil
 	for id, n := range m.Nodes {
 		if n.Kind == KindModel || n.Kind == KindSeed || n.Kind == KindSnapshot {
 			// A name means the root project's node first, as in ref().
@@ -130,19 +135,6 @@ func (m *Manifest) cycleDiagnostic(stack []string, back string, reported map[str
 		Hint: "models cannot ref each other in a loop; move the shared logic into a model both use"}}
 }
 
-func (m *Manifest) assignRelations() {
-	for _, n := range m.Nodes {
-		if n.Kind == KindSource {
-			continue
-		}
-		n.Relation.Name = n.Name
-		if n.Config.Alias != "" {
-			n.Relation.Name = n.Config.Alias
-		}
-		n.Relation = m.RelationIn(n, m.Target)
-	}
-}
-
 // Ref says how a reference to a node is read: from a relation, or inlined
 // as a CTE (ephemeral models always; any model in a dry run, where its
 // relation has not been built yet).
@@ -206,11 +198,28 @@ func (m *Manifest) RelationIn(n *Node, t Target) Relation {
 	if n.Kind == KindSource {
 		return n.Relation
 	}
+	if t == m.Target {
+		return n.Relation
+	}
+	if m.namer != nil {
+		return m.namer(n, t)
+	}
+	return defaultRelation(n, t)
+}
+
+// defaultRelation is where a node goes without a project macro deciding:
+// its alias or name, in the target's schema, or in its custom schema on
+// the production target (dbt's generate_schema_name_for_env).
+func defaultRelation(n *Node, t Target) Relation {
 	schema := t.Schema
 	if n.Config.Schema != "" && t.Production() {
 		schema = n.Config.Schema
 	}
-	return Relation{Schema: schema, Name: n.Relation.Name}
+	name := n.Name
+	if n.Config.Alias != "" {
+		name = n.Config.Alias
+	}
+	return Relation{Schema: schema, Name: name}
 }
 
 // substitute replaces placeholders; inlined references become CTE names

@@ -183,7 +183,7 @@ models:
 		}
 	}
 	sort.Strings(tests)
-	if got := strings.Join(tests, ","); got != "accepted_values_a_status_x_y,not_null_a_id,not_null_a_status,not_null_b_id,unique_a_id,unique_b_id" {
+	if got := strings.Join(tests, ","); got != "accepted_values_a_status__x__y,not_null_a_id,not_null_a_status,not_null_b_id,unique_a_id,unique_b_id" {
 		t.Errorf("tests through aliases: %s", got)
 	}
 

@@ -71,20 +71,21 @@ type sourceDecl struct {
 
 // properties collects every properties file of the project.
 type properties struct {
-	models  map[string]*patch
-	seeds   map[string]*patch
-	sources []sourceDecl
+	models    map[string]*patch
+	seeds     map[string]*patch
+	snapshots map[string]*patch
+	sources   []sourceDecl
 }
 
 func (pkg *Package) readProperties() (properties, Diagnostics) {
-	props := properties{models: map[string]*patch{}, seeds: map[string]*patch{}}
+	props := properties{models: map[string]*patch{}, seeds: map[string]*patch{}, snapshots: map[string]*patch{}}
 	var ds Diagnostics
 	for _, f := range pkg.properties {
 		if f.root == nil {
 			continue
 		}
 		ds = append(ds, checkKeys(f.path, f.root, "a properties file", propertiesKeys)...)
-		for _, section := range []string{"models", "seeds"} {
+		for _, section := range []string{"models", "seeds", "snapshots"} {
 			list := lookup(f.root, section)
 			if list == nil {
 				continue
@@ -93,10 +94,7 @@ func (pkg *Package) readProperties() (properties, Diagnostics) {
 				ds = append(ds, at(f.path, list, "%s: must be a list of entries with name:", section))
 				continue
 			}
-			target := props.models
-			if section == "seeds" {
-				target = props.seeds
-			}
+			target := map[string]map[string]*patch{"models": props.models, "seeds": props.seeds, "snapshots": props.snapshots}[section]
 			for _, entry := range list.Content {
 				pt, eds := readPatch(f.path, entry, section[:len(section)-1])
 				ds = append(ds, eds...)

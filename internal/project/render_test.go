@@ -231,10 +231,10 @@ models:
 	}
 	m := mustCompile(t, files, Target{})
 	want := map[string]string{
-		"test.p.unique_customers_id":                           "select \"id\" as unique_field, count(*) as n_records\nfrom \"main\".\"customers\"\nwhere \"id\" is not null\ngroup by \"id\"\nhaving count(*) > 1",
-		"test.p.not_null_customers_id":                         "select \"id\"\nfrom \"main\".\"customers\"\nwhere \"id\" is null",
-		"test.p.accepted_values_customers_status_a_it_s":       "with all_values as (\n    select \"status\" as value_field, count(*) as n_records\n    from (select * from \"main\".\"customers\" where id > 0) dbt_subquery\n    group by \"status\"\n)\nselect value_field, n_records\nfrom all_values\nwhere value_field not in ('a', 'it''s')",
-		"test.p.relationships_orders_customer_id_id_customers": "with child as (\n    select \"customer_id\" as from_field\n    from \"main\".\"orders\"\n    where \"customer_id\" is not null\n),\nparent as (\n    select \"id\" as to_field\n    from \"main\".\"customers\"\n)\nselect from_field\nfrom child\nleft join parent on child.from_field = parent.to_field\nwhere parent.to_field is null",
+		"test.p.unique_customers_id":                                  "select \"id\" as unique_field, count(*) as n_records\nfrom \"main\".\"customers\"\nwhere \"id\" is not null\ngroup by \"id\"\nhaving count(*) > 1",
+		"test.p.not_null_customers_id":                                "select \"id\"\nfrom \"main\".\"customers\"\nwhere \"id\" is null",
+		"test.p.accepted_values_customers_status__a__it_s":            "with all_values as (\n    select \"status\" as value_field, count(*) as n_records\n    from (select * from \"main\".\"customers\" where id > 0) dbt_subquery\n    group by \"status\"\n)\nselect value_field, n_records\nfrom all_values\nwhere value_field not in ('a', 'it''s')",
+		"test.p.relationships_orders_customer_id__id__ref_customers_": "with child as (\n    select \"customer_id\" as from_field\n    from \"main\".\"orders\"\n    where \"customer_id\" is not null\n),\nparent as (\n    select \"id\" as to_field\n    from \"main\".\"customers\"\n)\nselect from_field\nfrom child\nleft join parent on child.from_field = parent.to_field\nwhere parent.to_field is null",
 	}
 	var ids []string
 	for id, n := range m.Nodes {
@@ -256,10 +256,10 @@ models:
 			t.Errorf("%s:\n%s\nwant:\n%s", id, n.CompiledSQL, sql)
 		}
 	}
-	if sev := m.Nodes["test.p.accepted_values_customers_status_a_it_s"].Config.Severity; sev != "warn" {
+	if sev := m.Nodes["test.p.accepted_values_customers_status__a__it_s"].Config.Severity; sev != "warn" {
 		t.Errorf("severity = %q", sev)
 	}
-	rel := m.Nodes["test.p.relationships_orders_customer_id_id_customers"]
+	rel := m.Nodes["test.p.relationships_orders_customer_id__id__ref_customers_"]
 	if strings.Join(rel.DependsOn.Nodes, ",") != "model.p.customers,model.p.orders" {
 		t.Errorf("a relationships test depends on both models: %v", rel.DependsOn.Nodes)
 	}

@@ -82,7 +82,7 @@ func (c *compiler) resolveDependencies() {
 		}
 		n.DependsOn.Nodes = append(n.DependsOn.Nodes, sortedKeys(deps)...)
 		n.DependsOn.Nodes = dedupeSorted(n.DependsOn.Nodes)
-		n.DependsOn.Macros = sortedKeys(st.macros)
+		n.DependsOn.Macros = c.r.macroDeps(n.Package, src)
 		n.DependsOn.Vars = sortedKeys(st.vars)
 		if len(problems) > 0 {
 			c.problem(n, problems...)

@@ -1,10 +1,15 @@
 package project
 
 import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/dataops-dev/dataops/internal/jinja"
 )
 
 var (
@@ -61,29 +66,9 @@ func (c *compiler) addGenericTest(pkg *Package, t testDecl, owner *Node, ownerOK
 			column = v
 		}
 	}
-	nameParts := []string{t.kind, ownerLabel}
-	if column != "" {
-		nameParts = append(nameParts, column)
-	}
-	switch t.kind {
-	case "accepted_values":
-		if values, ok := t.args["values"].([]any); ok {
-			for _, v := range values {
-				nameParts = append(nameParts, fmt.Sprint(v))
-			}
-		}
-	case "relationships":
-		to, _ := t.args["to"].(string)
-		field, _ := t.args["field"].(string)
-		if m := refArgRE.FindStringSubmatch(to); m != nil {
-			nameParts = append(nameParts, field, m[1])
-		} else if m := sourceArgRE.FindStringSubmatch(to); m != nil {
-			nameParts = append(nameParts, field, m[2])
-		}
-	}
-	name := t.name
+	name, alias := t.name, ""
 	if name == "" {
-		name = testName(nameParts)
+		name, alias = dbtTestName(t.kind, ownerLabel, t.args, column)
 	}
 	id := "test." + pkg.Name + "." + name
 	if _, dup := c.nodes[id]; dup {
@@ -119,11 +104,18 @@ func (c *compiler) addGenericTest(pkg *Package, t testDecl, owner *Node, ownerOK
 	if !cfg.Enabled {
 		return
 	}
+	if alias != name {
+		cfg.Alias = alias
+	}
 	n.Config = cfg
+	if d := c.testMacro(pkg.Name, t.kind); d != nil {
+		c.addMacroTest(pkg, t, n, d, owner, ownerOK, rel, column)
+		return
+	}
 	if !contains(genericTests, t.kind) {
 		c.fail(n, Diagnostic{Path: t.path, Line: t.node.Line, Col: t.node.Column,
 			Message: fmt.Sprintf("unknown generic test %q", t.kind),
-			Hint:    strings.TrimSpace(didYouMean(t.kind, genericTests) + " dataops supports unique, not_null, accepted_values and relationships; write others as singular tests in tests/")})
+			Hint:    strings.TrimSpace(didYouMean(t.kind, c.testNames()) + " no macro test_" + strings.TrimPrefix(t.kind[strings.Index(t.kind, ".")+1:], ".") + " in the project or its packages: write it as {% test " + t.kind[strings.Index(t.kind, ".")+1:] + "(model, column_name) %} under macros/ or tests/generic/")})
 		return
 	}
 	if column == "" {
@@ -220,32 +212,75 @@ func (c *compiler) addGenericTest(pkg *Package, t testDecl, owner *Node, ownerOK
 	c.nodes[id] = n
 }
 
-// testName builds dbt's name for a generic test, shortened with a hash when
-// it would be too long to read.
-func testName(parts []string) string {
-	var b strings.Builder
-	for i, p := range parts {
-		if i > 0 {
-			b.WriteByte('_')
+// dbtTestName names a generic test as dbt does: its type, what it tests,
+// and its arguments flattened and sorted by name, joined with "__"; a name
+// of 64 characters or more is shortened to a prefix and the md5 of the
+// full name for the test's file (the alias).
+func dbtTestName(kind, owner string, args map[string]any, column string) (name, alias string) {
+	all := map[string]any{}
+	for k, v := range args {
+		all[k] = v
+	}
+	if column != "" {
+		all["column_name"] = column
+	}
+	var flat []string
+	for _, k := range sortedKeys(all) {
+		if k == "model" {
+			continue
 		}
-		// Runs of anything but letters, digits and _ become one _.
-		gap := false
-		for j := 0; j < len(p); j++ {
-			ch := p[j]
-			if ch == '_' || ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' {
-				b.WriteByte(ch)
-				gap = false
-			} else if !gap {
-				b.WriteByte('_')
-				gap = true
+		switch v := all[k].(type) {
+		case map[string]any:
+			for _, x := range dictValuesInOrder(v) {
+				flat = append(flat, pyString(x))
 			}
+		case []any:
+			for _, x := range v {
+				flat = append(flat, pyString(x))
+			}
+		default:
+			flat = append(flat, pyString(v))
 		}
 	}
-	name := b.String()
-	if len(name) > 64 {
-		name = name[:50] + "_" + checksum(name)[:10]
+	for i, f := range flat {
+		flat[i] = nonWordRE.ReplaceAllString(f, "_")
 	}
-	return name
+	identifier := strings.ReplaceAll(kind, ".", "_") + "_" + owner
+	name = identifier + "_" + strings.Join(flat, "__")
+	alias = name
+	if len(name) >= 64 {
+		sum := md5.Sum([]byte(name))
+		alias = identifier[:min(30, len(identifier))] + "_" + hex.EncodeToString(sum[:])
+	}
+	return name, alias
+}
+
+var nonWordRE = regexp.MustCompile(`[^0-9a-zA-Z_]+`)
+
+// pyString prints a YAML value as Python's str() does.
+func pyString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case string:
+		return x
+	}
+	return jinja.Str(jinja.FromGo(v))
+}
+
+// dictValuesInOrder gives a YAML mapping's values in key order (the
+// mapping's own order is not kept once decoded).
+func dictValuesInOrder(m map[string]any) []any {
+	var out []any
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
+	}
+	return out
 }
 
 func hintSuffix(h string) string {
@@ -295,6 +330,217 @@ func (c *compiler) compileSingularTests(pkg *Package) {
 		}
 		n.rendered = res.out
 		c.refs[n.UniqueID] = res.st
+		c.templates[n.UniqueID] = res.tpl
 		c.nodes[n.UniqueID] = n
 	}
+}
+
+// testCall is a generic test written as a macro: the macro and its
+// arguments as the properties file gives them.
+type testCall struct {
+	macro  *macroDef
+	kwargs map[string]any
+	owner  *relationValue // what the test tests, for its model argument
+	ownerN *Node
+}
+
+// testMacro finds the macro of a generic test: test_<name> in the package
+// the name gives, or else the root project, the test's own package and
+// then every package. The four tests dbt defines itself are compiled by
+// dataops unless a project or package writes its own.
+func (c *compiler) testMacro(from, kind string) *macroDef {
+	if pkg, name, ok := strings.Cut(kind, "."); ok {
+		return c.r.findMacro(pkg, "test_"+name)
+	}
+	for _, pkg := range c.searchOrder(from, "") {
+		if d := c.r.findMacro(pkg, "test_"+kind); d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// addMacroTest adds a generic test whose SQL a macro writes. It renders
+// like a model: its raw code calls the macro with the test's arguments,
+// as dbt's does.
+func (c *compiler) addMacroTest(pkg *Package, t testDecl, n *Node, d *macroDef, owner *Node, ownerOK bool, rel relationValue, column string) {
+	call := d.name
+	if d.pkg != c.p.Name && d.pkg != pkg.Name {
+		call = d.pkg + "." + d.name
+	}
+	n.RawSQL = "{{ " + call + "(**_dbt_generic_test_kwargs) }}"
+	kwargs := map[string]any{}
+	for k, v := range t.args {
+		kwargs[k] = v
+	}
+	if column != "" {
+		kwargs["column_name"] = column
+	}
+	n.testCall = &testCall{macro: d, kwargs: kwargs, owner: &rel, ownerN: owner}
+	n.DependsOn.Nodes = []string{owner.UniqueID}
+	if !ownerOK {
+		s := skippedFrom(n, CauseUpstream, "tests "+owner.Name+", which did not compile")
+		s.Upstream = []string{owner.UniqueID}
+		c.skipped[n.UniqueID] = s
+		return
+	}
+	c.testJobs = append(c.testJobs, pkgJob{pkg, renderJob{node: n, src: n.RawSQL}})
+}
+
+type pkgJob struct {
+	pkg *Package
+	job renderJob
+}
+
+// renderMacroTests renders the generic tests written as macros, once
+// every model is known.
+func (c *compiler) renderMacroTests() {
+	jobs := make([]renderJob, len(c.testJobs))
+	for i, j := range c.testJobs {
+		jobs[i] = j.job
+	}
+	for _, res := range c.renderParallel(jobs) {
+		n := res.job.node
+		if res.st == nil {
+			c.fail(n, res.problems...)
+			continue
+		}
+		// The properties' own config (severity, where) wins over the
+		// macro's config() call, as in dbt.
+		for _, e := range res.st.config {
+			if !isSetIn(e.key, n) {
+				if err := n.Config.set(e.key, e.value); err != nil {
+					c.problem(n, Diagnostic{Path: n.testCall.macro.path, Line: n.testCall.macro.line, Message: fmt.Sprintf("config %s: %v", e.key, err)})
+				}
+			}
+		}
+		if !n.Config.Enabled {
+			continue
+		}
+		n.rendered = res.out
+		c.nodes[n.UniqueID] = n
+		c.refs[n.UniqueID] = res.st
+		c.templates[n.UniqueID] = res.tpl
+		c.warnFrom(n, res.st)
+		if len(res.problems) > 0 {
+			c.problem(n, res.problems...)
+		}
+	}
+	c.testJobs = nil
+}
+
+// isSetIn reports whether a test's properties set a config key.
+func isSetIn(key string, n *Node) bool {
+	switch strings.ReplaceAll(key, "-", "_") {
+	case "severity":
+		return n.Config.Severity != "" && n.Config.Severity != "error"
+	case "where":
+		return n.Config.Where != ""
+	}
+	return false
+}
+
+// looksLikeFunc is dbt's test for an argument to render as an
+// expression: ref('x'), source('a', 'b'), var('x'), env_var('X').
+var looksLikeFunc = regexp.MustCompile(`^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$`)
+
+// testKwargs renders a macro test's arguments as dbt does: every string
+// natively (ref('x') as an expression), column_name as written, and model
+// as the tested relation, filtered by the test's where config.
+func (r *renderer) testKwargs(ctx context.Context, n *Node, st *renderState, vars map[string]jinja.Value) (*jinja.Dict, error) {
+	tc := n.testCall
+	var convert func(key string, v any) (jinja.Value, error)
+	convert = func(key string, v any) (jinja.Value, error) {
+		switch x := v.(type) {
+		case string:
+			if key == "column_name" {
+				return x, nil
+			}
+			src := x
+			if looksLikeFunc.MatchString(x) {
+				src = "{{ " + x + " }}"
+			}
+			if !strings.Contains(src, "{{") && !strings.Contains(src, "{%") {
+				return x, nil
+			}
+			tpl, err := r.env.Parse(n.Path, src)
+			if err != nil {
+				return nil, err
+			}
+			return tpl.RenderNative(ctx, vars)
+		case []any:
+			out := make([]jinja.Value, len(x))
+			for i, it := range x {
+				v, err := convert("", it)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = v
+			}
+			return jinja.NewList(out...), nil
+		case map[string]any:
+			d := jinja.NewDict()
+			for _, k := range sortedKeys(x) {
+				v, err := convert("", x[k])
+				if err != nil {
+					return nil, err
+				}
+				d.SetString(k, v)
+			}
+			return d, nil
+		}
+		return jinja.FromGo(v), nil
+	}
+	d := jinja.NewDict()
+	for _, k := range sortedKeys(tc.kwargs) {
+		v, err := convert(k, tc.kwargs[k])
+		if err != nil {
+			return nil, err
+		}
+		d.SetString(k, v)
+	}
+	owner := *tc.owner
+	owner.st = st
+	if tc.ownerN != nil {
+		key := tc.ownerN.Name
+		if tc.ownerN.Kind == KindSource {
+			key = tc.ownerN.SourceName + "." + tc.ownerN.Name
+			if !contains(st.sources, key) {
+				st.sources = append(st.sources, key)
+			}
+		} else {
+			key = tc.ownerN.Package + "." + tc.ownerN.Name
+			owner.key = key
+			if !contains(st.refs, key) {
+				st.refs = append(st.refs, key)
+			}
+		}
+		if st.execute {
+			p := tc.ownerN.Relation
+			owner.parts = &p
+		}
+	}
+	var model jinja.Value = &owner
+	if n.Config.Where != "" {
+		model = "(select * from " + owner.String() + " where " + n.Config.Where + ") dbt_subquery"
+	}
+	d.SetString("model", model)
+	return d, nil
+}
+
+// testNames lists the generic tests the project can use, for hints.
+func (c *compiler) testNames() []string {
+	names := append([]string(nil), genericTests...)
+	for pkg, defs := range c.r.macros {
+		for name := range defs {
+			if t, ok := strings.CutPrefix(name, "test_"); ok {
+				if pkg != c.p.Name {
+					t = pkg + "." + t
+				}
+				names = append(names, t)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
 }

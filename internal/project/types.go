@@ -87,6 +87,9 @@ type Node struct {
 	rendered            string
 	renderedIncremental string
 	preHooks, postHooks []string
+	// testCall is set for a generic test written as a macro: rendered
+	// once every node is configured.
+	testCall *testCall
 	// refIDs maps each reference key the templates used (a ref's
 	// "[package.]name", a source's "source.table") to the node it resolved to.
 	refIDs map[string]string
