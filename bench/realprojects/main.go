@@ -17,12 +17,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/warehouse"
+	_ "github.com/dataops-dev/dataops/internal/warehouse/duckdb"
+	_ "github.com/dataops-dev/dataops/internal/warehouse/postgres"
 )
 
 func main() {
@@ -31,6 +36,9 @@ func main() {
 	causes := flag.Int("causes", 8, "causes listed per project")
 	examples := flag.Bool("examples", false, "print one example error per cause")
 	only := flag.String("only", "", "measure only the project folder with this name")
+	dsn := flag.String("warehouse", "", "warehouse DSN for compile-time queries (duckdb:// is an empty in-memory DuckDB); without one, a model that queries counts as needing a warehouse")
+	placeholders := flag.Bool("env", true, "give the environment variables a project requires (without a default) and the machine lacks a placeholder value (their name in lower case), as the project's CI sets them")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the compiles to this file")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: realprojects [flags] DIR\n\nDIR holds one folder per dbt project, packages installed.\n\n")
 		flag.PrintDefaults()
@@ -45,12 +53,33 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	var w project.Warehouse
+	if *dsn != "" {
+		wh, err := warehouse.Open(context.Background(), *dsn)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		defer wh.Close()
+		w = build.CompileWarehouse(wh)
+	}
+	opts := project.Options{Warehouse: w}
+	envPlaceholders = *placeholders
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	var rows []row
 	for _, dir := range dirs {
 		if *only != "" && filepath.Base(dir) != *only {
 			continue
 		}
-		r, err := measure(dir, *targetType, *runs)
+		r, err := measure(dir, *targetType, *runs, opts)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", filepath.Base(dir), err)
 			continue
@@ -59,14 +88,15 @@ func main() {
 		r.printCauses(*causes, *examples)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "project\tmodels\tcompiled\tshare\tidentical to dbt\tload s\tcompile s\tratio\t")
+	fmt.Fprintln(tw, "project\tmodels\tcompiled\tneed a warehouse\tcompiled\tcompiled or need a warehouse\tidentical to dbt\tload s\tcompile s\tratio\t")
 	for _, r := range rows {
 		same := "-"
 		if r.comparable > 0 {
 			same = fmt.Sprintf("%d/%d (%.1f%%)", r.identical, r.comparable, 100*float64(r.identical)/float64(r.comparable))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t%s\t%.3f\t%.3f\t%.2fx\t\n", r.name, r.models, r.compiled,
-			100*float64(r.compiled)/float64(max(r.models, 1)), same, r.load.Seconds(), r.compile.Seconds(),
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f%%\t%.1f%%\t%s\t%.3f\t%.3f\t%.2fx\t\n", r.name, r.models, r.compiled, r.needWarehouse,
+			100*float64(r.compiled)/float64(max(r.models, 1)), 100*float64(r.compiled+r.needWarehouse)/float64(max(r.models, 1)),
+			same, r.load.Seconds(), r.compile.Seconds(),
 			r.compile.Seconds()/max(r.load.Seconds(), 1e-9))
 	}
 	tw.Flush()
@@ -92,6 +122,7 @@ func projectDirs(dir string) ([]string, error) {
 type row struct {
 	name                  string
 	models, compiled      int
+	needWarehouse         int // models skipped only because the compile had no warehouse
 	load, compile         time.Duration
 	identical, comparable int
 	causes                []cause
@@ -106,9 +137,36 @@ type cause struct {
 	firstSee string
 }
 
-func measure(dir, targetType string, runs int) (row, error) {
+var envPlaceholders bool
+
+var missingEnvRE = regexp.MustCompile(`environment variable (\S+) is not set`)
+
+func measure(dir, targetType string, runs int, opts project.Options) (row, error) {
 	r := row{name: filepath.Base(dir)}
-	target := project.Target{Name: "dev", Schema: "main", Type: targetType, Database: "dev"}
+	opts.Target = project.Target{Name: "dev", Schema: "main", Type: targetType, Database: "dev"}
+	if envPlaceholders {
+		// Learn which variables the project requires, then set them.
+		p, _ := project.Load(dir)
+		if p == nil {
+			return r, fmt.Errorf("cannot load")
+		}
+		_, ds := project.Compile(context.Background(), p, opts)
+		set := map[string]bool{}
+		for _, d := range ds {
+			if m := missingEnvRE.FindStringSubmatch(d.Message); m != nil {
+				set[m[1]] = true
+			}
+		}
+		opts.LookupEnv = func(name string) (string, bool) {
+			if v, ok := os.LookupEnv(name); ok {
+				return v, true
+			}
+			if set[name] {
+				return strings.ToLower(name), true
+			}
+			return "", false
+		}
+	}
 	var m *project.Manifest
 	var ds project.Diagnostics
 	for i := 0; i < runs; i++ {
@@ -118,7 +176,7 @@ func measure(dir, targetType string, runs int) (row, error) {
 		if p == nil {
 			return r, fmt.Errorf("load: %v", lds)
 		}
-		m, ds = project.Compile(context.Background(), p, project.Options{Target: target})
+		m, ds = project.Compile(context.Background(), p, opts)
 		total := time.Since(start)
 		if i == 0 || load < r.load {
 			r.load = load
@@ -135,8 +193,12 @@ func measure(dir, targetType string, runs int) (row, error) {
 		}
 	}
 	for _, s := range m.Skipped {
-		if s.Kind == project.KindModel {
-			r.models++
+		if s.Kind != project.KindModel {
+			continue
+		}
+		r.models++
+		if s.Cause == project.CauseWarehouse || (s.Cause == project.CauseUpstream && onlyWarehouse(m, s, 0)) {
+			r.needWarehouse++
 		}
 	}
 	r.causes = groupCauses(m, ds)
@@ -366,4 +428,25 @@ func firstDifference(got, want string) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprintf("at byte %d: ours %s, dbt's %s", i, cut(got), cut(want))
+}
+
+// onlyWarehouse reports whether every node a skipped node waits for needs
+// only a warehouse to compile.
+func onlyWarehouse(m *project.Manifest, s *project.Skipped, depth int) bool {
+	if depth > 1000 {
+		return false
+	}
+	switch s.Cause {
+	case project.CauseWarehouse:
+		return true
+	case project.CauseUpstream:
+		for _, up := range s.Upstream {
+			u := m.Skipped[up]
+			if u == nil || !onlyWarehouse(m, u, depth+1) {
+				return false
+			}
+		}
+		return len(s.Upstream) > 0
+	}
+	return false
 }

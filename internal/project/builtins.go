@@ -69,6 +69,21 @@ func (r *renderer) installGlobals() {
 	g["fromyaml"] = jinja.Func(fromYAML)
 	g["zip"] = jinja.Func(zipValues)
 	g["set"] = jinja.Func(newSet)
+	g["set_strict"] = jinja.Func(newSet)
+	g["zip_strict"] = jinja.Func(zipValues)
+	// dbt's relations and model are mappings.
+	isMapping := r.env.Tests["mapping"]
+	r.env.Tests["mapping"] = func(c *jinja.Call, v jinja.Value, a jinja.Args) (bool, error) {
+		switch v.(type) {
+		case *relationValue, *lazyDict:
+			return true, nil
+		}
+		return isMapping(c, v, a)
+	}
+	// dbt's markers for native rendering; printed, they are their value.
+	for _, name := range []string{"as_bool", "as_native", "as_number", "as_text"} {
+		r.env.Filters[name] = func(c *jinja.Call, v jinja.Value, a jinja.Args) (jinja.Value, error) { return v, nil }
+	}
 	g["local_md5"] = jinja.Func(func(c *jinja.Call, a jinja.Args) (jinja.Value, error) {
 		p, err := a.Bind("local_md5", 1, "value")
 		if err != nil {
@@ -82,7 +97,7 @@ func (r *renderer) installGlobals() {
 	g["run_query"] = jinja.Func(r.runQuery)
 	g["statement"] = jinja.Func(r.statement)
 	g["load_result"] = jinja.Func(r.loadResult)
-	g["builtins"] = builtinsObject{g: g}
+	g["builtins"] = builtinsObject{"ref": g["ref"], "source": g["source"], "config": g["config"]}
 	g["diff_of_two_dicts"] = jinja.Func(diffOfTwoDicts)
 	g["doc"] = quiet
 	g["env"] = jinja.NewDict().Freeze()
@@ -377,14 +392,11 @@ func (exceptionsObject) Attr(name string) (jinja.Value, bool) {
 
 // builtinsObject is dbt's builtins: the original ref, source and config
 // for projects that override them with macros.
-type builtinsObject struct{ g map[string]jinja.Value }
+type builtinsObject map[string]jinja.Value
 
 func (b builtinsObject) Attr(name string) (jinja.Value, bool) {
-	switch name {
-	case "ref", "source", "config":
-		return b.g[name], true
-	}
-	return nil, false
+	v, ok := b[name]
+	return v, ok
 }
 
 // flagsValue is dbt's flags, as a compile sees them.
@@ -423,8 +435,17 @@ func (apiObject) Attr(name string) (jinja.Value, bool) {
 type relationClass struct{}
 
 func (relationClass) Attr(name string) (jinja.Value, bool) {
-	if name == "create" {
+	switch name {
+	case "create":
 		return jinja.Func(func(c *jinja.Call, a jinja.Args) (jinja.Value, error) { return relationFromParts(a), nil }), true
+	case "add_ephemeral_prefix":
+		return jinja.Func(func(c *jinja.Call, a jinja.Args) (jinja.Value, error) {
+			name := ""
+			if len(a.Pos) > 0 {
+				name = jinja.Str(a.Pos[0])
+			}
+			return "__dbt__cte__" + name, nil
+		}), true
 	}
 	return nil, false
 }

@@ -66,6 +66,7 @@ func Compile(ctx context.Context, p *Project, opts Options) (*Manifest, Diagnost
 	c.vars = c.projectVars()
 	c.diags = append(c.diags, p.problems...)
 	c.parseMacros()
+	c.renderVars()
 	for _, pkg := range p.all() {
 		props, ds := pkg.readProperties()
 		c.diags = append(c.diags, ds...)
@@ -134,6 +135,13 @@ type compiler struct {
 	templates map[string]*parsed
 	// incremental models whose incremental form needs a second render
 	incrSecond map[string]bool
+	// rendered config values (renderConfigValue)
+	configMu    sync.Mutex
+	configCache map[string]configResult
+	// parsed hook templates by text
+	hookTemplates map[string]*parsed
+	// macro files' text by path, for macroText
+	macroFileText map[string]string
 	// generic tests written as macros, rendered once every model is known
 	testJobs []pkgJob
 	diags    Diagnostics
@@ -351,12 +359,9 @@ func (c *compiler) compileModels(pkg *Package, props properties) {
 		name := baseName(f.path)
 		n := &Node{UniqueID: "model." + pkg.Name + "." + name, Kind: KindModel, Name: name, Package: pkg.Name,
 			Path: f.path, RawSQL: f.content, Line: 1}
-		if prev, dup := names[name]; dup {
-			c.diags = append(c.diags, Diagnostic{Path: f.path, Line: 1,
-				Message: fmt.Sprintf("duplicate model name %q", name),
-				Hint:    fmt.Sprintf("%s has the same name; model names must be unique in a project", prev)})
-			continue
-		}
+		// Two files may share a name when all but one are disabled (a
+		// package's per-adapter variants): duplicates are found once
+		// configs are known.
 		names[name] = f.path
 		jobs = append(jobs, renderJob{node: n, src: f.content})
 	}
@@ -368,6 +373,7 @@ func (c *compiler) compileModels(pkg *Package, props properties) {
 		c.skipped[n.UniqueID] = skippedFrom(n, CauseUnsupported, "a Python model: dataops compiles and builds SQL models only")
 	}
 	var incremental []renderJob
+	enabledModels := map[string]string{}
 	for _, res := range c.renderParallel(jobs) {
 		n := res.job.node
 		pt := props.models[n.Name]
@@ -383,6 +389,13 @@ func (c *compiler) compileModels(pkg *Package, props properties) {
 			c.disabled = append(c.disabled, n.Name)
 			continue
 		}
+		if prev := enabledModels[n.UniqueID]; prev != "" {
+			c.diags = append(c.diags, Diagnostic{Path: n.Path, Line: 1,
+				Message: fmt.Sprintf("duplicate model name %q", n.Name),
+				Hint:    fmt.Sprintf("%s has the same name; model names must be unique in a project, or all but one disabled", prev)})
+			continue
+		}
+		enabledModels[n.UniqueID] = n.Path
 		c.describe(n, pt)
 		n.rendered = res.out
 		c.nodes[n.UniqueID] = n
@@ -420,7 +433,15 @@ func (c *compiler) renderHooks(n *Node, st *renderState) bool {
 	render := func(hooks []string) ([]string, bool) {
 		var out []string
 		for _, h := range hooks {
-			tpl, d := r.parse(n.Path, h)
+			tpl, d := c.hookTemplates[h], (*Diagnostic)(nil)
+			if tpl == nil {
+				if tpl, d = r.parse(n.Path, h); d == nil {
+					if c.hookTemplates == nil {
+						c.hookTemplates = map[string]*parsed{}
+					}
+					c.hookTemplates[h] = tpl
+				}
+			}
 			var sql string
 			var hst *renderState
 			var err error
@@ -592,9 +613,34 @@ func (c *compiler) applyTree(cfg *Config, tree *yaml.Node, owner *Package, pkgNa
 // +schema: "{{ var('raw_schema') }}".
 func (c *compiler) renderConfigValue(pkg string, v any) (any, error) {
 	s, ok := v.(string)
-	if !ok || !strings.Contains(s, "{{") {
+	if !ok || (!strings.Contains(s, "{{") && !strings.Contains(s, "{%")) {
 		return v, nil
 	}
+	// The same value is written once in dbt_project.yml and read for
+	// every node below it: render it once.
+	key := pkg + "\x00" + s
+	c.configMu.Lock()
+	cached, hit := c.configCache[key]
+	c.configMu.Unlock()
+	if hit {
+		return cached.v, cached.err
+	}
+	out, err := c.renderConfigValueOnce(pkg, s)
+	c.configMu.Lock()
+	if c.configCache == nil {
+		c.configCache = map[string]configResult{}
+	}
+	c.configCache[key] = configResult{out, err}
+	c.configMu.Unlock()
+	return out, err
+}
+
+type configResult struct {
+	v   any
+	err error
+}
+
+func (c *compiler) renderConfigValueOnce(pkg, s string) (any, error) {
 	r := c.r
 	tpl, d := r.parse(projectFile, s)
 	if d != nil {
@@ -850,4 +896,38 @@ func position(src string, offset int) (int, int) {
 	line := strings.Count(before, "\n") + 1
 	col := offset - strings.LastIndex(before, "\n")
 	return line, col
+}
+
+// renderVars renders the Jinja in vars' values (insert_batch_size: "{{ 10000
+// if target.type == 'bigquery' else 100000 }}"), as dbt renders
+// dbt_project.yml, each in its own package.
+func (c *compiler) renderVars() {
+	var render func(pkg string, v any) any
+	render = func(pkg string, v any) any {
+		switch x := v.(type) {
+		case string:
+			if out, err := c.renderConfigValue(pkg, x); err == nil {
+				return out
+			}
+			return x
+		case []any:
+			out := make([]any, len(x))
+			for i, it := range x {
+				out[i] = render(pkg, it)
+			}
+			return out
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, it := range x {
+				out[k] = render(pkg, it)
+			}
+			return out
+		}
+		return v
+	}
+	for _, pkg := range sortedKeys(c.vars) {
+		for k, v := range c.vars[pkg] {
+			c.vars[pkg][k] = render(pkg, v)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Diagnostic is one problem found while loading or compiling a project. It
@@ -120,6 +121,9 @@ func closest(name string, candidates []string) []string {
 	limit := len(name)/3 + 1
 	var found []scored
 	for _, c := range candidates {
+		if diff := utf8.RuneCountInString(c) - utf8.RuneCountInString(name); diff > limit || -diff > limit {
+			continue // the distance is at least the difference in length
+		}
 		if d := editDistance(name, c); d <= limit {
 			found = append(found, scored{c, d})
 		}

@@ -1,7 +1,9 @@
 package project
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/dataops-dev/dataops/internal/jinja"
 )
@@ -92,7 +94,87 @@ func (r *renderer) thisRelation(n *Node, st *renderState) jinja.Value {
 
 // modelValue is `model`: the node as dbt's manifest describes it.
 func (r *renderer) modelValue(n *Node, st *renderState) jinja.Value {
-	return nodeDict(n, r.c.p.Name, st.execute)
+	return &lazyDict{build: func() *jinja.Dict { return nodeDict(n, r.c.p.Name, st.execute) }}
+}
+
+// lazyDict is a dict built when first read: most templates never read
+// `model`, which is costly to describe.
+type lazyDict struct {
+	build func() *jinja.Dict
+	// shared marks a value every render sees (the graph's nodes): built
+	// once under the lock, and frozen.
+	shared bool
+	once   sync.Once
+	d      *jinja.Dict
+}
+
+func (l *lazyDict) dict() *jinja.Dict {
+	l.once.Do(func() {
+		l.d = l.build()
+		if l.shared {
+			freeze(l.d)
+		}
+	})
+	return l.d
+}
+
+// freeze makes a dict and everything in it read-only, for values shared
+// by concurrent renders.
+func freeze(v jinja.Value) {
+	switch x := v.(type) {
+	case *jinja.Dict:
+		for _, it := range x.Values() {
+			freeze(it)
+		}
+		x.Freeze()
+	case *jinja.List:
+		for _, it := range x.Items {
+			freeze(it)
+		}
+		x.Freeze()
+	}
+}
+
+func (l *lazyDict) Attr(name string) (jinja.Value, bool) {
+	if name == "get" || name == "items" || name == "keys" || name == "values" {
+		return &dictMethod{d: l.dict(), name: name}, true
+	}
+	return l.dict().Get(name)
+}
+func (l *lazyDict) Item(key jinja.Value) (jinja.Value, bool) { return l.dict().Get(key) }
+func (l *lazyDict) Iter() ([]jinja.Value, error)             { return l.dict().Keys(), nil }
+func (l *lazyDict) Len() int                                 { return l.dict().Len() }
+func (l *lazyDict) String() string                           { return jinja.Str(l.dict()) }
+
+// dictMethod is dict.get, items, keys and values on a lazyDict.
+type dictMethod struct {
+	d    *jinja.Dict
+	name string
+}
+
+func (m *dictMethod) CallJinja(c *jinja.Call, a jinja.Args) (jinja.Value, error) {
+	switch m.name {
+	case "get":
+		if len(a.Pos) == 0 {
+			return nil, fmt.Errorf("get() takes a key")
+		}
+		if v, ok := m.d.Get(a.Pos[0]); ok {
+			return v, nil
+		}
+		if len(a.Pos) > 1 {
+			return a.Pos[1], nil
+		}
+		return nil, nil
+	case "keys":
+		return jinja.NewList(m.d.Keys()...), nil
+	case "values":
+		return jinja.NewList(m.d.Values()...), nil
+	}
+	items := make([]jinja.Value, m.d.Len())
+	for i, k := range m.d.Keys() {
+		items[i] = jinja.Tuple{k, m.d.Values()[i]}
+	}
+	return jinja.NewList(items...), nil
 }
 
 // nodeDict describes a node the way dbt's graph and model variables do.
@@ -197,7 +279,9 @@ func (r *renderer) graphValue() jinja.Value {
 		nodes, sources := jinja.NewDict(), jinja.NewDict()
 		for _, id := range sortedKeys(r.c.nodes) {
 			n := r.c.nodes[id]
-			d := nodeDict(n, r.c.p.Name, true)
+			// Templates that read the graph mostly filter it by a field or
+			// two: each node is described when first read.
+			d := &lazyDict{build: func() *jinja.Dict { return nodeDict(n, r.c.p.Name, true) }, shared: true}
 			if n.Kind == KindSource {
 				sources.SetString(id, d)
 			} else {
@@ -210,6 +294,7 @@ func (r *renderer) graphValue() jinja.Value {
 		for _, k := range []string{"exposures", "metrics", "groups", "semantic_models", "saved_queries", "unit_tests"} {
 			g.SetString(k, jinja.NewDict())
 		}
+		freeze(g)
 		r.graph = g
 	})
 	return r.graph

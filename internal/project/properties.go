@@ -248,7 +248,8 @@ func readTests(path string, owner *yaml.Node, column string) ([]testDecl, Diagno
 							cfg, cds := readConfigBlock(path, kv[1])
 							t.config = append(t.config, cfg...)
 							ds = append(ds, cds...)
-						case "severity", "where", "tags", "enabled":
+						case "severity", "where", "tags", "enabled", "limit", "warn_if", "error_if", "fail_calc",
+							"store_failures", "store_failures_as", "meta":
 							v, _ := plain(kv[1])
 							t.config = append(t.config, configEntry{k, v, kv[0]})
 						case "arguments":
@@ -277,6 +278,7 @@ func readTests(path string, owner *yaml.Node, column string) ([]testDecl, Diagno
 				ds = append(ds, at(path, item, "a test entry must be a name or a mapping"))
 				continue
 			}
+			t.config = append(t.config, testConfigFromArgs(t.args)...)
 			out = append(out, t)
 		}
 	}
@@ -306,7 +308,9 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 		enabled := enabledIn(lookup(s, "config"), true)
 		tables := lookup(s, "tables")
 		if tables == nil || tables.Kind != yaml.SequenceNode {
-			ds = append(ds, at(path, s, "source %q has no tables: list", source))
+			d := at(path, s, "source %q has no tables: list, so it declares nothing", source)
+			d.Warning = true
+			ds = append(ds, d)
 			continue
 		}
 		for _, t := range tables.Content {
@@ -344,4 +348,28 @@ func enabledIn(cfg *yaml.Node, def bool) bool {
 		}
 	}
 	return def
+}
+
+// testConfigArgs are the arguments dbt takes as a test's configuration
+// wherever they are written, arguments: included.
+var testConfigArgs = []string{"severity", "tags", "enabled", "where", "limit", "warn_if", "error_if", "fail_calc",
+	"store_failures", "store_failures_as", "meta", "database", "schema", "alias"}
+
+// testConfigFromArgs moves config: and the configuration keys out of a
+// test's arguments.
+func testConfigFromArgs(args map[string]any) []configEntry {
+	var out []configEntry
+	if cfg, ok := args["config"].(map[string]any); ok {
+		for _, k := range sortedKeys(cfg) {
+			out = append(out, configEntry{key: k, value: cfg[k]})
+		}
+		delete(args, "config")
+	}
+	for _, k := range testConfigArgs {
+		if v, ok := args[k]; ok {
+			out = append(out, configEntry{key: k, value: v})
+			delete(args, k)
+		}
+	}
+	return out
 }

@@ -316,6 +316,10 @@ func datetimeModule() jinja.Value {
 			}
 			return &datetimeValue{t: t}, nil
 		}),
+		"today": method(func(*jinja.Call, jinja.Args) (jinja.Value, error) {
+			now := time.Now().UTC()
+			return &datetimeValue{t: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), date: true}, nil
+		}),
 		"fromisoformat": method(func(c *jinja.Call, a jinja.Args) (jinja.Value, error) {
 			if len(a.Pos) == 0 {
 				return nil, fmt.Errorf("fromisoformat() takes a string")

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/dataops-dev/dataops/internal/jinja"
@@ -84,6 +85,29 @@ func (r *relationValue) Attr(name string) (jinja.Value, bool) {
 		d.SetString("schema", nilIfEmpty(p.Schema))
 		d.SetString("identifier", p.Name)
 		return d, true
+	case "get":
+		// dbt's relations are mappings; packages test for them with
+		// obj.get('metadata', {}).get('type').
+		return jinja.Func(func(c *jinja.Call, a jinja.Args) (jinja.Value, error) {
+			if len(a.Pos) == 0 {
+				return nil, fmt.Errorf("get() takes a key")
+			}
+			switch jinja.Str(a.Pos[0]) {
+			case "metadata":
+				d := jinja.NewDict()
+				d.SetString("type", relationClassName(r.adapterType()))
+				return d, nil
+			case "path":
+				v, _ := r.Attr("path")
+				return v, nil
+			case "type":
+				return nilIfEmpty(r.relType), nil
+			}
+			if len(a.Pos) > 1 {
+				return a.Pos[1], nil
+			}
+			return nil, nil
+		}), true
 	case "render":
 		return jinja.Func(func(c *jinja.Call, a jinja.Args) (jinja.Value, error) { return r.String(), nil }), true
 	case "quote":
@@ -207,4 +231,24 @@ func (c *compiler) nodeRelation(st *renderState, kind, key string, n *Node, fall
 // identifierOf strips quotes from a quoted identifier.
 func identifierOf(s string) string {
 	return strings.ReplaceAll(strings.Trim(s, `"`), `""`, `"`)
+}
+
+// relationClassName is the name of dbt's Relation class for an adapter.
+func relationClassName(adapter string) string {
+	switch adapter {
+	case "postgres":
+		return "PostgresRelation"
+	case "duckdb":
+		return "DuckDBRelation"
+	case "":
+		return "BaseRelation"
+	}
+	return strings.ToUpper(adapter[:1]) + adapter[1:] + "Relation"
+}
+
+func (r *relationValue) adapterType() string {
+	if r.st != nil && r.st.adapter != "" {
+		return r.st.adapter
+	}
+	return ""
 }

@@ -48,6 +48,7 @@ type renderState struct {
 	// warehouse to run it on.
 	needsWarehouse bool
 	statements     map[string]*jinja.Dict
+	adapter        string // the target's type
 }
 
 // renderProblem is a problem found inside a dbt function; the call that
@@ -98,6 +99,9 @@ type renderer struct {
 
 	graphOnce sync.Once
 	graph     jinja.Value
+
+	// deps memoizes, per macro, the macros its text calls
+	deps map[*macroDef][]*macroDef
 }
 
 // dbtNamespace is the package name of dbt's own macros.
@@ -135,7 +139,8 @@ func (r *renderer) render(tpl *parsed, n *Node, incremental bool) (string, *rend
 }
 
 func (r *renderer) renderWith(tpl *parsed, n *Node, incremental, execute bool) (string, *renderState, error) {
-	st := &renderState{node: n, macros: map[string]bool{}, vars: map[string]bool{}, incremental: incremental, execute: execute}
+	st := &renderState{node: n, macros: map[string]bool{}, vars: map[string]bool{}, incremental: incremental, execute: execute,
+		adapter: r.c.opts.Target.Type}
 	ctx := context.WithValue(r.c.ctx, stateKey{}, st)
 	vars := r.varsFor(n, st)
 	if n.testCall != nil {
@@ -257,25 +262,32 @@ func (c *compiler) parseMacros() {
 // the namespaces of dbt and of every package, the root project's macros,
 // the package's own macros.
 func (r *renderer) buildScopes() {
-	base := map[string]jinja.Value{}
+	// What every package sees alike lives in the environment's globals,
+	// below each render's variables: dbt's own macros by bare name, and
+	// the namespaces. (Renders have not started: nothing reads Globals.)
+	g := r.env.Globals
 	for name, d := range r.macros[dbtNamespace] {
-		base[name] = d.macro
+		if _, taken := g[name]; !taken {
+			g[name] = d.macro
+		}
 	}
-	base[dbtNamespace] = &namespace{r: r, pkg: dbtNamespace}
+	g[dbtNamespace] = &namespace{r: r, pkg: dbtNamespace}
 	for _, pkg := range r.c.p.all() {
-		base[pkg.Name] = &namespace{r: r, pkg: pkg.Name}
+		g[pkg.Name] = &namespace{r: r, pkg: pkg.Name}
 	}
+	// The root project's macros win over dbt's functions and macros (a
+	// project may override ref); a package's own win over the root's, in
+	// the variables of its renders.
 	root := r.c.p.Name
+	for name, d := range r.macros[root] {
+		g[name] = d.macro
+	}
 	for _, pkg := range r.c.p.all() {
-		scope := make(map[string]jinja.Value, len(base)+len(r.macros[root])+len(r.macros[pkg.Name]))
-		for k, v := range base {
-			scope[k] = v
-		}
-		for name, d := range r.macros[root] {
-			scope[name] = d.macro
-		}
-		for name, d := range r.macros[pkg.Name] {
-			scope[name] = d.macro
+		scope := make(map[string]jinja.Value, len(r.macros[pkg.Name]))
+		if pkg.Name != root {
+			for name, d := range r.macros[pkg.Name] {
+				scope[name] = d.macro
+			}
 		}
 		r.scopes[pkg.Name] = scope
 	}
@@ -287,7 +299,16 @@ type namespace struct {
 	pkg string
 }
 
-func (ns *namespace) Attr(name string) (jinja.Value, bool) {
+// Attr finds nothing: a namespace's macros are its items, as they are in
+// dbt (a dict), so macros named with a leading underscore
+// (dbt_utils._is_relation) pass the sandbox as they do in dbt.
+func (ns *namespace) Attr(string) (jinja.Value, bool) { return nil, false }
+
+func (ns *namespace) Item(key jinja.Value) (jinja.Value, bool) {
+	name, ok := key.(string)
+	if !ok {
+		return nil, false
+	}
 	if d := ns.r.macros[ns.pkg][name]; d != nil {
 		return d.macro, true
 	}
@@ -295,7 +316,9 @@ func (ns *namespace) Attr(name string) (jinja.Value, bool) {
 		// dbt.<function>: dbt's functions are reachable through its
 		// namespace too (dbt.run_query, dbt.return).
 		if v, ok := ns.r.env.Globals[name]; ok {
-			return v, true
+			if _, isNS := v.(*namespace); !isNS {
+				return v, true
+			}
 		}
 	}
 	return nil, false
@@ -320,7 +343,9 @@ func (r *renderer) dispatch(from, name, ns string) (*macroDef, []string) {
 	case ns == dbtNamespace || r.hasPackage(ns):
 		search = []string{r.c.p.Name, ns}
 	default:
-		search = []string{ns}
+		// A namespace that is no package is searched for by bare name, as
+		// dbt does (packages such as the Tuva Project rely on it).
+		search = []string{""}
 	}
 	var tried []string
 	for _, pkg := range search {
@@ -370,7 +395,7 @@ func (r *renderer) diagnose(path, src string, err error) Diagnostic {
 	if je.Pos.Name != "" {
 		d.Path = je.Pos.Name
 	}
-	msg := je.Msg
+	msg := readablePlaceholders(je.Msg)
 	switch je.Kind {
 	case jinja.KindSyntax, jinja.KindAssertion:
 		if strings.Contains(msg, "Unexpected end of template") {
@@ -467,73 +492,189 @@ func (r *renderer) knownNames() []string {
 }
 
 // macroCalls finds, in a template's text, the macros it may call: bare
-// names and package.name of known macros, and dispatched names. A plan
-// uses the transitive closure to see that a model changed when a macro it
-// uses did.
-var (
-	callNameRE = regexp.MustCompile(`\b([A-Za-z_][A-Za-z0-9_]*)(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?\s*\(`)
-	dispatchRE = regexp.MustCompile(`dispatch\(\s*(?:macro_name\s*=\s*)?['"]([A-Za-z0-9_]+)['"]\s*(?:,\s*(?:macro_namespace\s*=\s*)?['"]([A-Za-z0-9_]+)['"])?`)
-)
+// names and package.name of known macros followed by "(", inside Jinja
+// tags, and dispatched names. A plan uses the transitive closure to see
+// that a model changed when a macro it uses did.
+var dispatchRE = regexp.MustCompile(`dispatch\(\s*(?:macro_name\s*=\s*)?['"]([A-Za-z0-9_]+)['"]\s*(?:,\s*(?:macro_namespace\s*=\s*)?['"]([A-Za-z0-9_]+)['"])?`)
 
 func (r *renderer) macroCalls(pkg, src string) []*macroDef {
 	var out []*macroDef
-	for _, m := range callNameRE.FindAllStringSubmatch(src, -1) {
-		if m[2] != "" {
-			if d := r.findMacro(m[1], m[2]); d != nil {
+	for _, code := range jinjaCode(src) {
+		for _, call := range calledNames(code) {
+			if call[0] != "" {
+				if d := r.findMacro(call[0], call[1]); d != nil {
+					out = append(out, d)
+				}
+				continue
+			}
+			if d := r.bareMacro(pkg, call[1]); d != nil {
 				out = append(out, d)
 			}
-			continue
 		}
-		if d := r.bareMacro(pkg, m[1]); d != nil {
-			out = append(out, d)
-		}
-	}
-	for _, m := range dispatchRE.FindAllStringSubmatch(src, -1) {
-		ns := m[2]
-		if ns == "" {
-			ns = pkg
-		}
-		if d, _ := r.dispatch(pkg, m[1], ns); d != nil {
-			out = append(out, d)
+		if strings.Contains(code, "dispatch") {
+			for _, m := range dispatchRE.FindAllStringSubmatch(code, -1) {
+				ns := m[2]
+				if ns == "" {
+					ns = pkg
+				}
+				if d, _ := r.dispatch(pkg, m[1], ns); d != nil {
+					out = append(out, d)
+				}
+			}
 		}
 	}
 	return out
 }
 
-// macroDeps returns the keys of the macros a template uses, directly or
-// through other macros, skipping dbt's own.
-func (r *renderer) macroDeps(pkg, src string) []string {
-	seen := map[*macroDef]bool{}
-	var keys []string
-	var walk func(pkg, src string)
-	walk = func(pkg, src string) {
-		for _, d := range r.macroCalls(pkg, src) {
-			if seen[d] {
+// jinjaCode returns the text inside a template's {{ }} and {% %} tags:
+// SQL around them calls no macro.
+func jinjaCode(src string) []string {
+	var out []string
+	for {
+		i := strings.Index(src, "{")
+		if i < 0 || i+1 >= len(src) {
+			return out
+		}
+		var end string
+		switch src[i+1] {
+		case '{':
+			end = "}}"
+		case '%':
+			end = "%}"
+		default:
+			src = src[i+1:]
+			continue
+		}
+		j := strings.Index(src[i+2:], end)
+		if j < 0 {
+			return append(out, src[i+2:])
+		}
+		out = append(out, src[i+2:i+2+j])
+		src = src[i+2+j+2:]
+	}
+}
+
+// calledNames lists the [package, name] pairs called in Jinja code:
+// name( or package.name( (package empty for a bare name).
+func calledNames(code string) [][2]string {
+	var out [][2]string
+	isStart := func(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+	isPart := func(c byte) bool { return isStart(c) || c >= '0' && c <= '9' }
+	var prev string // the identifier before a dot
+	for i := 0; i < len(code); {
+		c := code[i]
+		if !isStart(c) {
+			if c != '.' {
+				prev = ""
+			}
+			if c == '\'' || c == '"' {
+				// skip string literals
+				j := strings.IndexByte(code[i+1:], c)
+				if j < 0 {
+					return out
+				}
+				i += j + 2
 				continue
 			}
-			seen[d] = true
-			if d.pkg != dbtNamespace {
-				keys = append(keys, d.key)
+			i++
+			continue
+		}
+		j := i
+		for j < len(code) && isPart(code[j]) {
+			j++
+		}
+		name := code[i:j]
+		qualified := i > 0 && code[i-1] == '.' && prev != ""
+		k := j
+		for k < len(code) && (code[k] == ' ' || code[k] == '\t' || code[k] == '\n') {
+			k++
+		}
+		if k < len(code) && code[k] == '(' {
+			if qualified {
+				out = append(out, [2]string{prev, name})
+			} else {
+				out = append(out, [2]string{"", name})
 			}
-			walk(d.pkg, r.c.macroText(d))
+		}
+		prev = name
+		i = j
+	}
+	return out
+}
+
+// macroDeps returns the keys of the macros a template uses, directly or
+// through other macros, skipping dbt's own. It runs after the renders,
+// on one goroutine.
+func (r *renderer) macroDeps(pkg, src string) []string {
+	seen := map[*macroDef]bool{}
+	queue := r.macroCalls(pkg, src)
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		queue = append(queue, r.directCalls(d)...)
+	}
+	var keys []string
+	for d := range seen {
+		if d.pkg != dbtNamespace {
+			keys = append(keys, d.key)
 		}
 	}
-	walk(pkg, src)
 	sort.Strings(keys)
 	return keys
 }
 
+// directCalls memoizes the macros a macro's text calls.
+func (r *renderer) directCalls(d *macroDef) []*macroDef {
+	if r.deps == nil {
+		r.deps = map[*macroDef][]*macroDef{}
+	}
+	out, ok := r.deps[d]
+	if !ok {
+		out = r.macroCalls(d.pkg, r.c.macroText(d))
+		r.deps[d] = out
+	}
+	return out
+}
+
 // macroText is one macro's text, cut from its file.
 func (c *compiler) macroText(d *macroDef) string {
-	for _, pkg := range c.p.all() {
-		if pkg.Name != d.pkg {
-			continue
-		}
-		for _, f := range pkg.macroFiles {
-			if f.path == d.path {
-				return macroSource(f.content, d.line)
+	if c.macroFileText == nil {
+		c.macroFileText = map[string]string{}
+		for _, pkg := range c.p.all() {
+			for _, f := range pkg.macroFiles {
+				c.macroFileText[f.path] = f.content
 			}
 		}
 	}
-	return ""
+	content, ok := c.macroFileText[d.path]
+	if !ok {
+		return ""
+	}
+	return macroSource(content, d.line)
+}
+
+var placeholderRE = regexp.MustCompile(phOpen + `(ref|src|this):([^` + phClose + `]*)` + phClose)
+
+// readablePlaceholders writes relation placeholders in a message as the
+// call that made them.
+func readablePlaceholders(s string) string {
+	return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+		sub := placeholderRE.FindStringSubmatch(m)
+		switch sub[1] {
+		case "ref":
+			pkg, name := splitRef(sub[2])
+			if pkg != "" {
+				return "ref('" + pkg + "', '" + name + "')"
+			}
+			return "ref('" + name + "')"
+		case "src":
+			s, t, _ := strings.Cut(sub[2], ".")
+			return "source('" + s + "', '" + t + "')"
+		}
+		return "this"
+	})
 }

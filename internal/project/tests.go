@@ -112,6 +112,16 @@ func (c *compiler) addGenericTest(pkg *Package, t testDecl, owner *Node, ownerOK
 		c.addMacroTest(pkg, t, n, d, owner, ownerOK, rel, column)
 		return
 	}
+	for k, v := range t.args {
+		if s, ok := v.(string); ok && strings.Contains(s, "{{") {
+			rendered, err := c.renderConfigValue(pkg.Name, s)
+			if err != nil {
+				fail("test %s argument %s: %v", t.kind, k, err)
+				return
+			}
+			t.args[k] = rendered
+		}
+	}
 	if !contains(genericTests, t.kind) {
 		c.fail(n, Diagnostic{Path: t.path, Line: t.node.Line, Col: t.node.Column,
 			Message: fmt.Sprintf("unknown generic test %q", t.kind),

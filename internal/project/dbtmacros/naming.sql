@@ -48,3 +48,9 @@
   {%- set result = run_query('select * from (' ~ select_sql ~ ') as __dbt_sbq where false limit 0') -%}
   {{- return(result.column_names | list) -}}
 {%- endmacro %}
+
+{% macro should_store_failures() -%}
+  {%- set store = config.get('store_failures') -%}
+  {{- return(store if store is not none else flags.STORE_FAILURES) -}}
+{%- endmacro %}
+{% macro should_revoke(existing_relation, full_refresh_mode=True) %}{{ return(false) }}{% endmacro %}
