@@ -31,7 +31,8 @@ import (
 )
 
 func main() {
-	targetType := flag.String("type", "duckdb", "the target type to compile for (duckdb or postgres)")
+	targetType := flag.String("type", "duckdb", "the target type to compile for (duckdb or postgres; a manifest's adapter, such as snowflake, to compare with dbt's SQL)")
+	targetName = flag.String("target", "prod", "the target's name: prod places nodes in their custom schemas, as production does")
 	runs := flag.Int("runs", 3, "timed runs per project; the fastest counts")
 	causes := flag.Int("causes", 8, "causes listed per project")
 	examples := flag.Bool("examples", false, "print one example error per cause")
@@ -137,13 +138,16 @@ type cause struct {
 	firstSee string
 }
 
-var envPlaceholders bool
+var (
+	envPlaceholders bool
+	targetName      *string
+)
 
 var missingEnvRE = regexp.MustCompile(`environment variable (\S+) is not set`)
 
 func measure(dir, targetType string, runs int, opts project.Options) (row, error) {
 	r := row{name: filepath.Base(dir)}
-	opts.Target = project.Target{Name: "dev", Schema: "main", Type: targetType, Database: "dev"}
+	opts.Target = project.Target{Name: *targetName, Schema: "main", Type: targetType, Database: "dev"}
 	if envPlaceholders {
 		// Learn which variables the project requires, then set them.
 		p, _ := project.Load(dir)
@@ -332,6 +336,9 @@ type dbtNode struct {
 // be older than the files.
 func compareWithDBT(dir string, m *project.Manifest, r *row) error {
 	var found string
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || found != "" {
 			return nil
@@ -376,13 +383,16 @@ func compareWithDBT(dir string, m *project.Manifest, r *row) error {
 			continue
 		}
 		n := m.Nodes[id]
-		raw, compiled := first(dn.RawCode, dn.RawSQL), first(dn.CompiledCode, dn.CompiledSQL)
-		if n == nil || compiled == "" || raw != n.RawSQL {
+		compiled := first(dn.CompiledCode, dn.CompiledSQL)
+		if n == nil || compiled == "" || !sameSources(m, dm, n, 0) {
 			continue
 		}
 		r.comparable++
-		want := normaliseRelations(compiled, dbtRel)
-		got := normaliseRelations(n.CompiledSQL, ours)
+		want := timestampRE.ReplaceAllString(normaliseRelations(compiled, dbtRel), "<timestamp>")
+		got := timestampRE.ReplaceAllString(normaliseRelations(n.CompiledSQL, ours), "<timestamp>")
+		if os.Getenv("REALPROJECTS_SHOW") == id {
+			fmt.Printf("--- ours\n%s\n--- dbt's\n%s\n", got, want)
+		}
 		if want == got {
 			r.identical++
 		} else if len(r.mismatch) < 5 {
@@ -449,4 +459,30 @@ func onlyWarehouse(m *project.Manifest, s *project.Skipped, depth int) bool {
 		return len(s.Upstream) > 0
 	}
 	return false
+}
+
+// normaliseSource compares sources as dbt reads them: stripped, with
+// Windows line ends read as newlines.
+func normaliseSource(s string) string {
+	return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+}
+
+// timestampRE matches the times templates print (run_started_at and the
+// like), which differ between any two compiles.
+var timestampRE = regexp.MustCompile(`\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2})?`)
+
+// sameSources reports whether a model and every ephemeral model it inlines
+// have the same source in the project and in dbt's manifest: only then are
+// their compiled SQL comparable.
+func sameSources(m *project.Manifest, dm dbtManifest, n *project.Node, depth int) bool {
+	dn, ok := dm.Nodes[n.UniqueID]
+	if !ok || depth > 100 || normaliseSource(first(dn.RawCode, dn.RawSQL)) != normaliseSource(n.RawSQL) {
+		return false
+	}
+	for _, p := range m.Parents(n.UniqueID) {
+		if pn := m.Nodes[p]; pn != nil && pn.Config.Materialized == "ephemeral" && !sameSources(m, dm, pn, depth+1) {
+			return false
+		}
+	}
+	return true
 }

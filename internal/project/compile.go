@@ -290,7 +290,7 @@ func (c *compiler) renderOne(j renderJob) (res renderResult) {
 	tpl := j.tpl
 	if tpl == nil {
 		var d *Diagnostic
-		if tpl, d = r.parse(j.node.Path, j.src); d != nil {
+		if tpl, d = r.parse(j.node.Path, dbtSource(j.src)); d != nil {
 			res.problems = append(res.problems, *d)
 			return res
 		}
@@ -930,4 +930,19 @@ func (c *compiler) renderVars() {
 			c.vars[pkg][k] = render(pkg, v)
 		}
 	}
+}
+
+// dbtSource is a file's template as dbt reads it: without leading and
+// trailing whitespace. The leading whitespace becomes a comment spanning
+// the same lines, so positions in the file stay where they are.
+func dbtSource(src string) string {
+	body := strings.TrimSpace(src)
+	if body == "" {
+		return ""
+	}
+	lead := src[:strings.Index(src, body)]
+	if lead == "" {
+		return body
+	}
+	return "{#" + lead + "#}" + body
 }

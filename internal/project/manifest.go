@@ -273,32 +273,37 @@ func (m *Manifest) resolvePlaceholder(self *Node, kind, key, ph string, resolve 
 		if !ref.Inline || ctes == nil {
 			return quoteRelation(ref.Relation)
 		}
+		// dbt names the CTE after the model, unquoted, and writes the
+		// model's SQL as compiled.
 		cte := "__dbt__cte__" + n.Name
 		if !seen[n.UniqueID] {
 			seen[n.UniqueID] = true
 			inner := m.substitute(n, n.rendered, resolve, ctes, seen)
-			*ctes = append(*ctes, quoteIdent(cte)+" as (\n"+strings.TrimSpace(inner)+"\n)")
+			*ctes = append(*ctes, " "+cte+" as (\n"+inner+"\n)")
 		}
-		return quoteIdent(cte)
+		return cte
 	}
 	return ph
 }
 
 var leadingWith = regexp.MustCompile(`(?is)^(\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*)with\b`)
 
-// injectCTEs puts ephemeral models in front of a query, inside its own WITH
-// clause when it has one, as dbt does.
+// injectCTEs puts ephemeral models in front of a query as dbt does, text
+// for text: after the query's own WITH and the space that follows it
+// (then a comma), or else as a new "with" before the query's first word.
 func injectCTEs(sql string, ctes []string, lineMap []int) (string, []int) {
-	block := strings.Join(ctes, ",\n")
+	block := strings.Join(ctes, ", ")
+	at, insert := 0, ""
 	if loc := leadingWith.FindStringIndex(sql); loc != nil {
-		insert := " " + block + ","
-		at := loc[1]
-		line := strings.Count(sql[:at], "\n")
-		out := sql[:at] + insert + sql[at:]
-		return out, insertLines(lineMap, line+1, strings.Count(insert, "\n"))
+		rest := sql[loc[1]:]
+		at, insert = loc[1]+len(rest)-len(strings.TrimLeft(rest, " \t\r\n")), block+","
+	} else {
+		at = len(sql) - len(strings.TrimLeft(sql, " \t\r\n"))
+		insert = "with" + block
 	}
-	insert := "with " + block + "\n"
-	return insert + sql, insertLines(lineMap, 0, strings.Count(insert, "\n"))
+	line := strings.Count(sql[:at], "\n")
+	out := sql[:at] + insert + sql[at:]
+	return out, insertLines(lineMap, line, strings.Count(insert, "\n"))
 }
 
 // insertLines adds n unknown lines after index at of a line map.

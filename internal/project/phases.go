@@ -138,7 +138,37 @@ func (c *compiler) assignRelations() {
 		}
 		n.Relation = rel
 	}
+	c.separateCollisions()
 	c.blockDownstream()
+}
+
+// separateCollisions keeps two nodes from being built into one relation.
+// Off production every node lives in the target's schema, so two models
+// that production keeps apart by their custom schemas (core.eligibility,
+// raw.eligibility) would meet: the one with a custom schema is then named
+// <schema>__<name> in the environment.
+func (c *compiler) separateCollisions() {
+	if c.opts.Target.Production() {
+		return
+	}
+	byRel := map[Relation][]*Node{}
+	for _, id := range sortedKeys(c.nodes) {
+		n := c.nodes[id]
+		if n.Kind == KindSource || n.Kind == KindTest || n.Config.Materialized == "ephemeral" {
+			continue
+		}
+		byRel[n.Relation] = append(byRel[n.Relation], n)
+	}
+	for _, nodes := range byRel {
+		if len(nodes) < 2 {
+			continue
+		}
+		for _, n := range nodes {
+			if n.Config.Schema != "" {
+				n.Relation.Name = n.Config.Schema + "__" + n.Relation.Name
+			}
+		}
+	}
 }
 
 // relationNamer places nodes for other targets, when the project decides

@@ -164,9 +164,9 @@ func TestEphemeralInlining(t *testing.T) {
 		model string
 		want  string
 	}{
-		{"plain", "with \"__dbt__cte__e1\" as (\nselect 1 as id\n),\n\"__dbt__cte__e2\" as (\nselect id from \"__dbt__cte__e1\"\n)\nselect id from \"__dbt__cte__e2\""},
-		{"withs", "-- leading comment\nwith \"__dbt__cte__e1\" as (\nselect 1 as id\n), x as (select 1 as id)\nselect * from x join \"__dbt__cte__e1\" using (id)"},
-		{"twice", "with \"__dbt__cte__e1\" as (\nselect 1 as id\n),\n\"__dbt__cte__e2\" as (\nselect id from \"__dbt__cte__e1\"\n)\nselect * from \"__dbt__cte__e1\" union all select * from \"__dbt__cte__e2\""},
+		{"plain", "with __dbt__cte__e1 as (\nselect 1 as id\n),  __dbt__cte__e2 as (\nselect id from __dbt__cte__e1\n)select id from __dbt__cte__e2"},
+		{"withs", "-- leading comment\nwith  __dbt__cte__e1 as (\nselect 1 as id\n),x as (select 1 as id)\nselect * from x join __dbt__cte__e1 using (id)"},
+		{"twice", "with __dbt__cte__e1 as (\nselect 1 as id\n),  __dbt__cte__e2 as (\nselect id from __dbt__cte__e1\n)select * from __dbt__cte__e1 union all select * from __dbt__cte__e2"},
 		{"refeph", `select * from "main"."plain"`},
 	}
 	for _, tc := range tests {
@@ -385,10 +385,10 @@ func TestResolversAndHooks(t *testing.T) {
 	}
 	inline := func(n *Node) Ref { return Ref{Inline: n == up, Relation: n.Relation} }
 	sql, lineMap := m.SQLFor(down, false, inline)
-	if want := "with \"__dbt__cte__up\" as (\nselect 1 as id\n)\n\nselect * from \"__dbt__cte__up\""; sql != want {
+	if want := "\nwith __dbt__cte__up as (\nselect 1 as id\n)select * from __dbt__cte__up"; sql != want {
 		t.Errorf("inlined:\n%s\nwant:\n%s", sql, want)
 	}
-	if fmt.Sprint(lineMap) != "[0 0 0 0 2]" {
+	if fmt.Sprint(lineMap) != "[0 0 0 2]" {
 		t.Errorf("line map = %v", lineMap)
 	}
 	pre, post := m.Hooks(down, deferUp)
