@@ -292,7 +292,10 @@ func (r *run) compile(ctx context.Context, sha string, target project.Target) (*
 	if p == nil {
 		return nil, ds, nil
 	}
-	m, cds := project.Compile(ctx, p, project.Options{Target: target, LookupEnv: r.p.LookupEnv})
+	// Templates that query while compiling (dbt_utils.star, run_query)
+	// read production: the environment does not hold the models yet.
+	m, cds := project.Compile(ctx, p, project.Options{Target: target, LookupEnv: r.p.LookupEnv,
+		Warehouse: build.CompileWarehouse(r.p.Warehouse), QueryTarget: &r.prod})
 	ds = append(ds, cds...)
 	if ds.HasConfigErrors() {
 		return nil, ds, nil

@@ -11,13 +11,15 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 func init() {
 	commands["compile"] = command{
 		summary: "Render every model of a dbt-style project to SQL and write target/manifest.json.",
-		usage:   "compile [--project DIR] [--select EXPR] [--target NAME] [--profiles-dir DIR] [--vars YAML] [--json]",
+		usage:   "compile [--project DIR] [--select EXPR] [--target NAME] [--profiles-dir DIR] [--vars YAML] [--warehouse DSN] [--json]",
 		run:     runCompile,
 	}
 }
@@ -44,6 +46,7 @@ func runCompile(args []string, out, errOut io.Writer) int {
 	targetName := fs.String("target", "", "the profiles.yml output to render for (default: the profile's target)")
 	profilesDir := fs.String("profiles-dir", "", "the folder holding profiles.yml (default: $DBT_PROFILES_DIR, else the project folder)")
 	varsFlag := fs.String("vars", "", "vars as YAML or JSON, overriding dbt_project.yml, e.g. '{min_date: 2024-01-01}'")
+	dsn := fs.String("warehouse", "", "warehouse DSN for templates that query while compiling (run_query, dbt_utils.star); without one such models are listed as needing a warehouse")
 	asJSON := fs.Bool("json", false, "print a JSON summary for scripts instead of text")
 	if code, stop := parseFlags(fs, args, out); stop {
 		return code
@@ -52,7 +55,16 @@ func runCompile(args []string, out, errOut io.Writer) int {
 		return usageError(errOut, "compile", "unexpected argument %q (use --select to choose models)", fs.Arg(0))
 	}
 	start := time.Now()
-	m, sum, ds, code := compileProject(*dir, *targetName, *profilesDir, *varsFlag, errOut)
+	var w project.Warehouse
+	if *dsn != "" {
+		wh, err := warehouse.Open(context.Background(), *dsn)
+		if err != nil {
+			return usageError(errOut, "compile", "--warehouse: %s", scrubSecret(err.Error(), *dsn))
+		}
+		defer wh.Close()
+		w = build.CompileWarehouse(wh)
+	}
+	m, sum, ds, code := compileProject(*dir, *targetName, *profilesDir, *varsFlag, w, errOut)
 	if m == nil {
 		return code
 	}
@@ -97,6 +109,12 @@ func runCompile(args []string, out, errOut io.Writer) int {
 	if len(errs) > 0 {
 		fmt.Fprintf(errOut, "%s; everything else was written.\n", plural(len(errs), "error"))
 	}
+	for _, s := range m.Skipped {
+		if s.Cause == project.CauseWarehouse {
+			fmt.Fprintln(errOut, "Some models query the warehouse while compiling: pass --warehouse DSN to compile them.")
+			break
+		}
+	}
 	return code
 }
 
@@ -113,7 +131,7 @@ func sortedSkipped(m *project.Manifest) []string {
 // what compiled (nil when the project's configuration cannot be used), a
 // summary, the problems, and the exit code they call for: 1 when any
 // model has errors, 2 for configuration errors.
-func compileProject(dir, targetName, profilesDir, varsFlag string, errOut io.Writer) (*project.Manifest, compileSummary, project.Diagnostics, int) {
+func compileProject(dir, targetName, profilesDir, varsFlag string, w project.Warehouse, errOut io.Writer) (*project.Manifest, compileSummary, project.Diagnostics, int) {
 	var sum compileSummary
 	vars := map[string]any{}
 	if varsFlag != "" {
@@ -145,7 +163,7 @@ func compileProject(dir, targetName, profilesDir, varsFlag string, errOut io.Wri
 		return nil, sum, ds, usageError(errOut, "compile", "--target: %v", err)
 	}
 	sum.Project, sum.Target = p.Name, target
-	m, cds := project.Compile(context.Background(), p, project.Options{Target: target, Vars: vars})
+	m, cds := project.Compile(context.Background(), p, project.Options{Target: target, Vars: vars, Warehouse: w})
 	ds = append(ds, cds...)
 	ds.Sort()
 	if ds.HasConfigErrors() {

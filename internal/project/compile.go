@@ -508,6 +508,7 @@ func (c *compiler) resolveConfig(pkg *Package, n *Node, pt *patch, inFile []conf
 		return p.modelsTree, pkg.ModelPaths
 	}
 	fqn := fqnPath(strings.TrimPrefix(strings.TrimPrefix(n.Path, pkg.Dir), "/"), n.Name, func() []string { _, d := tree(pkg); return d }())
+	n.fqn = fqn
 	owners := []*Package{pkg}
 	if pkg != c.p.root {
 		owners = append(owners, c.p.root)

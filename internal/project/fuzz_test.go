@@ -35,6 +35,11 @@ func FuzzCompileModel(f *testing.F) {
 		"{{ config(materialized=1) }}{{ config(tags={'a': 1}) }}",
 		"{{ ref(ref) }}{{ ref() }}{{ var() }}{{ this.name }}{{ this.schema }}",
 		"{% if %}", "{{", "{% for %}", "{% endif %}", "{% raw %}{{ x }}", "\xff\xfe",
+		"{{ adapter.dispatch('x', 'p')() }}{{ dbt.dateadd('day', 1, 'd') }}{{ p.helper(1) }}",
+		"{% if execute %}{{ config.get('materialized') }}{{ ref('b').schema }}{{ graph.nodes | length }}{% endif %}",
+		"{% set r = run_query('select 1') %}{% call statement('s') %}select 1{% endcall %}{{ load_result('s') }}",
+		"{% test t(model) %}select 1{% endtest %}{{ tojson({'a': [1]}) }}{{ modules.datetime.date.today() }}",
+		"{{ return(1) }}{{ exceptions.raise_compiler_error('no') }}",
 	}
 	for _, s := range seeds {
 		f.Add(s)

@@ -195,7 +195,7 @@ func nodeDict(n *Node, root string, configured bool) *jinja.Dict {
 	d.SetString("language", "sql")
 	d.SetString("description", n.Description)
 	fqn := []jinja.Value{pkg}
-	for _, part := range strings.Split(strings.TrimSuffix(n.Path, ".sql"), "/") {
+	for _, part := range n.fqn {
 		fqn = append(fqn, part)
 	}
 	d.SetString("fqn", jinja.NewList(fqn...))

@@ -49,11 +49,24 @@ func (r *renderer) querySQL(st *renderState, sql string) string {
 	if prod := r.c.opts.QueryTarget; prod != nil {
 		resolve = func(n *Node) Ref { return Ref{Relation: r.c.m.RelationIn(n, *prod)} }
 	}
-	self := st.node
-	if self == nil {
+	if st.node == nil {
 		return sql
 	}
-	return r.c.m.substitute(self, sql, resolve, nil, nil)
+	// A reference made only while compiling (inside a statement block)
+	// resolves here too; the compile then reports it, as dbt does.
+	self := *st.node
+	self.refIDs = map[string]string{}
+	for k, v := range st.node.refIDs {
+		self.refIDs[k] = v
+	}
+	for _, key := range append(append([]string(nil), st.refs...), st.sources...) {
+		if _, ok := self.refIDs[key]; !ok {
+			if id := r.c.refOrSource(st.node, key); id != "" {
+				self.refIDs[key] = id
+			}
+		}
+	}
+	return r.c.m.substitute(&self, sql, resolve, nil, nil)
 }
 
 // statement is dbt's {% call statement(name, fetch_result=False) %}SQL

@@ -57,7 +57,11 @@ func (r *relationValue) resolved() Relation {
 func (r *relationValue) Attr(name string) (jinja.Value, bool) {
 	switch name {
 	case "database":
-		return nilIfEmpty(r.resolved().Database), true
+		db := r.resolved().Database
+		if db == "" && r.st != nil && r.kind != "" {
+			db = r.st.database
+		}
+		return nilIfEmpty(db), true
 	case "schema":
 		return nilIfEmpty(r.resolved().Schema), true
 	case "identifier", "name", "table":

@@ -49,6 +49,7 @@ type renderState struct {
 	needsWarehouse bool
 	statements     map[string]*jinja.Dict
 	adapter        string // the target's type
+	database       string // the target's database
 }
 
 // renderProblem is a problem found inside a dbt function; the call that
@@ -140,7 +141,7 @@ func (r *renderer) render(tpl *parsed, n *Node, incremental bool) (string, *rend
 
 func (r *renderer) renderWith(tpl *parsed, n *Node, incremental, execute bool) (string, *renderState, error) {
 	st := &renderState{node: n, macros: map[string]bool{}, vars: map[string]bool{}, incremental: incremental, execute: execute,
-		adapter: r.c.opts.Target.Type}
+		adapter: r.c.opts.Target.Type, database: r.c.opts.Target.Database}
 	ctx := context.WithValue(r.c.ctx, stateKey{}, st)
 	vars := r.varsFor(n, st)
 	if n.testCall != nil {

@@ -87,6 +87,9 @@ type Node struct {
 	rendered            string
 	renderedIncremental string
 	preHooks, postHooks []string
+	// fqn is dbt's fully qualified name below the package: folders under
+	// the resource folder, then the name.
+	fqn []string
 	// testCall is set for a generic test written as a macro: rendered
 	// once every node is configured.
 	testCall *testCall
