@@ -119,3 +119,33 @@ func TestBrokenProjects(t *testing.T) {
 		})
 	}
 }
+
+// TestPackagedGolden compiles testdata/packaged, a project of our own with
+// a local package (dispatch with an override, a generic test, a package
+// model, dbt's cross-database macros), for DuckDB and PostgreSQL, and
+// compares every model's and test's SQL with the golden copy. The build
+// tests run the same SQL on both engines (internal/build).
+func TestPackagedGolden(t *testing.T) {
+	for _, engine := range []string{"duckdb", "postgres"} {
+		p, ds := Load("testdata/packaged")
+		if p == nil {
+			t.Fatal(ds)
+		}
+		m, ds := Compile(context.Background(), p, Options{Target: Target{Name: "prod", Schema: "analytics", Type: engine, Database: "warehouse"}})
+		if len(ds) > 0 {
+			t.Fatal(ds)
+		}
+		if got := m.Stats(); got != (Stats{Models: 4, Seeds: 1, Tests: 5, Macros: 5}) {
+			t.Errorf("%s: stats = %+v", engine, got)
+		}
+		for _, id := range m.Order() {
+			n := m.Nodes[id]
+			if n.Kind != KindModel && n.Kind != KindTest {
+				continue
+			}
+			t.Run(engine+"/"+n.Name, func(t *testing.T) {
+				golden(t, filepath.Join("golden", "packaged", engine, CompiledPath(n)), n.CompiledSQL)
+			})
+		}
+	}
+}
