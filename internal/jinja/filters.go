@@ -726,6 +726,9 @@ func filterIndent(c *Call, v Value, a Args) (Value, error) {
 		s = string(x)
 	case Undefined:
 		return nil, c.r.undefinedError(x)
+	case *List:
+		// list += "\n" extends the list; then it has no splitlines.
+		return nil, errorf(KindAttribute, "'list' object has no attribute 'splitlines'")
 	default:
 		return nil, typeErrorf("unsupported operand type(s) for +=: %s and 'str'", reprString(typeName(v)))
 	}

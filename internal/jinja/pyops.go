@@ -520,6 +520,11 @@ func (r *renderer) concatStrings(a, b string) (Value, error) {
 
 // repeat is seq * n.
 func (r *renderer) repeat(seq, n Value) (Value, error) {
+	switch seq.(type) {
+	case string, Markup, *List, Tuple:
+	default:
+		return nil, unsupported("*", seq, n)
+	}
 	kind, count, _, _ := number(n)
 	if kind == 'f' {
 		return nil, typeErrorf("can't multiply sequence by non-int of type 'float'")
@@ -788,6 +793,12 @@ func compareValues(a, b Value, depth int) (int, error) {
 	kb, ib, bb, fb := number(b)
 	if ka != 0 && kb != 0 {
 		return numCompare(ka, ia, ba, fa, kb, ib, bb, fb), nil
+	}
+	if u, ok := a.(Undefined); ok {
+		return 0, newError(KindUndefined, u.Message())
+	}
+	if u, ok := b.(Undefined); ok {
+		return 0, newError(KindUndefined, u.Message())
 	}
 	sa, aIsStr := asString(a)
 	sb, bIsStr := asString(b)

@@ -129,7 +129,11 @@ func writeRepr(b *strings.Builder, v Value, seen []any) {
 		writeRepr(b, &List{Items: x.items()}, seen)
 		b.WriteString(")")
 	case *Macro:
-		b.WriteString("<Macro " + reprString(x.def.name) + ">")
+		if x.def.isCaller {
+			b.WriteString("<Macro anonymous>")
+		} else {
+			b.WriteString("<Macro " + reprString(x.def.name) + ">")
+		}
 	case *Namespace:
 		b.WriteString("<Namespace ")
 		writeRepr(b, x.attrs, seen)
