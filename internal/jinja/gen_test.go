@@ -217,8 +217,8 @@ func (g *gen) expr() string {
 		}
 		return g.simple()
 	case 14:
-		return g.pick("'%s:%s' % (" + g.simple() + ", " + g.simple() + ")", "'{}-{}'.format(" + g.simple() + ", " + g.simple() + ")",
-			"'%d' % " + g.simple(), "'%.2f|%5s' % (" + g.simple() + ", " + g.simple() + ")", "'{:>6}'.format(" + g.simple() + ")")
+		return g.pick("'%s:%s' % ("+g.simple()+", "+g.simple()+")", "'{}-{}'.format("+g.simple()+", "+g.simple()+")",
+			"'%d' % "+g.simple(), "'%.2f|%5s' % ("+g.simple()+", "+g.simple()+")", "'{:>6}'.format("+g.simple()+")")
 	}
 	return g.pick("range(", "dict(a=", "namespace(x=") + g.pick("3", "n", "1, 4", "0") + ")" + g.pick("", "|list", "|length")
 }
