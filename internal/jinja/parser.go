@@ -1313,7 +1313,6 @@ func (p *parser) parseCallArgs() (callArgs, error) {
 }
 
 func (p *parser) parseCall(n node) (node, error) {
-	t := p.cur()
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -1322,7 +1321,30 @@ func (p *parser) parseCall(n node) (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &callExpr{pos: p.pos(t), fn: n, callArgs: a}, nil
+	// Errors of a call point at what is called, not at its parenthesis.
+	return &callExpr{pos: startOf(n), fn: n, callArgs: a}, nil
+}
+
+// startOf is where an expression's text begins: the leftmost primary of a
+// chain of attribute, item, call and filter nodes.
+func startOf(n node) pos {
+	for {
+		switch x := n.(type) {
+		case *getattrExpr:
+			n = x.obj
+		case *getitemExpr:
+			n = x.obj
+		case *callExpr:
+			return x.pos
+		case *filterExpr:
+			if x.obj == nil {
+				return x.pos
+			}
+			n = x.obj
+		default:
+			return n.position()
+		}
+	}
 }
 
 func (p *parser) parseFilter(n node, startInline bool) (node, error) {

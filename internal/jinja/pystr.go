@@ -118,6 +118,8 @@ func writeRepr(b *strings.Builder, v Value, seen []any) {
 		b.WriteByte('}')
 	case Undefined:
 		b.WriteString("Undefined")
+	case missingType:
+		b.WriteString("missing")
 	case Range:
 		if x.Step == 1 {
 			fmt.Fprintf(b, "range(%d, %d)", x.Start, x.Stop)
