@@ -30,6 +30,7 @@ type renderer struct {
 	// the parent an extends tag chose, and the scope blocks see.
 	blocks         map[string][]blockImpl
 	parentTemplate *Template
+	extendsAt      Position
 	root           *scope
 }
 
@@ -252,8 +253,23 @@ func (w *writer) flushNative() {}
 
 // str is str(v) with the undefined behaviour applied.
 func (r *renderer) str(v Value) (string, error) {
-	if u, ok := v.(Undefined); ok && r.env.Undefined == UndefinedStrict {
-		return "", r.undefinedError(u)
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case Undefined:
+		if r.env.Undefined == UndefinedStrict {
+			return "", r.undefinedError(x)
+		}
+		return "", nil
+	case *big.Int:
+		return bigText(x)
+	case *List, Tuple, *Dict, *dictView, *groupTuple, *Namespace:
+		out := reprOut{limit: max(r.lim.MaxMemory-r.mem, 1)}
+		out.repr(v, nil, 0)
+		if out.err != nil {
+			return "", out.err
+		}
+		return out.String(), r.charge(int64(out.Len()))
 	}
 	return pyStr(v), nil
 }
@@ -664,10 +680,10 @@ func (r *renderer) eval(n node, sc *scope) (Value, error) {
 			if escaped {
 				s = string(escapeValue(markupOr(v, s)))
 			}
+			if err := r.charge(int64(len(s))); err != nil {
+				return nil, at(err, r.posOf(sc, x))
+			}
 			sb.WriteString(s)
-		}
-		if err := r.charge(int64(sb.Len())); err != nil {
-			return nil, at(err, r.posOf(sc, x))
 		}
 		if escaped {
 			return Markup(sb.String()), nil

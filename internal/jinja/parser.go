@@ -753,10 +753,6 @@ func (p *parser) parseExpression(withCondexpr bool) (node, error) {
 }
 
 func (p *parser) parseCondexpr() (node, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
 	start := p.pos(p.cur())
 	expr1, err := p.parseOr()
 	if err != nil {
@@ -769,7 +765,12 @@ func (p *parser) parseCondexpr() (node, error) {
 		}
 		var expr3 node
 		if p.skipIf("name:else") {
-			if expr3, err = p.parseCondexpr(); err != nil {
+			if err := p.enter(); err != nil {
+				return nil, err
+			}
+			expr3, err = p.parseCondexpr()
+			p.leave()
+			if err != nil {
 				return nil, err
 			}
 		}
@@ -940,13 +941,15 @@ func (p *parser) parsePow() (node, error) {
 }
 
 func (p *parser) parseUnary(withFilter bool) (node, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
 	t := p.cur()
 	var n node
 	var err error
+	if t.typ == "sub" || t.typ == "add" {
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
+	}
 	switch t.typ {
 	case "sub":
 		p.next()
@@ -978,6 +981,14 @@ func (p *parser) parseUnary(withFilter bool) (node, error) {
 
 func (p *parser) parsePrimary(withNamespace bool) (node, error) {
 	t := p.cur()
+	switch t.typ {
+	case "lparen", "lbracket", "lbrace":
+		// Every level of brackets nests the parser once.
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
+	}
 	switch t.typ {
 	case tName:
 		p.next()
@@ -1175,6 +1186,10 @@ func (p *parser) parseFilterExpr(n node) (node, error) {
 }
 
 func (p *parser) parseSubscript(n node) (node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	t := p.next()
 	if t.typ == "dot" {
 		attr := p.next()
