@@ -168,6 +168,11 @@ func (e *Environment) Parse(name, source string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Long chains (a.b.c..., 1+1+..., x|f|f...) parse in loops but nest
+	// the tree: bound its depth before anything walks it recursively.
+	if err := checkDepth(name, body, 10*limits.MaxNesting); err != nil {
+		return nil, err
+	}
 	if err := checkTemplate(name, body, e); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ type renderer struct {
 	// the parent an extends tag chose, and the scope blocks see.
 	blocks         map[string][]blockImpl
 	parentTemplate *Template
+	extendsAt      Position
 	root           *scope
 }
 
@@ -252,8 +253,23 @@ func (w *writer) flushNative() {}
 
 // str is str(v) with the undefined behaviour applied.
 func (r *renderer) str(v Value) (string, error) {
-	if u, ok := v.(Undefined); ok && r.env.Undefined == UndefinedStrict {
-		return "", r.undefinedError(u)
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case Undefined:
+		if r.env.Undefined == UndefinedStrict {
+			return "", r.undefinedError(x)
+		}
+		return "", nil
+	case *big.Int:
+		return bigText(x)
+	case *List, Tuple, *Dict, *dictView, *groupTuple, *Namespace:
+		out := reprOut{limit: max(r.lim.MaxMemory-r.mem, 1)}
+		out.repr(v, nil, 0)
+		if out.err != nil {
+			return "", out.err
+		}
+		return out.String(), r.charge(int64(out.Len()))
 	}
 	return pyStr(v), nil
 }
@@ -664,10 +680,10 @@ func (r *renderer) eval(n node, sc *scope) (Value, error) {
 			if escaped {
 				s = string(escapeValue(markupOr(v, s)))
 			}
+			if err := r.charge(int64(len(s))); err != nil {
+				return nil, at(err, r.posOf(sc, x))
+			}
 			sb.WriteString(s)
-		}
-		if err := r.charge(int64(sb.Len())); err != nil {
-			return nil, at(err, r.posOf(sc, x))
 		}
 		if escaped {
 			return Markup(sb.String()), nil
@@ -770,6 +786,9 @@ type sliceValue struct{ start, stop, step Value }
 // included) first, then items; names starting with "_" are unsafe.
 func (r *renderer) getattr(obj Value, name string) (Value, error) {
 	if u, ok := obj.(Undefined); ok {
+		if undefinedDunders[name] {
+			return unsafeUndefined(obj, name), nil
+		}
 		if r.env.Undefined == UndefinedCapture {
 			return Undefined{Name: name}, nil
 		}
@@ -790,6 +809,22 @@ func (r *renderer) getattr(obj Value, name string) (Value, error) {
 		return v, nil
 	}
 	return Undefined{obj: obj, hasObj: true, Name: name}, nil
+}
+
+// undefinedDunders are the dunder attributes jinja2.Undefined really has:
+// the sandbox refuses them quietly, where others fail.
+var undefinedDunders = map[string]bool{
+	"__class__": true, "__doc__": true, "__module__": true, "__init__": true, "__getattr__": true,
+	"__eq__": true, "__ne__": true, "__hash__": true, "__str__": true, "__len__": true, "__iter__": true,
+	"__bool__": true, "__repr__": true, "__add__": true, "__radd__": true, "__sub__": true, "__mul__": true,
+	"__call__": true, "__getitem__": true, "__lt__": true, "__le__": true, "__gt__": true, "__ge__": true,
+	"__int__": true, "__float__": true, "__slots__": true, "__dir__": true, "__reduce__": true,
+	"__setattr__": true, "__delattr__": true, "__new__": true, "__format__": true, "__sizeof__": true,
+	"__subclasshook__": true, "__init_subclass__": true, "__getattribute__": true, "__reduce_ex__": true,
+	"__aiter__": true, "__pow__": true, "__mod__": true, "__neg__": true, "__pos__": true,
+	"__truediv__": true, "__floordiv__": true, "__rsub__": true, "__rmul__": true, "__rtruediv__": true,
+	"__rfloordiv__": true, "__rmod__": true, "__rpow__": true, "__complex__": true, "__div__": true,
+	"__rdiv__": true,
 }
 
 // Python objects have most dunder attributes, which the sandbox refuses.
@@ -824,6 +859,9 @@ func (r *renderer) attribute(obj Value, name string) (Value, bool) {
 	case *joiner:
 		return nil, false
 	case int64, *big.Int, bool:
+		if bv, isBool := obj.(bool); isBool {
+			obj = map[bool]int64{false: 0, true: 1}[bv]
+		}
 		switch name {
 		case "real", "numerator":
 			return obj, true
@@ -858,6 +896,23 @@ func (r *renderer) getitem(obj, key Value) (Value, error) {
 			return Undefined{Name: u.Name}, nil
 		}
 		return nil, r.undefinedError(u)
+	}
+	if sv, isSlice := key.(sliceValue); isSlice {
+		// Jinja2 compiles slices to Python subscripts, bypassing the
+		// environment's getitem: their errors are not turned into undefined.
+		v, ok, err := r.slice(obj, sv)
+		if err != nil || ok {
+			return v, err
+		}
+		if _, isDict := obj.(*Dict); isDict {
+			return nil, typeErrorf("unhashable type: 'slice'")
+		}
+		if it, isItem := obj.(interface{ Item(Value) (Value, bool) }); isItem {
+			if v, ok := it.Item(sv); ok {
+				return v, nil
+			}
+		}
+		return nil, typeErrorf("%s object is not subscriptable", reprString(typeName(obj)))
 	}
 	v, ok, err := r.item(obj, key)
 	if err != nil {
@@ -1074,8 +1129,11 @@ func (r *renderer) slice(obj Value, sv sliceValue) (Value, bool, error) {
 		return nil, false, nil
 	}
 	start, stop, step, ok, err := sliceIndices(sv, n)
-	if !ok || err != nil {
+	if err != nil {
 		return nil, false, err
+	}
+	if !ok {
+		return nil, false, typeErrorf("slice indices must be integers or None or have an __index__ method")
 	}
 	switch x := obj.(type) {
 	case *List:

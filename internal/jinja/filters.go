@@ -514,6 +514,9 @@ func pyIntString(s string, base int64) (Value, error) {
 		return nil, bad
 	}
 	t = strings.ReplaceAll(t, "_", "")
+	if b&(b-1) != 0 && len(t) > maxIntDigits {
+		return nil, errorf(KindValue, "Exceeds the limit (%d digits) for integer string conversion: value has %d digits", maxIntDigits, len(t))
+	}
 	n, ok := new(big.Int).SetString(t, b)
 	if !ok {
 		return nil, bad
@@ -726,6 +729,9 @@ func filterIndent(c *Call, v Value, a Args) (Value, error) {
 		s = string(x)
 	case Undefined:
 		return nil, c.r.undefinedError(x)
+	case *List:
+		// list += "\n" extends the list; then it has no splitlines.
+		return nil, errorf(KindAttribute, "'list' object has no attribute 'splitlines'")
 	default:
 		return nil, typeErrorf("unsupported operand type(s) for +=: %s and 'str'", reprString(typeName(v)))
 	}
@@ -815,6 +821,9 @@ func filterJoin(c *Call, v Value, a Args) (Value, error) {
 	parts := make([]string, len(items))
 	for i, it := range items {
 		if parts[i], err = c.r.str(it); err != nil {
+			return nil, err
+		}
+		if err := c.r.charge(int64(len(parts[i]) + len(sep))); err != nil {
 			return nil, err
 		}
 	}

@@ -187,6 +187,9 @@ func (r *renderer) percentFormat(format string, args Value) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if err := r.charge(int64(len(s))); err != nil {
+			return "", err
+		}
 		b.WriteString(s)
 	}
 	if !single && argIdx < len(tuple) && mapping == nil {
@@ -265,6 +268,11 @@ func (r *renderer) percentOne(conv rune, v Value, spec fmtSpec, start int, forma
 			base = 8
 			if spec.alt {
 				prefix = "0o"
+			}
+		}
+		if base == 10 {
+			if _, err := bigText(n); err != nil {
+				return "", err
 			}
 		}
 		digits := new(big.Int).Abs(n).Text(base)
@@ -594,7 +602,11 @@ func (r *renderer) strFormat(format string, args []Value, kwargs Value) (Value, 
 		default:
 			return "", errorf(KindValue, "Unknown conversion specifier %s", conv)
 		}
-		return r.formatValue(obj, spec)
+		out, err := r.formatValue(obj, spec)
+		if err != nil {
+			return "", err
+		}
+		return out, r.charge(int64(len(out)))
 	}
 	out, err := expand(format, func(f string) (string, error) { return formatField(f, 0) })
 	if err != nil {
@@ -913,6 +925,11 @@ func (r *renderer) formatInt(v Value, fs formatSpec) (string, error) {
 	}
 	if fs.grouping == ',' && base != 10 {
 		return "", errorf(KindValue, "Cannot specify ',' with '%c'.", fs.typ)
+	}
+	if base == 10 {
+		if _, err := bigText(n); err != nil {
+			return "", err
+		}
 	}
 	digits := new(big.Int).Abs(n).Text(base)
 	if fs.typ == 'X' {

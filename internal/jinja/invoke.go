@@ -610,7 +610,13 @@ func (r *renderer) renderExtends(t *Template, w *writer, parent *scope) error {
 	sc := newScope(parent, t, t.frame)
 	savedDiscard := w.discard
 	defer func() { w.discard = savedDiscard }()
-	for {
+	for chain := 0; ; chain++ {
+		// A template that extends itself (or a cycle of them) recurses
+		// in Jinja2 until Python's stack runs out.
+		if chain > r.lim.MaxCallDepth {
+			e := limitError(LimitCallDepth, fmt.Sprintf("templates extend each other more than %d deep (Limits.MaxCallDepth): do they extend in a cycle?", r.lim.MaxCallDepth))
+			return at(e, r.extendsAt)
+		}
 		r.parentTemplate = nil
 		r.root = sc
 		w.discard = savedDiscard
@@ -651,7 +657,7 @@ func (r *renderer) execExtends(x *extendsStmt, sc *scope, w *writer) error {
 	if err != nil {
 		return at(err, pos)
 	}
-	r.parentTemplate = t
+	r.parentTemplate, r.extendsAt = t, pos
 	w.discard = true
 	return nil
 }

@@ -37,13 +37,25 @@ func (r *renderer) writeJSON(b *strings.Builder, v Value, indent, level int, see
 		} else {
 			b.WriteString("false")
 		}
-	case int64, int, *big.Int:
+	case *big.Int:
+		t, err := bigText(x)
+		if err != nil {
+			return err
+		}
+		b.WriteString(t)
+	case int64, int:
 		b.WriteString(pyStr(x))
 	case float64:
 		b.WriteString(jsonFloat(x))
 	case string:
+		if err := r.charge(int64(len(x))); err != nil {
+			return err
+		}
 		writeJSONString(b, x)
 	case Markup:
+		if err := r.charge(int64(len(x))); err != nil {
+			return err
+		}
 		writeJSONString(b, string(x))
 	case *List, Tuple, *groupTuple:
 		var items []Value

@@ -271,12 +271,17 @@ func (r *renderer) strMethod(s, name string, a Args) (Value, error) {
 			return nil, err
 		}
 		parts := make([]string, len(items))
+		size := int64(0)
 		for i, it := range items {
 			t, ok := asString(it)
 			if !ok {
 				return nil, typeErrorf("sequence item %d: expected str instance, %s found", i, typeName(it))
 			}
 			parts[i] = t
+			size += int64(len(t) + len(s))
+		}
+		if err := r.charge(size); err != nil {
+			return nil, err
 		}
 		return strings.Join(parts, s), nil
 	case "center", "ljust", "rjust":

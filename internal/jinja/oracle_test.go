@@ -134,10 +134,30 @@ func (o *oracle) run(cases []oracleCase) ([]oracleResult, error) {
 		errc <- w.Flush()
 	}()
 	out := make([]oracleResult, len(cases))
+	lines := make(chan []byte)
+	readErr := make(chan error, 1)
+	go func() {
+		for range cases {
+			line, err := o.out.ReadBytes('\n')
+			if err != nil {
+				readErr <- err
+				return
+			}
+			lines <- line
+		}
+	}()
 	for i := range cases {
-		line, err := o.out.ReadBytes('\n')
-		if err != nil {
+		var line []byte
+		select {
+		case line = <-lines:
+		case err := <-readErr:
 			return nil, fmt.Errorf("oracle: %w", err)
+		case <-time.After(60 * time.Second):
+			// Jinja2 hangs on some templates (a loop over a list it grows):
+			// stop it rather than the test.
+			_ = o.cmd.Process.Kill()
+			oracleErr = fmt.Errorf("oracle killed: no answer in 60s for case %s", cases[i].ID)
+			return nil, oracleErr
 		}
 		if err := json.Unmarshal(line, &out[i]); err != nil {
 			return nil, fmt.Errorf("oracle: %w: %s", err, line)

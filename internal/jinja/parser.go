@@ -753,10 +753,6 @@ func (p *parser) parseExpression(withCondexpr bool) (node, error) {
 }
 
 func (p *parser) parseCondexpr() (node, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
 	start := p.pos(p.cur())
 	expr1, err := p.parseOr()
 	if err != nil {
@@ -769,7 +765,12 @@ func (p *parser) parseCondexpr() (node, error) {
 		}
 		var expr3 node
 		if p.skipIf("name:else") {
-			if expr3, err = p.parseCondexpr(); err != nil {
+			if err := p.enter(); err != nil {
+				return nil, err
+			}
+			expr3, err = p.parseCondexpr()
+			p.leave()
+			if err != nil {
 				return nil, err
 			}
 		}
@@ -940,13 +941,15 @@ func (p *parser) parsePow() (node, error) {
 }
 
 func (p *parser) parseUnary(withFilter bool) (node, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
 	t := p.cur()
 	var n node
 	var err error
+	if t.typ == "sub" || t.typ == "add" {
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
+	}
 	switch t.typ {
 	case "sub":
 		p.next()
@@ -978,6 +981,14 @@ func (p *parser) parseUnary(withFilter bool) (node, error) {
 
 func (p *parser) parsePrimary(withNamespace bool) (node, error) {
 	t := p.cur()
+	switch t.typ {
+	case "lparen", "lbracket", "lbrace":
+		// Every level of brackets nests the parser once.
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer p.leave()
+	}
 	switch t.typ {
 	case tName:
 		p.next()
@@ -1175,6 +1186,10 @@ func (p *parser) parseFilterExpr(n node) (node, error) {
 }
 
 func (p *parser) parseSubscript(n node) (node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	t := p.next()
 	if t.typ == "dot" {
 		attr := p.next()
@@ -1313,7 +1328,6 @@ func (p *parser) parseCallArgs() (callArgs, error) {
 }
 
 func (p *parser) parseCall(n node) (node, error) {
-	t := p.cur()
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
@@ -1322,7 +1336,30 @@ func (p *parser) parseCall(n node) (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &callExpr{pos: p.pos(t), fn: n, callArgs: a}, nil
+	// Errors of a call point at what is called, not at its parenthesis.
+	return &callExpr{pos: startOf(n), fn: n, callArgs: a}, nil
+}
+
+// startOf is where an expression's text begins: the leftmost primary of a
+// chain of attribute, item, call and filter nodes.
+func startOf(n node) pos {
+	for {
+		switch x := n.(type) {
+		case *getattrExpr:
+			n = x.obj
+		case *getitemExpr:
+			n = x.obj
+		case *callExpr:
+			return x.pos
+		case *filterExpr:
+			if x.obj == nil {
+				return x.pos
+			}
+			n = x.obj
+		default:
+			return n.position()
+		}
+	}
 }
 
 func (p *parser) parseFilter(n node, startInline bool) (node, error) {

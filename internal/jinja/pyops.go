@@ -1,6 +1,7 @@
 package jinja
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"strings"
@@ -329,6 +330,9 @@ func (r *renderer) bigOp(op string, a, b *big.Int) (Value, error) {
 	case "sub":
 		return r.bigResult(new(big.Int).Sub(a, b))
 	case "mul":
+		if a.BitLen()+b.BitLen() > maxIntBits+1 {
+			return nil, intTooLarge()
+		}
 		if err := r.charge(int64(a.BitLen()+b.BitLen()) / 8); err != nil {
 			return nil, err
 		}
@@ -363,7 +367,19 @@ func (r *renderer) bigOp(op string, a, b *big.Int) (Value, error) {
 	return nil, unsupported(opSymbols[op], a, b)
 }
 
+// maxIntBits bounds the size of an int a render may compute: Python has
+// no bound, but it cannot print one of more than 4,300 digits (14,300
+// bits) and arithmetic on huge ints takes unbounded time.
+const maxIntBits = 1 << 20
+
+func intTooLarge() error {
+	return limitError(LimitMemory, fmt.Sprintf("an integer result has more than %d bits", maxIntBits))
+}
+
 func (r *renderer) bigResult(b *big.Int) (Value, error) {
+	if b.BitLen() > maxIntBits {
+		return nil, intTooLarge()
+	}
 	if !b.IsInt64() {
 		if err := r.charge(int64(b.BitLen() / 8)); err != nil {
 			return nil, err
@@ -388,9 +404,12 @@ func (r *renderer) intPow(a, b *big.Int) (Value, error) {
 	// fit in the memory limit before computing it.
 	if a.CmpAbs(big.NewInt(1)) > 0 {
 		if !b.IsInt64() {
-			return nil, r.memoryError()
+			return nil, intTooLarge()
 		}
-		bits := float64(b.Int64()) * float64(a.BitLen())
+		bits := float64(b.Int64()) * float64(a.BitLen()-1)
+		if bits > maxIntBits {
+			return nil, intTooLarge()
+		}
 		if err := r.charge(int64(bits / 8)); err != nil {
 			return nil, err
 		}
@@ -520,6 +539,11 @@ func (r *renderer) concatStrings(a, b string) (Value, error) {
 
 // repeat is seq * n.
 func (r *renderer) repeat(seq, n Value) (Value, error) {
+	switch seq.(type) {
+	case string, Markup, *List, Tuple:
+	default:
+		return nil, unsupported("*", seq, n)
+	}
 	kind, count, _, _ := number(n)
 	if kind == 'f' {
 		return nil, typeErrorf("can't multiply sequence by non-int of type 'float'")
@@ -788,6 +812,12 @@ func compareValues(a, b Value, depth int) (int, error) {
 	kb, ib, bb, fb := number(b)
 	if ka != 0 && kb != 0 {
 		return numCompare(ka, ia, ba, fa, kb, ib, bb, fb), nil
+	}
+	if u, ok := a.(Undefined); ok {
+		return 0, newError(KindUndefined, u.Message())
+	}
+	if u, ok := b.(Undefined); ok {
+		return 0, newError(KindUndefined, u.Message())
 	}
 	sa, aIsStr := asString(a)
 	sb, bIsStr := asString(b)

@@ -12,7 +12,8 @@ import (
 
 // Python's str() and repr() of the engine's values, byte for byte.
 
-// pyStr is str(v). Undefined prints as "".
+// pyStr is str(v). Undefined prints as "". Errors (too deep, too large)
+// are ignored here: the renderer's str reports them.
 func pyStr(v Value) string {
 	switch x := v.(type) {
 	case string:
@@ -30,8 +31,6 @@ func pyStr(v Value) string {
 		return strconv.FormatInt(x, 10)
 	case int:
 		return strconv.Itoa(x)
-	case *big.Int:
-		return x.String()
 	case float64:
 		return floatRepr(x)
 	case Undefined:
@@ -39,15 +38,15 @@ func pyStr(v Value) string {
 	case *Module:
 		return x.body
 	}
-	var b strings.Builder
-	writeRepr(&b, v, nil)
+	var b reprOut
+	b.repr(v, nil, 0)
 	return b.String()
 }
 
 // repr is Python's repr(v).
 func repr(v Value) string {
-	var b strings.Builder
-	writeRepr(&b, v, nil)
+	var b reprOut
+	b.repr(v, nil, 0)
 	return b.String()
 }
 
@@ -58,18 +57,57 @@ func reprString(s string) string {
 	return b.String()
 }
 
-func writeRepr(b *strings.Builder, v Value, seen []any) {
-	if len(seen) > maxCompareDepth {
-		b.WriteString("...")
+// maxIntDigits is Python's default limit on converting ints to text.
+const maxIntDigits = 4300
+
+// reprOut builds a repr, stopping with an error where Python fails (too
+// deep, an int with too many digits) or past a size limit.
+type reprOut struct {
+	strings.Builder
+	limit int64 // bytes; 0 means no limit
+	err   error
+}
+
+func (b *reprOut) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+func bigText(x *big.Int) (string, error) {
+	s := x.String()
+	if n := len(strings.TrimPrefix(s, "-")); n > maxIntDigits {
+		return "", errorf(KindValue, "Exceeds the limit (%d digits) for integer string conversion: value has %d digits; use sys.set_int_max_str_digits() to increase the limit", maxIntDigits, n)
+	}
+	return s, nil
+}
+
+func (b *reprOut) repr(v Value, seen []any, depth int) {
+	if b.err != nil {
+		return
+	}
+	if b.limit > 0 && int64(b.Len()) > b.limit {
+		b.fail(limitError(LimitMemory, "the text of a value is larger than the memory limit (Limits.MaxMemory)"))
+		return
+	}
+	if depth > maxCompareDepth {
+		b.fail(newError(KindRecursion, "maximum recursion depth exceeded while getting the repr of an object"))
 		return
 	}
 	switch x := v.(type) {
 	case string:
-		writeReprString(b, x)
+		writeReprString(&b.Builder, x)
 	case Markup:
 		b.WriteString("Markup(")
-		writeReprString(b, string(x))
+		writeReprString(&b.Builder, string(x))
 		b.WriteString(")")
+	case *big.Int:
+		s, err := bigText(x)
+		if err != nil {
+			b.fail(err)
+			return
+		}
+		b.WriteString(s)
 	case *List:
 		for _, s := range seen {
 			if s == any(x) {
@@ -82,7 +120,7 @@ func writeRepr(b *strings.Builder, v Value, seen []any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeRepr(b, it, append(seen, x))
+			b.repr(it, append(seen, x), depth+1)
 		}
 		b.WriteByte(']')
 	case Tuple:
@@ -91,14 +129,14 @@ func writeRepr(b *strings.Builder, v Value, seen []any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeRepr(b, it, seen)
+			b.repr(it, seen, depth+1)
 		}
 		if len(x) == 1 {
 			b.WriteByte(',')
 		}
 		b.WriteByte(')')
 	case *groupTuple:
-		writeRepr(b, x.tuple(), seen)
+		b.repr(x.tuple(), seen, depth)
 	case *Dict:
 		for _, s := range seen {
 			if s == any(x) {
@@ -111,13 +149,15 @@ func writeRepr(b *strings.Builder, v Value, seen []any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeRepr(b, k, append(seen, x))
+			b.repr(k, append(seen, x), depth+1)
 			b.WriteString(": ")
-			writeRepr(b, x.vals[i], append(seen, x))
+			b.repr(x.vals[i], append(seen, x), depth+1)
 		}
 		b.WriteByte('}')
 	case Undefined:
 		b.WriteString("Undefined")
+	case missingType:
+		b.WriteString("missing")
 	case Range:
 		if x.Step == 1 {
 			fmt.Fprintf(b, "range(%d, %d)", x.Start, x.Stop)
@@ -126,13 +166,17 @@ func writeRepr(b *strings.Builder, v Value, seen []any) {
 		}
 	case *dictView:
 		b.WriteString("dict_" + x.kind + "(")
-		writeRepr(b, &List{Items: x.items()}, seen)
+		b.repr(&List{Items: x.items()}, seen, depth+1)
 		b.WriteString(")")
 	case *Macro:
-		b.WriteString("<Macro " + reprString(x.def.name) + ">")
+		if x.def.isCaller {
+			b.WriteString("<Macro anonymous>")
+		} else {
+			b.WriteString("<Macro " + reprString(x.def.name) + ">")
+		}
 	case *Namespace:
 		b.WriteString("<Namespace ")
-		writeRepr(b, x.attrs, seen)
+		b.repr(x.attrs, seen, depth+1)
 		b.WriteString(">")
 	case *loopContext:
 		fmt.Fprintf(b, "<LoopContext %d/%d>", x.index0+1, len(x.items))
@@ -150,13 +194,13 @@ func writeRepr(b *strings.Builder, v Value, seen []any) {
 		b.WriteString("<function>")
 	case sliceValue:
 		b.WriteString("slice(")
-		writeRepr(b, x.start, seen)
+		b.repr(x.start, seen, depth+1)
 		b.WriteString(", ")
-		writeRepr(b, x.stop, seen)
+		b.repr(x.stop, seen, depth+1)
 		b.WriteString(", ")
-		writeRepr(b, x.step, seen)
+		b.repr(x.step, seen, depth+1)
 		b.WriteString(")")
-	case nil, bool, int64, int, *big.Int, float64:
+	case nil, bool, int64, int, float64:
 		b.WriteString(pyStr(v))
 	default:
 		if rp, ok := v.(interface{ Repr() string }); ok {

@@ -613,3 +613,27 @@ func checkTemplate(name string, body []node, env *Environment) error {
 	}
 	return err
 }
+
+// checkDepth fails when the syntax tree is deeper than max, walking it
+// without recursion.
+func checkDepth(name string, body []node, max int) error {
+	type item struct {
+		n     node
+		depth int
+	}
+	stack := make([]item, 0, len(body))
+	for _, n := range body {
+		stack = append(stack, item{n, 1})
+	}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if it.depth > max {
+			p := it.n.position()
+			return &Error{Kind: KindLimit, Limit: LimitNesting, positioned: true, Pos: Position{name, p.line, p.col},
+				Msg: fmt.Sprintf("template nesting is deeper than %d levels", max)}
+		}
+		eachChild(it.n, func(c node) { stack = append(stack, item{c, it.depth + 1}) }, func(node) {})
+	}
+	return nil
+}

@@ -174,7 +174,7 @@ func (m *Macro) Position() Position {
 func (m *Macro) Attr(name string) (Value, bool) {
 	switch name {
 	case "name":
-		if m.def.name == "caller" && m.def.template != nil && m.isCaller() {
+		if m.def.isCaller {
 			return nil, true
 		}
 		return m.def.name, true
@@ -193,8 +193,6 @@ func (m *Macro) Attr(name string) (Value, bool) {
 	}
 	return nil, false
 }
-
-func (m *Macro) isCaller() bool { return m.def.isCaller }
 
 // Tag defines a block tag that defines a macro, such as dbt's
 // {% test not_null(model) %}...{% endtest %} or
