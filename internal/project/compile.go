@@ -464,9 +464,6 @@ func (c *compiler) renderHooks(n *Node, st *renderState) bool {
 			}
 			st.refs = append(st.refs, hst.refs...)
 			st.sources = append(st.sources, hst.sources...)
-			for k := range hst.macros {
-				st.macros[k] = true
-			}
 			out = append(out, sql)
 		}
 		return out, true

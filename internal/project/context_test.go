@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-// compileOpts compiles an in-memory project with options.
+// compileOpts compiles an in-memory project with options; files gets a
+// minimal dbt_project.yml unless it has one. Load problems come back with
+// the compile's, and a project that cannot load gives a nil Manifest.
 func compileOpts(t *testing.T, files map[string]string, opts Options) (*Manifest, Diagnostics) {
 	t.Helper()
 	if _, ok := files[projectFile]; !ok {
@@ -19,7 +21,7 @@ func compileOpts(t *testing.T, files map[string]string, opts Options) (*Manifest
 	}
 	p, ds := LoadFiles("proj", list)
 	if p == nil {
-		t.Fatal(ds)
+		return nil, ds
 	}
 	if opts.Target.Name == "" {
 		opts.Target = Target{Name: "dev", Schema: "main", Type: "duckdb", Database: "dev"}

@@ -13,26 +13,8 @@ import (
 // {% materialization name, adapter='x' %} and {% snapshot name %}.
 func dbtTags() map[string]jinja.Tag {
 	return map[string]jinja.Tag{
-		"test": {Parse: func(p *jinja.TagParser) (string, error) {
-			name, err := p.Name()
-			if err != nil {
-				return "", err
-			}
-			if err := p.Signature(); err != nil {
-				return "", err
-			}
-			return "test_" + name, nil
-		}},
-		"data_test": {Parse: func(p *jinja.TagParser) (string, error) {
-			name, err := p.Name()
-			if err != nil {
-				return "", err
-			}
-			if err := p.Signature(); err != nil {
-				return "", err
-			}
-			return "test_" + name, nil
-		}},
+		"test":      {Parse: testTag},
+		"data_test": {Parse: testTag},
 		"materialization": {Parse: func(p *jinja.TagParser) (string, error) {
 			name, err := p.Name()
 			if err != nil {
@@ -72,6 +54,18 @@ func dbtTags() map[string]jinja.Tag {
 			return snapshotMacroPrefix + name, nil
 		}},
 	}
+}
+
+// testTag reads {% test name(args) %}: a macro named test_<name>.
+func testTag(p *jinja.TagParser) (string, error) {
+	name, err := p.Name()
+	if err != nil {
+		return "", err
+	}
+	if err := p.Signature(); err != nil {
+		return "", err
+	}
+	return "test_" + name, nil
 }
 
 // snapshotMacroPrefix names the macro a {% snapshot %} block defines.

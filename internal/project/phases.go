@@ -45,7 +45,7 @@ func (c *compiler) targetDict(t Target) *jinja.Dict {
 // callMacro calls a macro from Go for node n, as a render of n would,
 // with `target` set to t.
 func (c *compiler) callMacro(d *macroDef, n *Node, t Target, args jinja.Args) (jinja.Value, error) {
-	st := &renderState{node: n, macros: map[string]bool{}, vars: map[string]bool{}, execute: true}
+	st := &renderState{node: n, vars: map[string]bool{}, execute: true}
 	ctx := context.WithValue(c.ctx, stateKey{}, st)
 	vars := c.r.varsFor(n, st)
 	vars["target"] = c.targetDict(t)

@@ -31,7 +31,6 @@ type renderState struct {
 	node        *Node
 	refs        []string
 	sources     []string
-	macros      map[string]bool
 	vars        map[string]bool
 	config      []configEntry
 	problems    []renderProblem
@@ -68,7 +67,7 @@ func stateOf(c *jinja.Call) *renderState {
 	if st, ok := c.Context().Value(stateKey{}).(*renderState); ok {
 		return st
 	}
-	return &renderState{macros: map[string]bool{}, vars: map[string]bool{}}
+	return &renderState{vars: map[string]bool{}}
 }
 
 // errNeedsWarehouse stops a render that queries the warehouse when the
@@ -140,7 +139,7 @@ func (r *renderer) render(tpl *parsed, n *Node, incremental bool) (string, *rend
 }
 
 func (r *renderer) renderWith(tpl *parsed, n *Node, incremental, execute bool) (string, *renderState, error) {
-	st := &renderState{node: n, macros: map[string]bool{}, vars: map[string]bool{}, incremental: incremental, execute: execute,
+	st := &renderState{node: n, vars: map[string]bool{}, incremental: incremental, execute: execute,
 		adapter: r.c.opts.Target.Type, database: r.c.opts.Target.Database}
 	ctx := context.WithValue(r.c.ctx, stateKey{}, st)
 	vars := r.varsFor(n, st)

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,22 +11,10 @@ import (
 // and gets a minimal dbt_project.yml unless it has one.
 func compileFiles(t *testing.T, files map[string]string, target Target) (*Manifest, Diagnostics) {
 	t.Helper()
-	if _, ok := files[projectFile]; !ok {
-		files[projectFile] = "name: p\nvars:\n  region: eu\n"
-	}
-	var list []File
-	for path, content := range files {
-		list = append(list, File{Path: path, Content: []byte(content)})
-	}
-	p, ds := LoadFiles("proj", list)
-	if p == nil {
-		return nil, ds
-	}
 	if target.Name == "" {
 		target = Target{Name: "dev", Schema: "main", Type: "duckdb"}
 	}
-	m, cds := Compile(context.Background(), p, Options{Target: target})
-	return m, append(ds, cds...)
+	return compileOpts(t, files, Options{Target: target})
 }
 
 func mustCompile(t *testing.T, files map[string]string, target Target) *Manifest {

@@ -94,23 +94,7 @@ func (c *compiler) resolveDependencies() {
 			c.block(n, ups)
 		}
 	}
-	// A node is skipped when anything it depends on is, all the way down.
-	for changed := true; changed; {
-		changed = false
-		for _, id := range sortedKeys(c.nodes) {
-			n := c.nodes[id]
-			var ups []string
-			for _, p := range n.DependsOn.Nodes {
-				if c.skipped[p] != nil {
-					ups = append(ups, p)
-				}
-			}
-			if len(ups) > 0 {
-				c.block(n, ups)
-				changed = true
-			}
-		}
-	}
+	c.blockDownstream()
 	for _, n := range c.nodes {
 		n.Checksum = checksum(n.RawSQL, configChecksum(n.Config))
 	}
