@@ -346,8 +346,10 @@ func compareWithDBT(dir string, m *project.Manifest, r *row) error {
 		if d.IsDir() && (d.Name() == "dbt_packages" || d.Name() == ".git") {
 			return filepath.SkipDir
 		}
-		if d.Name() == "manifest.json" {
-			found = p
+		if d.Name() == "manifest.json" && !strings.Contains(p, string(filepath.Separator)+"target"+string(filepath.Separator)+"compiled") {
+			if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data[:min(len(data), 4096)]), `"dbt_version"`) {
+				found = p
+			}
 		}
 		return nil
 	})
@@ -361,6 +363,9 @@ func compareWithDBT(dir string, m *project.Manifest, r *row) error {
 	var dm dbtManifest
 	if err := json.Unmarshal(data, &dm); err != nil {
 		return fmt.Errorf("%s: %v", found, err)
+	}
+	if dm.Metadata.DBTVersion == "" {
+		return nil // not dbt's (dataops compile writes one too)
 	}
 	// Relation names differ by target; replace both sides' with the node.
 	dbtRel := map[string]string{}
