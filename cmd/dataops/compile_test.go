@@ -47,6 +47,8 @@ func TestCompileCommand(t *testing.T) {
 	shop := copyDir(t, "../../examples/shop")
 	broken := copyDir(t, "../../internal/project/testdata/broken/many")
 	badConfig := copyDir(t, "../../internal/project/testdata/broken/config_error")
+	profiles := t.TempDir()
+	os.WriteFile(filepath.Join(profiles, "profiles.yml"), []byte("shop:\n  target: sf\n  outputs:\n    sf: {type: snowflake, schema: x}\n    ci: {type: duckdb, path: ci.duckdb, schema: ci_schema}\n"), 0o644)
 	tests := []struct {
 		name     string
 		args     []string
@@ -74,6 +76,10 @@ func TestCompileCommand(t *testing.T) {
 			stderr: `no target "staging" in profiles.yml; known targets: dev, pg, prod`},
 		{name: "bad selector", args: []string{"compile", "--project", shop, "--select", "fct_order"}, code: exitUsage,
 			stderr: `did you mean 'fct_orders'?`},
+		{name: "profiles dir, another output chosen", args: []string{"compile", "--project", shop, "--profiles-dir", profiles, "--target", "ci"}, code: exitOK,
+			stdout: "target ci (duckdb, schema ci_schema)"},
+		{name: "profiles dir, unsupported output chosen", args: []string{"compile", "--project", shop, "--profiles-dir", profiles}, code: exitUsage,
+			stderr: `output "sf" (` + filepath.Join(profiles, "profiles.yml") + `:4) has type "snowflake": dataops compiles for duckdb and postgres; choose another output with --target`},
 		{name: "unknown flag", args: []string{"compile", "--projct", shop}, code: exitUsage, stderr: "flag provided but not defined: -projct"},
 		{name: "stray argument", args: []string{"compile", "--project", shop, "orders"}, code: exitUsage, stderr: `unexpected argument "orders"`},
 		{name: "help", args: []string{"compile", "--help"}, code: exitOK, stdout: "Usage: dataops compile [--project DIR]"},
