@@ -168,7 +168,8 @@ func buildProduction(ctx context.Context, w warehouse.Warehouse, dir string, cfg
 	if p == nil {
 		return ds
 	}
-	m, ds := project.Compile(ctx, p, project.Options{Target: project.Target{Name: "prod", Schema: cfg.Production.Schema, Type: w.Dialect().Name()}})
+	m, ds := project.Compile(ctx, p, project.Options{Target: project.Target{Name: "prod", Schema: cfg.Production.Schema, Type: w.Dialect().Name()},
+		Warehouse: build.CompileWarehouse(w)})
 	if ds = ds.Errors(); len(ds) > 0 {
 		return ds
 	}
