@@ -88,13 +88,17 @@ func (r *renderer) thisRelation(n *Node, st *renderState) jinja.Value {
 
 // modelValue is `model`: the node as dbt's manifest describes it.
 func (r *renderer) modelValue(n *Node, st *renderState) jinja.Value {
-	return &lazyDict{build: func() *jinja.Dict { return nodeDict(n, r.c.p.Name, st.execute) }}
+	return &lazyDict{build: func() *jinja.Dict { return nodeDict(n, r.c.p.Name, st.execute) }, fast: n, root: r.c.p.Name}
 }
 
 // lazyDict is a dict built when first read: most templates never read
 // `model`, which is costly to describe.
 type lazyDict struct {
 	build func() *jinja.Dict
+	// fast, when set, answers the fields templates read most without
+	// describing the whole node.
+	fast *Node
+	root string
 	// shared marks a value every render sees (the graph's nodes): built
 	// once under the lock, and frozen.
 	shared bool
@@ -133,9 +137,46 @@ func (l *lazyDict) Attr(name string) (jinja.Value, bool) {
 	if name == "get" || name == "items" || name == "keys" || name == "values" {
 		return &dictMethod{d: l.dict(), name: name}, true
 	}
+	if v, ok := l.field(name); ok {
+		return v, true
+	}
 	return l.dict().Get(name)
 }
-func (l *lazyDict) Item(key jinja.Value) (jinja.Value, bool) { return l.dict().Get(key) }
+
+func (l *lazyDict) Item(key jinja.Value) (jinja.Value, bool) {
+	if name, ok := key.(string); ok {
+		if v, ok := l.field(name); ok {
+			return v, true
+		}
+	}
+	return l.dict().Get(key)
+}
+
+// field answers the cheap fields of a node without building its dict.
+func (l *lazyDict) field(name string) (jinja.Value, bool) {
+	n := l.fast
+	if n == nil {
+		return nil, false
+	}
+	switch name {
+	case "name":
+		return n.Name, true
+	case "unique_id":
+		return n.UniqueID, true
+	case "resource_type":
+		return string(n.Kind), true
+	case "package_name":
+		if n.Package == "" {
+			return l.root, true
+		}
+		return n.Package, true
+	case "path", "original_file_path":
+		return n.Path, true
+	case "version", "latest_version":
+		return nil, true
+	}
+	return nil, false
+}
 func (l *lazyDict) Iter() ([]jinja.Value, error)             { return l.dict().Keys(), nil }
 func (l *lazyDict) Len() int                                 { return l.dict().Len() }
 func (l *lazyDict) String() string                           { return jinja.Str(l.dict()) }
@@ -275,7 +316,7 @@ func (r *renderer) graphValue() jinja.Value {
 			n := r.c.nodes[id]
 			// Templates that read the graph mostly filter it by a field or
 			// two: each node is described when first read.
-			d := &lazyDict{build: func() *jinja.Dict { return nodeDict(n, r.c.p.Name, true) }, shared: true}
+			d := &lazyDict{build: func() *jinja.Dict { return nodeDict(n, r.c.p.Name, true) }, shared: true, fast: n, root: r.c.p.Name}
 			if n.Kind == KindSource {
 				sources.SetString(id, d)
 			} else {

@@ -75,7 +75,7 @@ func (c *compiler) nameFor(n *Node, t Target) (Relation, error) {
 	}
 	nm := c.naming()
 	call := func(d *macroDef, custom any) (string, error) {
-		node := nodeDict(n, c.p.Name, true)
+		node := &lazyDict{build: func() *jinja.Dict { return nodeDict(n, c.p.Name, true) }, fast: n, root: c.p.Name}
 		v, err := c.callMacro(d, n, t, jinja.Args{Pos: []jinja.Value{jinja.FromGo(custom), node}})
 		if err != nil {
 			return "", err
@@ -264,22 +264,32 @@ func (c *compiler) warnFrom(n *Node, st *renderState) {
 }
 
 // blockDownstream skips every node that depends on a skipped one, all the
-// way down.
+// way down, in one walk from the skipped nodes along the edges to their
+// children.
 func (c *compiler) blockDownstream() {
-	for changed := true; changed; {
-		changed = false
-		for _, id := range sortedKeys(c.nodes) {
-			n := c.nodes[id]
+	children := map[string][]string{}
+	for _, id := range sortedKeys(c.nodes) {
+		for _, p := range c.nodes[id].DependsOn.Nodes {
+			children[p] = append(children[p], id)
+		}
+	}
+	queue := sortedKeys(c.skipped)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, child := range children[id] {
+			n := c.nodes[child]
+			if n == nil {
+				continue // skipped already, through another parent
+			}
 			var ups []string
 			for _, p := range n.DependsOn.Nodes {
 				if c.skipped[p] != nil {
 					ups = append(ups, p)
 				}
 			}
-			if len(ups) > 0 {
-				c.block(n, ups)
-				changed = true
-			}
+			c.block(n, ups)
+			queue = append(queue, child)
 		}
 	}
 }
