@@ -177,9 +177,9 @@ func (l *lazyDict) field(name string) (jinja.Value, bool) {
 	}
 	return nil, false
 }
-func (l *lazyDict) Iter() ([]jinja.Value, error)             { return l.dict().Keys(), nil }
-func (l *lazyDict) Len() int                                 { return l.dict().Len() }
-func (l *lazyDict) String() string                           { return jinja.Str(l.dict()) }
+func (l *lazyDict) Iter() ([]jinja.Value, error) { return l.dict().Keys(), nil }
+func (l *lazyDict) Len() int                     { return l.dict().Len() }
+func (l *lazyDict) String() string               { return jinja.Str(l.dict()) }
 
 // dictMethod is dict.get, items, keys and values on a lazyDict.
 type dictMethod struct {
