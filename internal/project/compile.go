@@ -3,6 +3,7 @@ package project
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -297,6 +298,15 @@ func (c *compiler) renderOne(j renderJob) (res renderResult) {
 	}
 	res.tpl = tpl
 	out, st, err := r.renderWith(tpl, j.node, j.incr, j.execute)
+	if err != nil && !j.execute && j.node.testCall == nil && isUndefinedError(err) {
+		// dbt parses with an undefined that lets anything through
+		// (first_.DATE[0] of a query result that parsing leaves empty);
+		// so does the first render, and the compile render decides.
+		if cout, cst, cerr := r.renderCapture(j.node, dbtSource(j.src), j.incr); cerr == nil {
+			cst.second = true
+			out, st, err = cout, cst, nil
+		}
+	}
 	res.out, res.st = out, st
 	if err != nil && !st.needsWarehouse {
 		res.problems = append(res.problems, r.diagnose(j.node.Path, j.src, err))
@@ -943,4 +953,9 @@ func dbtSource(src string) string {
 		return body
 	}
 	return "{#" + lead + "#}" + body
+}
+
+func isUndefinedError(err error) bool {
+	var je *jinja.Error
+	return errors.As(err, &je) && je.Kind == jinja.KindUndefined
 }

@@ -54,6 +54,7 @@ func TestDBTContext(t *testing.T) {
 		{"run_started_at", "{{ run_started_at }} {{ run_started_at.strftime('%Y-%m-%d') }}", "2024-05-06 07:08:09.123456+00:00 2024-05-06"},
 		{"invocation_id", "{{ invocation_id }}", "0000-test"},
 		{"execute", "{% if execute %}run{% else %}parse{% endif %}", "run"},
+		{"undefined while parsing", "{% set r = {} if not execute else {'DATE': ['2020-01-01']} %}{{ r.DATE[0] }}", "2020-01-01"},
 		{"model", "{{ model.name }} {{ model.resource_type }} {{ model.package_name }}", "a model p"},
 		{"graph", "{% for n in graph.nodes.values() | selectattr('name', 'equalto', 'b') %}{{ n.config.materialized }} {{ n.config.meta.owner }}{% endfor %}", "table ana"},
 		{"log and print", "{{ log('x', info=True) }}{{ print('y') }}z", "z"},

@@ -100,6 +100,11 @@ type renderer struct {
 	graphOnce sync.Once
 	graph     jinja.Value
 
+	// capture is the environment of dbt's parse: undefined values let
+	// anything through (made on first use)
+	captureOnce sync.Once
+	capture     *jinja.Environment
+
 	// deps memoizes, per macro, the macros its text calls
 	deps map[*macroDef][]*macroDef
 }
@@ -118,6 +123,27 @@ func newRenderer(c *compiler) *renderer {
 	r.prefixes = append(r.prefixes, "default")
 	r.installGlobals()
 	return r
+}
+
+// renderCapture renders a template's first pass as dbt parses, with an
+// undefined that lets attribute, item and call through.
+func (r *renderer) renderCapture(n *Node, source string, incremental bool) (string, *renderState, error) {
+	r.captureOnce.Do(func() {
+		env := jinja.New()
+		env.Globals, env.Filters, env.Tests, env.Tags = r.env.Globals, r.env.Filters, r.env.Tests, r.env.Tags
+		env.Limits = r.env.Limits
+		env.Undefined = jinja.UndefinedCapture
+		r.capture = env
+	})
+	tpl, err := r.capture.Parse(n.Path, source)
+	if err != nil {
+		return "", nil, err
+	}
+	st := &renderState{node: n, vars: map[string]bool{}, incremental: incremental,
+		adapter: r.c.opts.Target.Type, database: r.c.opts.Target.Database}
+	ctx := context.WithValue(r.c.ctx, stateKey{}, st)
+	out, err := tpl.Render(ctx, r.varsFor(n, st))
+	return out, st, err
 }
 
 // parse turns a template into the engine's tree; a syntax error keeps its
