@@ -72,15 +72,15 @@ func TestWarnings(t *testing.T) {
 		"models/a.sql":       "select 1 as id",
 		"models/py_model.py": "def model(dbt, session):\n    return dbt.ref('a')\n",
 		"models/b.sql":       "select * from {{ ref('py_model') }}",
-		"models/props.yml": "version: 2\nfoo: 1\nmodels:\n  - name: a\n    owner: me\n  - name: gone\n  - name: py_model\n" +
+		"models/props.yml": "version: 2\nfoo: 1\nmodels:\n  - name: a\n    owner: me\n    tests:\n  - name: gone\n  - name: py_model\n" +
 			"    columns:\n      - name: id\n        descripton: x\n",
 	}, Target{})
 	checkPartial(t, m, ds)
 	want := `dbt_project.yml:2:1: warning: unknown key "dbt-cloud" in dbt_project.yml is ignored
 models/props.yml:2:1: warning: unknown key "foo" in a properties file is ignored
 models/props.yml:5:5: warning: unknown key "owner" in model properties is ignored
-models/props.yml:6: warning: properties describe model "gone", which does not exist (or remove the entry)
-models/props.yml:10:9: warning: unknown key "descripton" in column properties is ignored (did you mean 'description'?)
+models/props.yml:7: warning: properties describe model "gone", which does not exist (or remove the entry)
+models/props.yml:11:9: warning: unknown key "descripton" in column properties is ignored (did you mean 'description'?)
 `
 	if got := diagLines(ds); got != want {
 		t.Errorf("problems:\n%swant:\n%s", got, want)

@@ -219,8 +219,8 @@ func readTests(path string, owner *yaml.Node, column string) ([]testDecl, Diagno
 	var ds Diagnostics
 	for _, key := range []string{"tests", "data_tests"} {
 		list := lookup(owner, key)
-		if list == nil {
-			continue
+		if list == nil || list.Kind == yaml.ScalarNode && list.Tag == "!!null" {
+			continue // tests: with nothing under it, as dbt reads it
 		}
 		if list.Kind != yaml.SequenceNode {
 			ds = append(ds, at(path, list, "%s: must be a list", key))
