@@ -91,11 +91,11 @@ func Compile(ctx context.Context, p *Project, opts Options) (*Manifest, Diagnost
 	m := &Manifest{Project: p.Name, Target: opts.Target, Nodes: c.nodes, Macros: c.macroInfo, Vars: c.vars[p.Name],
 		Disabled: c.disabled, Skipped: c.skipped}
 	c.m = m
-	c.diags = append(c.diags, m.buildGraph()...)
+	c.breakCycles(m.buildGraph())
 	c.assignRelations()
 	c.compileSecondPass()
 	m.Nodes, m.Skipped = c.nodes, c.skipped
-	c.diags = append(c.diags, m.buildGraph()...)
+	c.breakCycles(m.buildGraph())
 	m.namer = c.relationNamer()
 	m.renderAll()
 	c.diags = dedupeDiagnostics(c.diags)
@@ -958,4 +958,28 @@ func dbtSource(src string) string {
 func isUndefinedError(err error) bool {
 	var je *jinja.Error
 	return errors.As(err, &je) && je.Kind == jinja.KindUndefined
+}
+
+// breakCycles reports each dependency cycle on its first node and skips
+// every node on it (and downstream): none of them can be built.
+func (c *compiler) breakCycles(ds Diagnostics) {
+	if len(c.m.cycles) == 0 {
+		c.diags = append(c.diags, ds...)
+		return
+	}
+	for i, cycle := range c.m.cycles {
+		first := c.nodes[cycle[0]]
+		if first == nil || i >= len(ds) {
+			continue
+		}
+		c.fail(first, ds[i])
+		for _, id := range cycle[1:] {
+			if n := c.nodes[id]; n != nil {
+				c.block(n, []string{first.UniqueID})
+			}
+		}
+	}
+	c.blockDownstream()
+	c.m.Nodes, c.m.Skipped = c.nodes, c.skipped
+	c.m.buildGraph()
 }

@@ -24,6 +24,9 @@ type Manifest struct {
 	// project's generate_*_name macros, when it has them).
 	namer func(n *Node, t Target) Relation
 
+	// cycles found by buildGraph, each a list of node ids
+	cycles [][]string
+
 	parents  map[string][]string
 	children map[string][]string
 	order    []string // topological: parents before children
@@ -56,6 +59,7 @@ func (m *Manifest) buildGraph() Diagnostics {
 	m.children = map[string][]string{}
 	m.byName = map[string]string{}
 	m.order = nil
+	m.cycles = nil
 	for id, n := range m.Nodes {
 		if n.Kind == KindModel || n.Kind == KindSeed || n.Kind == KindSnapshot {
 			// A name means the root project's node first, as in ref().
@@ -124,6 +128,7 @@ func (m *Manifest) cycleDiagnostic(stack []string, back string, reported map[str
 		return nil
 	}
 	reported[key] = true
+	m.cycles = append(m.cycles, cycle)
 	// stack holds children before parents; print the flow of data.
 	names := make([]string, 0, len(cycle)+1)
 	for i := len(cycle) - 1; i >= 0; i-- {

@@ -195,7 +195,11 @@ func (r *renderer) varsFor(n *Node, st *renderState) map[string]jinja.Value {
 	}
 	vars["this"] = r.thisRelation(n, st)
 	vars["model"] = r.modelValue(n, st)
-	vars["execute"] = executeFlag{st}
+	if st.execute {
+		vars["execute"] = true
+	} else {
+		vars["execute"] = executeFlag{st}
+	}
 	if st.execute {
 		vars["graph"] = r.graphValue()
 	} else {
