@@ -240,3 +240,24 @@ func TestNativeConfigValues(t *testing.T) {
 		}
 	}
 }
+
+// TestCycleSkipsItsNodes: a dependency cycle is reported once and every
+// node on it, and downstream, is skipped, so what remains can be built.
+func TestCycleSkipsItsNodes(t *testing.T) {
+	m, ds := compileFiles(t, map[string]string{
+		"models/a.sql": "select * from {{ ref('b') }}",
+		"models/b.sql": "select * from {{ ref('a') }}",
+		"models/c.sql": "select 1",
+		"models/d.sql": "select * from {{ ref('a') }} join {{ ref('c') }} on true",
+	}, Target{})
+	checkPartial(t, m, ds)
+	if len(ds) != 1 || !strings.Contains(ds[0].Message, "dependency cycle") {
+		t.Errorf("problems: %v", ds)
+	}
+	if got := skippedNames(m); got != "a:error,b:upstream,d:upstream" {
+		t.Errorf("skipped = %s", got)
+	}
+	if _, ok := m.Lookup("c"); !ok || len(m.Order()) != 1 {
+		t.Errorf("order = %v", m.Order())
+	}
+}
