@@ -87,6 +87,8 @@ func Compile(ctx context.Context, p *Project, opts Options) (*Manifest, Diagnost
 	c.renderMacroTests()
 	c.compileSnapshots()
 	c.resolveDependencies()
+	c.linkSeededSources()
+	c.blockDownstream()
 	c.warnUnusedProperties()
 	m := &Manifest{Project: p.Name, Target: opts.Target, Nodes: c.nodes, Macros: c.macroInfo, Vars: c.vars[p.Name],
 		Disabled: c.disabled, Skipped: c.skipped}
@@ -789,6 +791,7 @@ func (c *compiler) addSeeds(pkg *Package, props properties) {
 				for i := range n.Columns {
 					if n.Columns[i].Name == pc.Name {
 						n.Columns[i].Description = pc.Description
+						n.Columns[i].Meta, n.Columns[i].Tags = pc.Meta, pc.Tags
 						if pc.DataType != "" && n.Columns[i].DataType == "" {
 							n.Columns[i].DataType = pc.DataType
 						}
@@ -828,6 +831,11 @@ func (c *compiler) addSources(pkg *Package, props properties) {
 			continue
 		}
 		n.Relation = Relation{Database: fmt.Sprint(database), Schema: fmt.Sprint(schema), Name: fmt.Sprint(identifier)}
+		for _, e := range s.config {
+			if err := n.Config.set(e.key, e.value); err != nil {
+				c.diags = append(c.diags, at(s.path, e.node, "%s: %v", e.key, err))
+			}
+		}
 		c.nodes[id] = n
 	}
 }
@@ -858,6 +866,36 @@ func (c *compiler) warnUnusedProperties() {
 					Message: fmt.Sprintf("properties describe %s %q, which does not exist", kind, name),
 					Hint:    strings.TrimSpace(didYouMean(name, names) + " or remove the entry")})
 			}
+		}
+	}
+}
+
+// linkSeededSources finds the sources a seed of the project loads: a
+// source table at the schema a seed is given (+schema) and at its name.
+// Such a source is read wherever the seed is in the target being built -
+// in a development target's one schema, in a pull request's environment
+// when the pull request changes the seed, in production otherwise - and
+// depends on the seed, so that what reads it is rebuilt when the seed
+// changes. Without the link, a development build put the seed in the
+// target's schema while the source still read the custom one.
+func (c *compiler) linkSeededSources() {
+	seeds := map[Relation]string{}
+	for id, n := range c.nodes {
+		if n.Kind == KindSeed && n.Config.Schema != "" {
+			name := n.Name
+			if n.Config.Alias != "" {
+				name = n.Config.Alias
+			}
+			seeds[Relation{Schema: n.Config.Schema, Name: name}] = id
+		}
+	}
+	for _, n := range c.nodes {
+		if n.Kind != KindSource {
+			continue
+		}
+		if seed, ok := seeds[n.Relation]; ok {
+			n.LoadedBy = seed
+			n.DependsOn.Nodes = []string{seed}
 		}
 	}
 }
