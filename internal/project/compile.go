@@ -893,7 +893,7 @@ func (c *compiler) linkSeededSources() {
 		if n.Kind != KindSource {
 			continue
 		}
-		if seed, ok := seeds[n.Relation]; ok {
+		if seed, ok := seeds[Relation{Schema: n.Relation.Schema, Name: n.Relation.Name}]; ok {
 			n.LoadedBy = seed
 			n.DependsOn.Nodes = []string{seed}
 		}
