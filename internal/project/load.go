@@ -2,7 +2,9 @@ package project
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dataops-dev/dataops/internal/jinja"
 )
 
 // Project is a dbt-style project read from disk, before any template runs:
@@ -327,17 +331,22 @@ func (p *Project) ReadProfiles(path string, data []byte) Diagnostics {
 	p.Targets = map[string]Target{}
 	p.unusable = map[string]string{}
 	if t := lookup(prof, "target"); t != nil {
-		p.DefaultTarget = t.Value
+		p.DefaultTarget, _ = renderProfileValue(t.Value)
 	}
 	// Outputs for other warehouses are kept with the reason they cannot be
 	// used: dbt reads only the target it runs, so they matter only when
 	// chosen.
 	for _, kv := range pairs(lookup(prof, "outputs")) {
 		t := Target{Name: kv[0].Value}
+		var renderErr error
 		str := func(keys ...string) string {
 			for _, k := range keys {
 				if n := lookup(kv[1], k); n != nil && n.Kind == yaml.ScalarNode {
-					return n.Value
+					v, err := renderProfileValue(n.Value)
+					if err != nil && renderErr == nil {
+						renderErr = fmt.Errorf("%s: %v", k, err)
+					}
+					return v
 				}
 			}
 			return ""
@@ -361,6 +370,8 @@ func (p *Project) ReadProfiles(path string, data []byte) Diagnostics {
 		}
 		where := fmt.Sprintf("%s:%d", path, kv[0].Line)
 		switch {
+		case renderErr != nil:
+			p.unusable[t.Name] = fmt.Sprintf("output %q (%s): %v", t.Name, where, renderErr)
 		case t.Type != "duckdb" && t.Type != "postgres":
 			p.unusable[t.Name] = fmt.Sprintf("output %q (%s) has type %q: dataops compiles for duckdb and postgres", t.Name, where, t.Type)
 		case t.Schema == "":
@@ -550,4 +561,41 @@ func seedColumns(content string) ([]string, error) {
 func baseName(path string) string {
 	b := filepath.Base(path)
 	return strings.TrimSuffix(b, filepath.Ext(b))
+}
+
+// renderProfileValue renders the Jinja of a profiles.yml value, as dbt does:
+// "{{ env_var('DBT_SCHEMA', 'dev') }}". profiles.yml is the user's own
+// configuration, read by the commands they run, so it reads the process
+// environment. An output with a value that does not render cannot be used.
+func renderProfileValue(s string) (string, error) {
+	if !strings.Contains(s, "{{") && !strings.Contains(s, "{%") {
+		return s, nil
+	}
+	env := jinja.New()
+	env.Globals["env_var"] = jinja.Func(func(c *jinja.Call, a jinja.Args) (jinja.Value, error) {
+		p, err := a.Bind("env_var", 1, "var", "default")
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := os.LookupEnv(jinja.Str(p[0])); ok {
+			return v, nil
+		}
+		if p[1] != jinja.Missing {
+			return p[1], nil
+		}
+		return nil, fmt.Errorf("environment variable %s is not set", jinja.Str(p[0]))
+	})
+	tpl, err := env.Parse("profiles.yml", s)
+	if err != nil {
+		return s, err
+	}
+	out, err := tpl.Render(context.Background(), nil)
+	if err != nil {
+		var je *jinja.Error
+		if errors.As(err, &je) {
+			err = errors.New(je.Msg)
+		}
+		return s, err
+	}
+	return strings.TrimSpace(out), nil
 }

@@ -261,3 +261,22 @@ func TestCycleSkipsItsNodes(t *testing.T) {
 		t.Errorf("order = %v", m.Order())
 	}
 }
+
+// TestProfilesRenderEnvVars: profiles.yml values written with env_var are
+// read as dbt reads them.
+func TestProfilesRenderEnvVars(t *testing.T) {
+	t.Setenv("DATAOPS_TEST_SCHEMA", "ci_7")
+	p := &Project{ProfileName: "p"}
+	ds := p.ReadProfiles("profiles.yml", []byte("p:\n  target: \"{{ env_var('DATAOPS_TEST_TARGET', 'ci') }}\"\n  outputs:\n    ci:\n      type: postgres\n      dbname: \"{{ env_var('DATAOPS_TEST_DB', 'analytics') }}\"\n      schema: \"{{ env_var('DATAOPS_TEST_SCHEMA') }}\"\n"))
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	target, err := p.Target("")
+	if err != nil || target != (Target{Name: "ci", Type: "postgres", Schema: "ci_7", Database: "analytics"}) {
+		t.Errorf("target = %+v, %v", target, err)
+	}
+	ds = p.ReadProfiles("profiles.yml", []byte("p:\n  target: ci\n  outputs:\n    ci:\n      type: duckdb\n      schema: \"{{ env_var('DATAOPS_TEST_UNSET_SCHEMA') }}\"\n"))
+	if _, err := p.Target(""); len(ds) > 0 || err == nil || !strings.Contains(err.Error(), "schema: environment variable DATAOPS_TEST_UNSET_SCHEMA is not set") {
+		t.Errorf("an output whose schema does not render: %v %v", ds, err)
+	}
+}
