@@ -88,9 +88,13 @@ func runCompile(args []string, out, errOut io.Writer) int {
 	sum.Millis = time.Since(start).Milliseconds()
 	errs := ds.Errors()
 	if *asJSON {
-		sum.Errors, sum.Warnings = errs, ds.Warnings()
+		sum.Errors, sum.Warnings = append(project.Diagnostics{}, errs...), append(project.Diagnostics{}, ds.Warnings()...)
+		sum.Skipped = []*project.Skipped{}
 		for _, id := range sortedSkipped(m) {
 			sum.Skipped = append(sum.Skipped, m.Skipped[id])
+		}
+		if sum.Selected == nil {
+			sum.Selected = []string{}
 		}
 		printJSON(out, sum)
 		return code
