@@ -399,8 +399,12 @@ func pyFloat(r *renderer, v Value) (float64, error) {
 	return 0, typeErrorf("float() argument must be a string or a real number, not %s", reprString(typeName(v)))
 }
 
+// isNumSpace is the whitespace int() and float() strip: Python's without
+// the ASCII separators \x1c-\x1f.
+func isNumSpace(r rune) bool { return isPySpace(r) && (r < 0x1c || r > 0x1f) }
+
 func parsePyFloat(s string) (float64, error) {
-	t := strings.TrimFunc(s, isPySpace)
+	t := strings.TrimFunc(s, isNumSpace)
 	bad := errorf(KindValue, "could not convert string to float: %s", reprString(s))
 	if t == "" {
 		return 0, bad
@@ -478,7 +482,7 @@ func pyIntString(s string, base int64) (Value, error) {
 	if base != 0 && (base < 2 || base > 36) {
 		return nil, newError(KindValue, "int() base must be >= 2 and <= 36, or 0")
 	}
-	t := strings.TrimFunc(s, isPySpace)
+	t := strings.TrimFunc(s, isNumSpace)
 	neg := false
 	if t != "" && (t[0] == '+' || t[0] == '-') {
 		neg = t[0] == '-'

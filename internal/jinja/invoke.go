@@ -48,8 +48,8 @@ func (r *renderer) evalArgs(a *callArgs, sc *scope) (Args, error) {
 		}
 		d, ok := v.(*Dict)
 		if !ok {
-			if _, isU := v.(Undefined); isU {
-				return out, nil
+			if u, isU := v.(Undefined); isU {
+				return out, r.undefinedError(u)
 			}
 			return out, typeErrorf("argument after ** must be a mapping, not %s", typeName(v))
 		}

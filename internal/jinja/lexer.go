@@ -281,6 +281,10 @@ func (lx *lexer) rawBegin(p int) (int, bool) {
 // raw lexes the body of a raw block up to and including its endraw tag.
 func (lx *lexer) raw(p int) error {
 	src := lx.src
+	if p >= len(src) {
+		lx.pos = p
+		return nil
+	}
 	for q := p; ; q++ {
 		q0 := lx.findTag(q)
 		for q0 >= 0 && src[q0+1] != '%' {
@@ -329,6 +333,12 @@ func (lx *lexer) raw(p int) error {
 // comment skips a comment that starts at begin; p is after its sign.
 func (lx *lexer) comment(begin, p int) error {
 	src := lx.src
+	if p >= len(src) {
+		// Jinja2's failure rule needs a character to match: a comment
+		// opened at the very end of the template ends it silently.
+		lx.pos = p
+		return nil
+	}
 	for q := p; q < len(src); q++ {
 		switch {
 		case src[q] == '+' && lx.has(q+1, "#}"):

@@ -567,6 +567,10 @@ func (p *parser) parseSignature(m *macroDef) error {
 		if err != nil {
 			return err
 		}
+		if indexOf(m.params, arg.val) >= 0 {
+			// Jinja2's compiled Python function refuses it.
+			return p.failAt(arg, KindSyntax, fmt.Sprintf("duplicate argument %s in function definition", reprString(arg.val)))
+		}
 		if p.skipIf("assign") {
 			d, err := p.parseExpression(true)
 			if err != nil {
