@@ -1282,7 +1282,14 @@ func (r *renderer) toList(v Value) ([]Value, error) {
 			out = append(out, it)
 		}
 	case *loopContext:
-		return nil, typeErrorf("'LoopContext' object is not iterable")
+		// Iterating the loop object consumes the loop's remaining items,
+		// each as (item, loop).
+		var out []Value
+		for x.index0+1 < len(x.items) {
+			x.index0++
+			out = append(out, Tuple{x.items[x.index0], x})
+		}
+		return out, nil
 	}
 	if it, ok := v.(interface{ Iter() ([]Value, error) }); ok {
 		return it.Iter()

@@ -204,6 +204,17 @@ func filterDefault(c *Call, v Value, a Args) (Value, error) {
 	return v, nil
 }
 
+// reverseArg is sorted()'s reverse argument, which must be an int.
+func reverseArg(v Value) (bool, error) {
+	if v == Missing {
+		return false, nil
+	}
+	if !isInt(v) {
+		return false, typeErrorf("%s object cannot be interpreted as an integer", reprString(typeName(v)))
+	}
+	return truth(v), nil
+}
+
 func ignoreCase(v Value) Value {
 	if s, ok := v.(string); ok {
 		return strings.ToLower(s)
@@ -263,7 +274,11 @@ func filterDictsort(c *Call, v Value, a Args) (Value, error) {
 		return k, nil
 	}
 	out := append([]Value(nil), items...)
-	if err := c.r.sortValues(out, key, p[2] != Missing && truth(p[2])); err != nil {
+	reverse, err := reverseArg(p[2])
+	if err != nil {
+		return nil, err
+	}
+	if err := c.r.sortValues(out, key, reverse); err != nil {
 		return nil, err
 	}
 	return &List{Items: out}, nil
@@ -1298,7 +1313,11 @@ func filterSort(c *Call, v Value, a Args) (Value, error) {
 		post = ignoreCase
 	}
 	key := c.r.multiAttrGetter(p[2], post)
-	if err := c.r.sortValues(out, key, p[0] != Missing && truth(p[0])); err != nil {
+	reverse, err := reverseArg(p[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := c.r.sortValues(out, key, reverse); err != nil {
 		return nil, err
 	}
 	return &List{Items: out}, nil

@@ -442,12 +442,15 @@ func (r *renderer) runLoop(st *forStmt, iterable Value, sc *scope, w *writer, de
 		}
 		return r.execBody(st.els, newScope(sc, sc.tmpl, st.elseFrame), w)
 	}
-	lc := &loopContext{items: items, depth0: depth0, st: st, sc: sc}
-	for i, it := range items {
+	lc := &loopContext{items: items, depth0: depth0, st: st, sc: sc, index0: -1}
+	// The loop advances through lc, because iterating "loop" in the body
+	// consumes the rest of the items, as in Jinja2.
+	for lc.index0+1 < len(items) {
 		if err := r.tick(); err != nil {
 			return at(err, r.posOf(sc, st))
 		}
-		lc.index0 = i
+		lc.index0++
+		it := items[lc.index0]
 		lsc := newScope(sc, sc.tmpl, st.frame)
 		if err := r.assign(st.target, it, lsc); err != nil {
 			return at(err, r.posOf(sc, st))
