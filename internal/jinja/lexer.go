@@ -124,6 +124,9 @@ type lexer struct {
 func tokenize(name, src string, env *Environment) ([]token, error) {
 	lx := &lexer{name: name, src: src, trimBlocks: env.TrimBlocks, lstripBlocks: env.LstripBlocks,
 		lineStarting: true, lastLine: 1}
+	// About one token per 8 bytes of dbt-style SQL: growing the slice
+	// would copy it several times.
+	lx.toks = make([]token, 0, len(src)/8+8)
 	if err := lx.run(); err != nil {
 		return nil, err
 	}
