@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"text/template"
+	"time"
 )
 
 // Benchmarks of parsing and rendering a dbt-shaped model, with Go's
@@ -269,6 +270,48 @@ func BenchmarkProject(b *testing.B) {
 			})
 		}
 	})
+}
+
+// BenchmarkVersusTextTemplate interleaves our engine and text/template in
+// every iteration and reports their times and ratio, so that a noisy shared
+// machine slows both alike.
+func BenchmarkVersusTextTemplate(b *testing.B) {
+	env := benchEnv()
+	tpl, err := env.Parse("model.sql", benchModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := benchTextTemplate()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		ours, base  func() error
+		opsPerRound int
+	}{
+		{"parse", func() error { _, err := env.Parse("model.sql", benchModel); return err },
+			func() error { benchTextTemplate(); return nil }, 1},
+		{"render", func() error { _, err := tpl.Render(ctx, nil); return err },
+			func() error { var sb strings.Builder; return text.Execute(&sb, benchData) }, 1},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var ours, base time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if err := tc.ours(); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := tc.base(); err != nil {
+					b.Fatal(err)
+				}
+				ours, base = ours+t1.Sub(t0), base+time.Since(t1)
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(ours.Nanoseconds())/n, "jinja-ns/op")
+			b.ReportMetric(float64(base.Nanoseconds())/n, "text/template-ns/op")
+			b.ReportMetric(float64(ours)/float64(base), "ratio")
+		})
+	}
 }
 
 func runParallel(n int, f func(i int) error) {

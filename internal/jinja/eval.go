@@ -56,13 +56,15 @@ type scope struct {
 	parent *scope
 	// tmpl is the template the scope belongs to, for error positions.
 	tmpl *Template
+	// Most scopes hold a few names: keep them in the scope itself.
+	nbuf [4]string
+	vbuf [4]Value
 }
 
 func newScope(parent *scope, tmpl *Template, frame *frameInfo) *scope {
 	s := &scope{parent: parent, tmpl: tmpl}
-	if frame != nil && len(frame.undeclared) > 0 {
-		s.names = make([]string, 0, len(frame.undeclared)+2)
-		s.vals = make([]Value, 0, len(frame.undeclared)+2)
+	s.names, s.vals = s.nbuf[:0], s.vbuf[:0]
+	if frame != nil {
 		for _, n := range frame.undeclared {
 			s.names = append(s.names, n)
 			s.vals = append(s.vals, Missing)
@@ -1282,7 +1284,14 @@ func (r *renderer) toList(v Value) ([]Value, error) {
 			out = append(out, it)
 		}
 	case *loopContext:
-		return nil, typeErrorf("'LoopContext' object is not iterable")
+		// Iterating the loop object consumes the loop's remaining items,
+		// each as (item, loop).
+		var out []Value
+		for x.index0+1 < len(x.items) {
+			x.index0++
+			out = append(out, Tuple{x.items[x.index0], x})
+		}
+		return out, nil
 	}
 	if it, ok := v.(interface{ Iter() ([]Value, error) }); ok {
 		return it.Iter()

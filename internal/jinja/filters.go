@@ -204,6 +204,17 @@ func filterDefault(c *Call, v Value, a Args) (Value, error) {
 	return v, nil
 }
 
+// reverseArg is sorted()'s reverse argument, which must be an int.
+func reverseArg(v Value) (bool, error) {
+	if v == Missing {
+		return false, nil
+	}
+	if !isInt(v) {
+		return false, typeErrorf("%s object cannot be interpreted as an integer", reprString(typeName(v)))
+	}
+	return truth(v), nil
+}
+
 func ignoreCase(v Value) Value {
 	if s, ok := v.(string); ok {
 		return strings.ToLower(s)
@@ -263,7 +274,11 @@ func filterDictsort(c *Call, v Value, a Args) (Value, error) {
 		return k, nil
 	}
 	out := append([]Value(nil), items...)
-	if err := c.r.sortValues(out, key, p[2] != Missing && truth(p[2])); err != nil {
+	reverse, err := reverseArg(p[2])
+	if err != nil {
+		return nil, err
+	}
+	if err := c.r.sortValues(out, key, reverse); err != nil {
 		return nil, err
 	}
 	return &List{Items: out}, nil
@@ -399,8 +414,12 @@ func pyFloat(r *renderer, v Value) (float64, error) {
 	return 0, typeErrorf("float() argument must be a string or a real number, not %s", reprString(typeName(v)))
 }
 
+// isNumSpace is the whitespace int() and float() strip: Python's without
+// the ASCII separators \x1c-\x1f.
+func isNumSpace(r rune) bool { return isPySpace(r) && (r < 0x1c || r > 0x1f) }
+
 func parsePyFloat(s string) (float64, error) {
-	t := strings.TrimFunc(s, isPySpace)
+	t := strings.TrimFunc(s, isNumSpace)
 	bad := errorf(KindValue, "could not convert string to float: %s", reprString(s))
 	if t == "" {
 		return 0, bad
@@ -478,7 +497,7 @@ func pyIntString(s string, base int64) (Value, error) {
 	if base != 0 && (base < 2 || base > 36) {
 		return nil, newError(KindValue, "int() base must be >= 2 and <= 36, or 0")
 	}
-	t := strings.TrimFunc(s, isPySpace)
+	t := strings.TrimFunc(s, isNumSpace)
 	neg := false
 	if t != "" && (t[0] == '+' || t[0] == '-') {
 		neg = t[0] == '-'
@@ -1294,7 +1313,11 @@ func filterSort(c *Call, v Value, a Args) (Value, error) {
 		post = ignoreCase
 	}
 	key := c.r.multiAttrGetter(p[2], post)
-	if err := c.r.sortValues(out, key, p[0] != Missing && truth(p[0])); err != nil {
+	reverse, err := reverseArg(p[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := c.r.sortValues(out, key, reverse); err != nil {
 		return nil, err
 	}
 	return &List{Items: out}, nil

@@ -171,7 +171,7 @@ func (r *renderer) percentFormat(format string, args Value) (string, error) {
 		}
 		conv, n := utf8.DecodeRuneInString(format[i:])
 		i += n
-		if conv == '%' {
+		if conv == '%' && i == start+2 {
 			b.WriteByte('%')
 			continue
 		}
@@ -463,157 +463,151 @@ func formatG(f float64, prec int, alt, noneType bool) string {
 
 // str.format.
 
+// strFormat is str.format as Jinja2's SandboxedFormatter runs it: Python's
+// string.Formatter, with the sandbox's attribute and item lookups.
 func (r *renderer) strFormat(format string, args []Value, kwargs Value) (Value, error) {
-	var b strings.Builder
-	auto := 0
-	mode := 0 // 0 unknown, 1 automatic, 2 manual
-	var formatField func(field string, depth int) (string, error)
-	formatField = func(field string, depth int) (string, error) {
-		// field is what is between the braces.
-		name, conv, spec := field, "", ""
-		// The field name ends at the first ! or : outside brackets.
-		inBracket := false
-		cut := -1
-		for i := 0; i < len(field); i++ {
-			c := field[i]
-			if c == '[' {
-				inBracket = true
-			} else if c == ']' {
-				inBracket = false
-			} else if !inBracket && (c == '!' || c == ':') {
-				cut = i
-				break
-			}
-		}
-		if cut >= 0 {
-			name = field[:cut]
-			rest := field[cut:]
-			if rest[0] == '!' {
-				if len(rest) < 2 {
-					return "", newError(KindValue, "end of string while looking for conversion specifier")
-				}
-				conv = rest[1:2]
-				rest = rest[2:]
-				if rest != "" && rest[0] != ':' {
-					return "", newError(KindValue, "expected ':' after conversion specifier")
-				}
-			}
-			if rest != "" {
-				spec = rest[1:]
-			}
-		}
-		// Nested fields in the spec.
-		if strings.ContainsAny(spec, "{}") {
-			if depth >= 1 {
-				return "", newError(KindValue, "Max string recursion exceeded")
-			}
-			s, err := expand(spec, func(f string) (string, error) { return formatField(f, depth+1) })
-			if err != nil {
-				return "", err
-			}
-			spec = s
-		}
-		// First part of the name: index, keyword or automatic.
-		first := name
-		restName := ""
-		if i := strings.IndexAny(name, ".["); i >= 0 {
-			first, restName = name[:i], name[i:]
-		}
-		var obj Value
-		if first == "" {
-			if mode == 2 {
-				return "", newError(KindValue, "cannot switch from manual field specification to automatic field numbering")
-			}
-			mode = 1
-			if auto >= len(args) {
-				return "", errorf(KindIndex, "Replacement index %d out of range for positional args tuple", auto)
-			}
-			obj = args[auto]
-			auto++
-		} else if idx, err := strconv.Atoi(first); err == nil && isAllDigits(first) {
-			if mode == 1 {
-				return "", newError(KindValue, "cannot switch from automatic field numbering to manual field specification")
-			}
-			mode = 2
-			if idx >= len(args) {
-				return "", errorf(KindIndex, "Replacement index %d out of range for positional args tuple", idx)
-			}
-			obj = args[idx]
-		} else {
-			v, ok, err := r.item(kwargs, first)
-			if err != nil {
-				return "", err
-			}
-			if !ok {
-				return "", newError(KindKey, reprString(first))
-			}
-			obj = v
-		}
-		for restName != "" {
-			if restName[0] == '.' {
-				end := strings.IndexAny(restName[1:], ".[")
-				attr := restName[1:]
-				if end >= 0 {
-					attr = restName[1 : end+1]
-				}
-				if attr == "" {
-					return "", newError(KindValue, "Empty attribute in format string")
-				}
-				v, err := r.getattr(obj, attr)
-				if err != nil {
-					return "", err
-				}
-				obj = v
-				restName = restName[1+len(attr):]
-				continue
-			}
-			end := strings.IndexByte(restName, ']')
-			if end < 0 {
-				return "", newError(KindValue, "Missing ']' in format string")
-			}
-			keyText := restName[1:end]
-			var key Value = keyText
-			if isAllDigits(keyText) && keyText != "" {
-				n, _ := strconv.ParseInt(keyText, 10, 64)
-				key = n
-			}
-			v, err := r.getitem(obj, key)
-			if err != nil {
-				return "", err
-			}
-			obj = v
-			restName = restName[end+1:]
-			if restName != "" && restName[0] != '.' && restName[0] != '[' {
-				return "", newError(KindValue, "Only '.' or '[' may follow ']' in format field specifier")
-			}
-		}
-		switch conv {
-		case "":
-		case "s":
-			s, err := r.str(obj)
-			if err != nil {
-				return "", err
-			}
-			obj = s
-		case "r":
-			obj = repr(obj)
-		case "a":
-			obj = asciiRepr(repr(obj))
-		default:
-			return "", errorf(KindValue, "Unknown conversion specifier %s", conv)
-		}
-		out, err := r.formatValue(obj, spec)
-		if err != nil {
-			return "", err
-		}
-		return out, r.charge(int64(len(out)))
-	}
-	out, err := expand(format, func(f string) (string, error) { return formatField(f, 0) })
+	auto := 0 // the next automatic index; -1 once manual numbering is used
+	out, _, err := r.vformat(format, args, kwargs, 2, &auto)
 	if err != nil {
 		return nil, err
 	}
-	b.WriteString(out)
-	return b.String(), nil
+	return out, nil
+}
+
+func (r *renderer) vformat(format string, args []Value, kwargs Value, depth int, auto *int) (string, bool, error) {
+	if depth < 0 {
+		return "", false, newError(KindValue, "Max string recursion exceeded")
+	}
+	var b strings.Builder
+	p := formatParser{s: format}
+	for {
+		literal, field, ok, err := p.next()
+		if err != nil {
+			return "", false, err
+		}
+		b.WriteString(literal)
+		if !ok {
+			if p.done() {
+				return b.String(), true, nil
+			}
+			continue
+		}
+		name := field.name
+		if name == "" {
+			if *auto < 0 {
+				return "", false, newError(KindValue, "cannot switch from manual field specification to automatic field numbering")
+			}
+			name = strconv.Itoa(*auto)
+			*auto++
+		} else if isAllDigits(name) {
+			if *auto > 0 {
+				return "", false, newError(KindValue, "cannot switch from manual field specification to automatic field numbering")
+			}
+			*auto = -1
+		}
+		obj, err := r.formatField(name, args, kwargs)
+		if err != nil {
+			return "", false, err
+		}
+		switch field.conv {
+		case 0:
+		case 's':
+			s, err := r.str(obj)
+			if err != nil {
+				return "", false, err
+			}
+			obj = s
+		case 'r':
+			obj = repr(obj)
+		case 'a':
+			obj = asciiRepr(repr(obj))
+		default:
+			return "", false, errorf(KindValue, "Unknown conversion specifier %s", string(field.conv))
+		}
+		spec, _, err := r.vformat(field.spec, args, kwargs, depth-1, auto)
+		if err != nil {
+			return "", false, err
+		}
+		s, err := r.formatValue(obj, spec)
+		if err != nil {
+			return "", false, err
+		}
+		if err := r.charge(int64(len(s))); err != nil {
+			return "", false, err
+		}
+		b.WriteString(s)
+	}
+}
+
+// formatField is Formatter.get_field: the first part of the name indexes
+// the arguments, then .attr and [key] look into it.
+func (r *renderer) formatField(name string, args []Value, kwargs Value) (Value, error) {
+	first, rest := name, ""
+	if i := strings.IndexAny(name, ".["); i >= 0 {
+		first, rest = name[:i], name[i:]
+	}
+	var obj Value
+	if isAllDigits(first) {
+		i, err := strconv.Atoi(first)
+		if err != nil || i >= len(args) {
+			return nil, newError(KindIndex, "tuple index out of range")
+		}
+		obj = args[i]
+	} else {
+		v, ok, err := r.item(kwargs, first)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if u, isU := kwargs.(Undefined); isU {
+				return nil, r.undefinedError(u)
+			}
+			return nil, newError(KindKey, reprString(first))
+		}
+		obj = v
+	}
+	for rest != "" {
+		if rest[0] == '.' {
+			end := strings.IndexAny(rest[1:], ".[")
+			attr := rest[1:]
+			if end >= 0 {
+				attr = rest[1 : end+1]
+			}
+			if attr == "" {
+				return nil, newError(KindValue, "Empty attribute in format string")
+			}
+			v, err := r.getattr(obj, attr)
+			if err != nil {
+				return nil, err
+			}
+			obj = v
+			rest = rest[1+len(attr):]
+			continue
+		}
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return nil, newError(KindValue, "Missing ']' in format string")
+		}
+		keyText := rest[1:end]
+		if keyText == "" {
+			return nil, newError(KindValue, "Empty attribute in format string")
+		}
+		var key Value = keyText
+		if isAllDigits(keyText) {
+			n, _ := strconv.ParseInt(keyText, 10, 64)
+			key = n
+		}
+		v, err := r.getitem(obj, key)
+		if err != nil {
+			return nil, err
+		}
+		obj = v
+		rest = rest[end+1:]
+		if rest != "" && rest[0] != '.' && rest[0] != '[' {
+			return nil, newError(KindValue, "Only '.' or '[' may follow ']' in format field specifier")
+		}
+	}
+	return obj, nil
 }
 
 func isAllDigits(s string) bool {
@@ -629,63 +623,124 @@ func isAllDigits(s string) bool {
 }
 
 // expand replaces the {fields} of a format string, handling {{ and }}.
-func expand(format string, field func(string) (string, error)) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(format); {
-		c := format[i]
-		switch c {
-		case '{':
-			if i+1 < len(format) && format[i+1] == '{' {
-				b.WriteByte('{')
-				i += 2
-				continue
-			}
-			depth := 1
-			j := i + 1
-			for j < len(format) && depth > 0 {
-				switch format[j] {
-				case '{':
-					depth++
-				case '}':
-					depth--
-				case '[':
-					// Brackets in the field name may hold braces.
-					if k := strings.IndexByte(format[j:], ']'); k >= 0 && depth == 1 && !strings.ContainsAny(format[i+1:j], ":!") {
-						j += k
-					}
-				}
-				j++
-			}
-			if depth > 0 {
-				if strings.IndexByte(format[i+1:], '}') < 0 {
-					return "", newError(KindValue, "Single '{' encountered in format string")
-				}
-				return "", newError(KindValue, "expected '}' before end of string")
-			}
-			s, err := field(format[i+1 : j-1])
-			if err != nil {
-				return "", err
-			}
-			b.WriteString(s)
-			i = j
-		case '}':
-			if i+1 < len(format) && format[i+1] == '}' {
-				b.WriteByte('}')
-				i += 2
-				continue
-			}
-			return "", newError(KindValue, "Single '}' encountered in format string")
-		default:
-			j := strings.IndexAny(format[i:], "{}")
-			if j < 0 {
-				b.WriteString(format[i:])
-				return b.String(), nil
-			}
-			b.WriteString(format[i : i+j])
-			i += j
+// formatParser is CPython's MarkupIterator: literal text and replacement
+// fields, one at a time, with its exact errors.
+type formatParser struct {
+	s   string
+	pos int
+}
+
+type formatFieldSpec struct {
+	name string
+	conv byte
+	spec string
+}
+
+func (p *formatParser) done() bool { return p.pos >= len(p.s) }
+
+// next returns the literal text up to the next field, and the field if
+// there is one.
+func (p *formatParser) next() (string, formatFieldSpec, bool, error) {
+	var f formatFieldSpec
+	if p.done() {
+		return "", f, false, nil
+	}
+	start := p.pos
+	var c byte
+	markup := false
+	for p.pos < len(p.s) {
+		c = p.s[p.pos]
+		p.pos++
+		if c == '{' || c == '}' {
+			markup = true
+			break
 		}
 	}
-	return b.String(), nil
+	atEnd := p.pos >= len(p.s)
+	n := p.pos - start
+	if markup && c == '}' && (atEnd || p.s[p.pos] != '}') {
+		return "", f, false, newError(KindValue, "Single '}' encountered in format string")
+	}
+	if markup && atEnd && c == '{' {
+		return "", f, false, newError(KindValue, "Single '{' encountered in format string")
+	}
+	if markup && !atEnd {
+		if p.s[p.pos] == c {
+			p.pos++
+			markup = false
+		} else {
+			n--
+		}
+	}
+	literal := p.s[start : start+n]
+	if !markup {
+		return literal, f, false, nil
+	}
+	// The field name ends at '}', ':' or '!' outside brackets.
+	nameStart := p.pos
+	c = 0
+	for p.pos < len(p.s) {
+		c = p.s[p.pos]
+		p.pos++
+		if c == '{' {
+			return "", f, false, newError(KindValue, "unexpected '{' in field name")
+		}
+		if c == '[' {
+			for p.pos < len(p.s) && p.s[p.pos] != ']' {
+				p.pos++
+			}
+			c = 0
+			continue
+		}
+		if c == '}' || c == ':' || c == '!' {
+			break
+		}
+		c = 0
+	}
+	f.name = p.s[nameStart:max(p.pos-1, nameStart)]
+	if c == 0 {
+		f.name = p.s[nameStart:p.pos]
+	}
+	if c == '!' || c == ':' {
+		if c == '!' {
+			if p.pos >= len(p.s) {
+				return "", f, false, newError(KindValue, "end of string while looking for conversion specifier")
+			}
+			f.conv = p.s[p.pos]
+			p.pos++
+			if p.pos < len(p.s) {
+				c = p.s[p.pos]
+				p.pos++
+				if c == '}' {
+					return literal, f, true, nil
+				}
+				if c != ':' {
+					return "", f, false, newError(KindValue, "expected ':' after conversion specifier")
+				}
+			}
+		}
+		specStart := p.pos
+		count := 1
+		for p.pos < len(p.s) {
+			c = p.s[p.pos]
+			p.pos++
+			switch c {
+			case '{':
+				count++
+			case '}':
+				count--
+				if count == 0 {
+					f.spec = p.s[specStart : p.pos-1]
+					return literal, f, true, nil
+				}
+			}
+		}
+		return "", f, false, newError(KindValue, "unmatched '{' in format spec")
+	}
+	if c != '}' {
+		return "", f, false, newError(KindValue, "expected '}' before end of string")
+	}
+	return literal, f, true, nil
 }
 
 // formatSpec is a parsed format-spec mini-language spec.

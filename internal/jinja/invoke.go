@@ -48,8 +48,8 @@ func (r *renderer) evalArgs(a *callArgs, sc *scope) (Args, error) {
 		}
 		d, ok := v.(*Dict)
 		if !ok {
-			if _, isU := v.(Undefined); isU {
-				return out, nil
+			if u, isU := v.(Undefined); isU {
+				return out, r.undefinedError(u)
 			}
 			return out, typeErrorf("argument after ** must be a mapping, not %s", typeName(v))
 		}
@@ -159,7 +159,10 @@ func (r *renderer) callMacro(m *Macro, args Args, pos Position) (Value, error) {
 	n := len(def.params)
 	arguments := make([]Value, 0, n+3)
 	arguments = append(arguments, args.Pos[:min(len(args.Pos), n)]...)
-	kw := append([]KV(nil), args.Kw...)
+	var kw []KV
+	if len(args.Kw) > 0 {
+		kw = append(kw, args.Kw...)
+	}
 	pop := func(name string) (Value, bool) {
 		for i, kv := range kw {
 			if kv.Name == name {
@@ -192,9 +195,11 @@ func (r *renderer) callMacro(m *Macro, args Args, pos Position) (Value, error) {
 		}
 		callerV = c
 	}
-	macroName := reprString(def.name)
-	if def.isCaller {
-		macroName = "None"
+	macroName := func() string {
+		if def.isCaller {
+			return "None"
+		}
+		return reprString(def.name)
 	}
 	var kwargs *Dict
 	if def.catchKwargs {
@@ -205,10 +210,10 @@ func (r *renderer) callMacro(m *Macro, args Args, pos Position) (Value, error) {
 	} else if len(kw) > 0 {
 		for _, kv := range kw {
 			if kv.Name == "caller" {
-				return nil, typeErrorf("macro %s was invoked with two values for the special caller argument. This is most likely a bug.", macroName)
+				return nil, typeErrorf("macro %s was invoked with two values for the special caller argument. This is most likely a bug.", macroName())
 			}
 		}
-		return nil, typeErrorf("macro %s takes no keyword argument %s", macroName, reprString(kw[0].Name))
+		return nil, typeErrorf("macro %s takes no keyword argument %s", macroName(), reprString(kw[0].Name))
 	}
 	var varargs Tuple
 	if def.catchVarargs {
@@ -218,7 +223,7 @@ func (r *renderer) callMacro(m *Macro, args Args, pos Position) (Value, error) {
 			varargs = Tuple{}
 		}
 	} else if len(args.Pos) > n {
-		return nil, typeErrorf("macro %s takes not more than %d argument(s)", macroName, n)
+		return nil, typeErrorf("macro %s takes not more than %d argument(s)", macroName(), n)
 	}
 
 	sc := newScope(m.closure, def.template, def.frame)
@@ -442,12 +447,15 @@ func (r *renderer) runLoop(st *forStmt, iterable Value, sc *scope, w *writer, de
 		}
 		return r.execBody(st.els, newScope(sc, sc.tmpl, st.elseFrame), w)
 	}
-	lc := &loopContext{items: items, depth0: depth0, st: st, sc: sc}
-	for i, it := range items {
+	lc := &loopContext{items: items, depth0: depth0, st: st, sc: sc, index0: -1}
+	// The loop advances through lc, because iterating "loop" in the body
+	// consumes the rest of the items, as in Jinja2.
+	for lc.index0+1 < len(items) {
 		if err := r.tick(); err != nil {
 			return at(err, r.posOf(sc, st))
 		}
-		lc.index0 = i
+		lc.index0++
+		it := items[lc.index0]
 		lsc := newScope(sc, sc.tmpl, st.frame)
 		if err := r.assign(st.target, it, lsc); err != nil {
 			return at(err, r.posOf(sc, st))

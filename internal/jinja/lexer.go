@@ -124,6 +124,9 @@ type lexer struct {
 func tokenize(name, src string, env *Environment) ([]token, error) {
 	lx := &lexer{name: name, src: src, trimBlocks: env.TrimBlocks, lstripBlocks: env.LstripBlocks,
 		lineStarting: true, lastLine: 1}
+	// About one token per 8 bytes of dbt-style SQL: growing the slice
+	// would copy it several times.
+	lx.toks = make([]token, 0, len(src)/8+8)
 	if err := lx.run(); err != nil {
 		return nil, err
 	}
@@ -281,6 +284,10 @@ func (lx *lexer) rawBegin(p int) (int, bool) {
 // raw lexes the body of a raw block up to and including its endraw tag.
 func (lx *lexer) raw(p int) error {
 	src := lx.src
+	if p >= len(src) {
+		lx.pos = p
+		return nil
+	}
 	for q := p; ; q++ {
 		q0 := lx.findTag(q)
 		for q0 >= 0 && src[q0+1] != '%' {
@@ -329,6 +336,12 @@ func (lx *lexer) raw(p int) error {
 // comment skips a comment that starts at begin; p is after its sign.
 func (lx *lexer) comment(begin, p int) error {
 	src := lx.src
+	if p >= len(src) {
+		// Jinja2's failure rule needs a character to match: a comment
+		// opened at the very end of the template ends it silently.
+		lx.pos = p
+		return nil
+	}
 	for q := p; q < len(src); q++ {
 		switch {
 		case src[q] == '+' && lx.has(q+1, "#}"):

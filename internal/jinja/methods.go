@@ -976,7 +976,11 @@ func (r *renderer) listMethod(l *List, name string, a Args) (Value, error) {
 			key := p[0]
 			keyFn = func(v Value) (Value, error) { return r.call(key, Args{Pos: []Value{v}}, Position{}, nil) }
 		}
-		if err := r.sortValues(items, keyFn, p[1] != Missing && truth(p[1])); err != nil {
+		reverse, err := reverseArg(p[1])
+		if err != nil {
+			return nil, err
+		}
+		if err := r.sortValues(items, keyFn, reverse); err != nil {
 			return nil, err
 		}
 		l.Items = items
@@ -1180,6 +1184,10 @@ func (r *renderer) dictMethod(d *Dict, name string, a Args) (Value, error) {
 
 // updateDict is dict.update(other): a mapping, or an iterable of pairs.
 func (r *renderer) updateDict(d *Dict, other Value) error {
+	if u, ok := other.(Undefined); ok {
+		// dict() looks for a keys attribute first, which undefined refuses.
+		return r.undefinedError(u)
+	}
 	if o, ok := other.(*Dict); ok {
 		if err := r.chargeItems(2 * o.Len()); err != nil {
 			return err

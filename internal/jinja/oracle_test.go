@@ -62,7 +62,12 @@ var (
 // pythonWithJinja finds an interpreter that can import jinja2.
 func pythonWithJinja() (string, error) {
 	var tried []string
-	for _, py := range []string{"python3", "/usr/bin/python3", "python"} {
+	candidates := []string{"python3", "/usr/bin/python3", "python"}
+	if py := os.Getenv("JINJA_PYTHON"); py != "" {
+		// JINJA_PYTHON=/usr/bin/python3 tests against Debian's Jinja2.
+		candidates = []string{py}
+	}
+	for _, py := range candidates {
 		path, err := exec.LookPath(py)
 		if err != nil {
 			continue

@@ -214,7 +214,7 @@ type TagParser struct {
 
 // Name reads an identifier.
 func (tp *TagParser) Name() (string, error) {
-	t, err := tp.p.expect(tName)
+	t, err := tp.p.expectAssignName()
 	return t.val, err
 }
 
