@@ -67,10 +67,10 @@ type Pipeline struct {
 	Compiler Compiler
 }
 
-// Compiler loads a commit's files as the project in dir and compiles it;
-// its compile-time queries read w.
+// Compiler loads a commit's files as the project in dir and compiles it
+// with opts (whose Warehouse answers the templates' queries).
 type Compiler interface {
-	Compile(ctx context.Context, dir string, files []project.File, opts project.Options, w warehouse.Warehouse) (*project.Manifest, project.Diagnostics, error)
+	Compile(ctx context.Context, dir string, files []project.File, opts project.Options) (*project.Manifest, project.Diagnostics, error)
 }
 
 // Outcome is what a run concluded.
@@ -200,7 +200,9 @@ func (r *run) execute(ctx context.Context) {
 	r.prod = project.Target{Name: "prod", Schema: cfg.Production.Schema, Type: engine}
 	envTarget := project.Target{Name: r.out.Environment, Schema: r.out.Environment, Type: engine}
 
-	// Compile base and head.
+	// Compile base and head. The head's errors that its base already had
+	// are not the pull request's: the check lists them and goes on with
+	// what compiled.
 	var base *project.Manifest
 	compile := r.stage(ctx, scm.CheckCompile, "Compiling", func() checks.Result {
 		cmp, err := r.p.comparison(ctx, r.ev.PullRequest)
@@ -208,8 +210,7 @@ func (r *run) execute(ctx context.Context) {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not tell which commits to compare", Summary: err.Error()}
 		}
 		r.out.Comparison = cmp
-		var ds project.Diagnostics
-		r.head, ds, err = r.compile(ctx, cmp.Head, compileHead, envTarget)
+		head, hds, err := r.compile(ctx, cmp.Head, compileHead, envTarget)
 		if err != nil {
 			if r.abort(err) {
 				return checks.Result{}
@@ -220,22 +221,23 @@ func (r *run) execute(ctx context.Context) {
 			}
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: title, Summary: publicReason(err)}
 		}
-		if len(ds) > 0 {
-			return checks.Compile(cfg.Project, nil, ds)
+		if head == nil {
+			return checks.Compile(cfg.Project, nil, plan.Attribution{Introduced: hds})
 		}
 		var bds project.Diagnostics
 		base, bds, err = r.compile(ctx, cmp.Base, compileBase, envTarget)
 		if err != nil && r.abort(err) {
 			return checks.Result{}
 		}
-		if err == nil && len(bds) > 0 {
-			err = fmt.Errorf("%d problems; the first: %s", len(bds), bds[0])
+		if err == nil && base == nil {
+			err = fmt.Errorf("%d problems; the first: %s", len(bds.Errors()), bds.Errors()[0])
 		}
 		if err != nil {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "The base revision does not compile",
 				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %s", short(cmp.Base), publicReason(err))}
 		}
-		return checks.Compile(cfg.Project, r.head, nil)
+		r.head = head
+		return checks.Compile(cfg.Project, head, plan.Attribute(base, head, bds, hds))
 	})
 	if r.aborted != nil {
 		return
@@ -343,7 +345,8 @@ const (
 )
 
 // compile reads and compiles the project at sha ("" = the work tree);
-// which is compileBase or compileHead.
+// which is compileBase or compileHead. The manifest holds what compiled,
+// and is nil only when the project's own configuration cannot be read.
 func (r *run) compile(ctx context.Context, sha, which string, target project.Target) (*project.Manifest, project.Diagnostics, error) {
 	var p *project.Project
 	var ds project.Diagnostics
@@ -352,11 +355,19 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 		return nil, nil, sourcesError(which, sha, err)
 	}
 	opts := project.Options{Target: target, LookupEnv: r.p.LookupEnv}
+	if r.p.Warehouse != nil {
+		opts.Warehouse = build.CompileWarehouse(r.p.Warehouse)
+	}
+	// Templates that query while compiling (dbt_utils.star, run_query)
+	// read production: the environment does not hold the models yet.
+	if r.prod.Schema != "" && r.prod != target {
+		opts.QueryTarget = &r.prod
+	}
 	switch {
 	case files == nil && r.p.ProjectDir != "":
 		p, ds = project.Load(r.p.ProjectDir)
 	case r.p.Compiler != nil && which == compileHead:
-		return r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts, r.p.Warehouse)
+		return r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts)
 	default:
 		p, ds = project.LoadFiles(r.p.Config.Project, files)
 	}
@@ -366,11 +377,12 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	m, ds := project.Compile(p, opts)
-	if len(ds) > 0 {
+	m, cds := project.Compile(ctx, p, opts)
+	ds = append(ds, cds...)
+	if ds.HasConfigErrors() {
 		return nil, ds, nil
 	}
-	return m, nil, nil
+	return m, ds, nil
 }
 
 // diff compares each model the pull request builds with production.

@@ -83,12 +83,12 @@ func BenchmarkContainedCompileAlone(b *testing.B) {
 		if p == nil {
 			b.Fatal(ds)
 		}
-		if _, ds := project.Compile(p, project.Options{Target: target}); len(ds) > 0 {
+		if m, ds := project.Compile(ctx, p, project.Options{Target: target}); m == nil || len(ds.Errors()) > 0 {
 			b.Fatal(ds)
 		}
 		took[0] += time.Since(start)
 		start = time.Now()
-		if _, ds, err := child.Compile(ctx, "shop", files, project.Options{Target: target}, nil); err != nil || len(ds) > 0 {
+		if _, ds, err := child.Compile(ctx, "shop", files, project.Options{Target: target}); err != nil || len(ds) > 0 {
 			b.Fatal(err, ds)
 		}
 		took[1] += time.Since(start)

@@ -279,6 +279,7 @@ func TestServeSlowHostDoesNotHoldEveryWorker(t *testing.T) {
 	}
 	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
 	waitFor(t, "the GitHub job's gate", func() bool { return f.gate(f.headSHA) == "completed/success" })
+	waitFor(t, "the GitHub job done", func() bool { return len(b.logs.Lines(`"msg":"job done"`)) == 1 })
 	if n := accepted.Load(); n != pausedAfter {
 		t.Errorf("the paused GitLab got %d more connections", n-pausedAfter)
 	}

@@ -1,6 +1,7 @@
 package project_test
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -10,18 +11,40 @@ import (
 )
 
 // TestManifestWire: a Manifest sent across a process boundary comes back
-// whole, every field (unexported ones included) as compiled. A field
-// added to Manifest or Node and not to wire.go fails here.
+// whole, every field (unexported ones included) as compiled, but for what
+// only the compile uses; and a project's own naming macro places its nodes
+// in production after the trip as before. A field added to Manifest or
+// Node and not to wire.go fails here.
 func TestManifestWire(t *testing.T) {
 	vars := "vars:\n  n: 3\n  f: 1.5\n  s: text\n  none: null\n  l: [1, two, {k: v}]\n  m: {a: [1], b: {c: true}}\n"
-	for name, files := range map[string][]project.File{
-		"shop":      projecttest.Shop(t, nil),
-		"shop+vars": projecttest.Shop(t, map[string]string{"dbt_project.yml": shopProject(t) + vars}),
-		"synthetic": projecttest.Synthetic(60, 7),
+	naming := "{% macro generate_schema_name(custom_schema_name, node) -%}\n" +
+		"{%- if target.name == 'prod' and custom_schema_name -%}prod_{{ custom_schema_name }}{%- else -%}{{ target.schema }}{%- endif -%}\n{%- endmacro %}\n"
+	packaged, ds := project.Load("testdata/packaged")
+	if packaged == nil {
+		t.Fatal(ds)
+	}
+	prod := project.Target{Name: "prod", Schema: "analytics", Type: "postgres"}
+	compile := func(t *testing.T, files []project.File) *project.Manifest {
+		p, ds := project.LoadFiles("shop", files)
+		if p == nil {
+			t.Fatal(ds)
+		}
+		return compileProject(t, p)
+	}
+	for name, manifest := range map[string]func(t *testing.T) *project.Manifest{
+		"shop": func(t *testing.T) *project.Manifest { return compile(t, projecttest.Shop(t, nil)) },
+		"shop+vars": func(t *testing.T) *project.Manifest {
+			return compile(t, projecttest.Shop(t, map[string]string{"dbt_project.yml": shopProject(t) + vars}))
+		},
+		"shop+naming": func(t *testing.T) *project.Manifest {
+			return compile(t, projecttest.Shop(t, map[string]string{"macros/naming.sql": naming}))
+		},
+		"packaged":  func(t *testing.T) *project.Manifest { return compileProject(t, packaged) },
+		"synthetic": func(t *testing.T) *project.Manifest { return compile(t, projecttest.Synthetic(60, 7)) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			m := projecttest.Compile(t, files, project.Target{Name: "pr_7", Schema: "pr_7", Type: "postgres"})
-			data, err := m.MarshalBinary()
+			m := manifest(t)
+			data, err := m.MarshalFor(prod)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -32,19 +55,28 @@ func TestManifestWire(t *testing.T) {
 			if diff := differ(reflect.ValueOf(m).Elem(), reflect.ValueOf(&back).Elem(), "Manifest"); diff != "" {
 				t.Errorf("the manifest changed on the wire: %s", diff)
 			}
+			for id, n := range m.Nodes {
+				if want, got := m.RelationIn(n, prod), back.RelationIn(back.Nodes[id], prod); got != want {
+					t.Errorf("%s in production: %+v after the wire, %+v before", id, got, want)
+				}
+			}
 		})
 	}
 }
 
-func shopProject(t *testing.T) string {
-	for _, f := range projecttest.Shop(t, nil) {
-		if f.Path == "dbt_project.yml" {
-			return string(f.Content)
-		}
+// compileProject compiles p for a pull request's environment.
+func compileProject(t *testing.T, p *project.Project) *project.Manifest {
+	t.Helper()
+	m, ds := project.Compile(context.Background(), p, project.Options{Target: project.Target{Name: "pr_7", Schema: "pr_7", Type: "postgres"}})
+	if m == nil || len(ds.Errors()) > 0 {
+		t.Fatal(ds)
 	}
-	t.Fatal("shop has no dbt_project.yml")
-	return ""
+	return m
 }
+
+// compileOnly are the fields the compile alone uses; the namer is compared
+// through RelationIn.
+var compileOnly = map[string]bool{"testCall": true, "namer": true}
 
 // differ names the first difference between a and b, reading unexported
 // fields too; a nil and an empty slice or map are the same (gob sends
@@ -67,6 +99,9 @@ func differ(a, b reflect.Value, path string) string {
 		return differ(a.Elem(), b.Elem(), path)
 	case reflect.Struct:
 		for i := range a.NumField() {
+			if compileOnly[a.Type().Field(i).Name] {
+				continue
+			}
 			if d := differ(a.Field(i), b.Field(i), path+"."+a.Type().Field(i).Name); d != "" {
 				return d
 			}
@@ -116,5 +151,15 @@ func differ(a, b reflect.Value, path string) string {
 	default:
 		return fmt.Sprintf("%s: cannot compare a %s", path, a.Kind())
 	}
+	return ""
+}
+
+func shopProject(t *testing.T) string {
+	for _, f := range projecttest.Shop(t, nil) {
+		if f.Path == "dbt_project.yml" {
+			return string(f.Content)
+		}
+	}
+	t.Fatal("shop has no dbt_project.yml")
 	return ""
 }

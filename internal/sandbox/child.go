@@ -9,8 +9,10 @@ import (
 	"math/big"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/jinja"
 	"github.com/dataops-dev/dataops/internal/project"
 )
 
@@ -18,12 +20,19 @@ import (
 // sends a request; the child sends queries, each answered before it goes
 // on, then its result.
 
-// request is what the parent sends first.
+// request is what the parent sends first: the compile's options but for
+// its functions.
 type request struct {
-	Dir    string
-	Files  []project.File
-	Target project.Target
-	Vars   map[string]any
+	Dir          string
+	Files        []project.File
+	Target       project.Target
+	Vars         map[string]any
+	Limits       jinja.Limits
+	QueryTarget  *project.Target
+	RunStartedAt time.Time
+	InvocationID string
+	// Queries: the parent has a warehouse for the templates' queries.
+	Queries bool
 	// Env is what env_var() reads: the child's own environment is empty.
 	Env    map[string]string
 	Memory int64
@@ -45,14 +54,16 @@ type query struct {
 type answer struct {
 	Columns []string
 	Rows    [][]any
-	Cols    []Column
+	Cols    []project.ColumnInfo
 	Found   bool
 	Err     string
 }
 
 // response is the child's result.
 type response struct {
-	Manifest    *project.Manifest
+	// Manifest is project.Manifest.MarshalFor's, with the relations of
+	// the query target: where the pipeline defers to and diffs against.
+	Manifest    []byte
 	Diagnostics project.Diagnostics
 	// Loaded is false when the files were not a project (Diagnostics say
 	// why).
@@ -70,7 +81,9 @@ func init() {
 func (ch *child) talk(ctx context.Context, in Input, memory int64) (*response, error) {
 	enc := gob.NewEncoder(ch.stdin)
 	dec := gob.NewDecoder(io.LimitReader(ch.stdout, memory))
-	req := request{Dir: in.Dir, Files: in.Files, Target: in.Options.Target, Vars: in.Options.Vars, Env: in.Env, Memory: memory}
+	o := in.Options
+	req := request{Dir: in.Dir, Files: in.Files, Target: o.Target, Vars: o.Vars, Limits: o.Limits, QueryTarget: o.QueryTarget,
+		RunStartedAt: o.RunStartedAt, InvocationID: o.InvocationID, Queries: o.Warehouse != nil, Env: in.Env, Memory: memory}
 	if err := enc.Encode(req); err != nil {
 		return nil, fmt.Errorf("send the request: %w", err)
 	}
@@ -85,14 +98,14 @@ func (ch *child) talk(ctx context.Context, in Input, memory int64) (*response, e
 		if msg.Query == nil {
 			return nil, errors.New("read the child: an empty message")
 		}
-		if err := enc.Encode(ask(ctx, in.Warehouse, *msg.Query)); err != nil {
+		if err := enc.Encode(ask(ctx, o.Warehouse, *msg.Query)); err != nil {
 			return nil, fmt.Errorf("answer the child: %w", err)
 		}
 	}
 }
 
 // ask runs a child's query on the job's warehouse.
-func ask(ctx context.Context, w Warehouse, q query) answer {
+func ask(ctx context.Context, w project.Warehouse, q query) answer {
 	if w == nil {
 		return answer{Err: "no warehouse to query while compiling"}
 	}
@@ -106,7 +119,7 @@ func ask(ctx context.Context, w Warehouse, q query) answer {
 			}
 		}
 	} else {
-		a.Cols, a.Found, err = w.Columns(ctx, q.Schema, q.Name)
+		a.Cols, a.Found, err = w.Columns(ctx, project.Relation{Schema: q.Schema, Name: q.Name})
 	}
 	if err != nil {
 		return answer{Err: err.Error()}
@@ -154,17 +167,18 @@ func Child() (status int, ok bool) {
 	return 0, true
 }
 
-// CompileFunc loads and compiles files; Serve runs one in the child. Its
-// queries go to warehouse, which asks the parent.
-type CompileFunc func(dir string, files []project.File, opts project.Options, warehouse Warehouse) (*project.Project, *project.Manifest, project.Diagnostics)
+// CompileFunc loads and compiles files; Serve runs one in the child, with
+// opts.Warehouse asking the parent.
+type CompileFunc func(dir string, files []project.File, opts project.Options) (*project.Project, *project.Manifest, project.Diagnostics)
 
-func compile(dir string, files []project.File, opts project.Options, _ Warehouse) (*project.Project, *project.Manifest, project.Diagnostics) {
+func compile(dir string, files []project.File, opts project.Options) (*project.Project, *project.Manifest, project.Diagnostics) {
 	p, ds := project.LoadFiles(dir, files)
 	if p == nil {
 		return nil, nil, ds
 	}
-	m, ds := project.Compile(p, opts)
-	return p, m, ds
+	// The parent's context bounds the child: it kills it when it ends.
+	m, cds := project.Compile(context.Background(), p, opts)
+	return p, m, append(ds, cds...)
 }
 
 // Serve is the child: it limits itself, reads a request from in, compiles
@@ -187,24 +201,45 @@ func Serve(in io.Reader, out io.Writer, fn CompileFunc) error {
 	}
 	debug.SetMaxStack(maxStack)
 	env := req.Env
-	opts := project.Options{Target: req.Target, Vars: req.Vars, LookupEnv: func(name string) (string, bool) {
-		v, ok := env[name]
-		return v, ok
-	}}
-	p, m, ds := fn(req.Dir, req.Files, opts, &parentWarehouse{enc: enc, dec: dec})
+	opts := project.Options{Target: req.Target, Vars: req.Vars, Limits: req.Limits, QueryTarget: req.QueryTarget,
+		RunStartedAt: req.RunStartedAt, InvocationID: req.InvocationID,
+		LookupEnv: func(name string) (string, bool) {
+			v, ok := env[name]
+			return v, ok
+		}}
+	if req.Queries {
+		opts.Warehouse = &parentWarehouse{enc: enc, dec: dec}
+	}
+	p, m, ds := fn(req.Dir, req.Files, opts)
 	// A manifest may come with diagnostics (what compiled, beside what did
 	// not): both go back as they are.
-	return enc.Encode(toParent{Result: &response{Loaded: p != nil, Manifest: m, Diagnostics: ds}})
+	resp := &response{Loaded: p != nil, Diagnostics: ds}
+	if m != nil {
+		var targets []project.Target
+		if req.QueryTarget != nil {
+			targets = append(targets, *req.QueryTarget)
+		}
+		data, err := m.MarshalFor(targets...)
+		if err != nil {
+			return err
+		}
+		resp.Manifest = data
+	}
+	return enc.Encode(toParent{Result: resp})
 }
 
 // parentWarehouse is the child's Warehouse: each query goes to the parent
-// and waits for its answer. The compile asks one query at a time.
+// and waits for its answer. The compile renders nodes in parallel; their
+// queries take turns on the one pipe, as the parent answers in order.
 type parentWarehouse struct {
+	mu  sync.Mutex
 	enc *gob.Encoder
 	dec *gob.Decoder
 }
 
 func (p *parentWarehouse) ask(q query) (answer, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if err := p.enc.Encode(toParent{Query: &q}); err != nil {
 		return answer{}, err
 	}
@@ -224,7 +259,7 @@ func (p *parentWarehouse) Query(_ context.Context, sql string) ([]string, [][]an
 	return a.Columns, a.Rows, err
 }
 
-func (p *parentWarehouse) Columns(_ context.Context, schema, name string) ([]Column, bool, error) {
-	a, err := p.ask(query{Schema: schema, Name: name})
+func (p *parentWarehouse) Columns(_ context.Context, rel project.Relation) ([]project.ColumnInfo, bool, error) {
+	a, err := p.ask(query{Schema: rel.Schema, Name: rel.Name})
 	return a.Cols, a.Found, err
 }

@@ -81,26 +81,17 @@ type CrashError struct {
 
 func (e *CrashError) Error() string { return e.Reason }
 
-// Input is one compile: the files of the project in Dir, its options (a
-// function cannot cross: env_var() reads Env, queries go to Warehouse).
+// Input is one compile: the files of the project in Dir and its options.
+// Functions cannot cross to the child: env_var() there reads Env (not
+// Options.LookupEnv), and the queries of its templates come back to
+// Options.Warehouse, here.
 type Input struct {
 	Dir     string
 	Files   []project.File
 	Options project.Options
 	// Env is what the project's env_var() reads.
 	Env map[string]string
-	// Warehouse answers the compile's queries; nil refuses them.
-	Warehouse Warehouse
 }
-
-// Warehouse answers a compile's queries in the parent.
-type Warehouse interface {
-	Query(ctx context.Context, sql string) (columns []string, rows [][]any, err error)
-	Columns(ctx context.Context, schema, name string) (cols []Column, found bool, err error)
-}
-
-// Column is a column as a warehouse describes it.
-type Column struct{ Name, Type string }
 
 // Compile loads the input's files as a project and compiles it, in a child
 // process. A nil Manifest with Diagnostics is a project that does not
@@ -143,10 +134,14 @@ func (c *Compiler) Compile(ctx context.Context, in Input) (*project.Manifest, pr
 		return nil, nil, &CrashError{Reason: crashReason(ctx, waitErr, ch.stderr.String(), timeout, memory)}
 	case resp == nil:
 		return nil, nil, fmt.Errorf("compile in a child process: %w", talkErr)
-	case !resp.Loaded:
+	case !resp.Loaded || resp.Manifest == nil:
 		return nil, resp.Diagnostics, nil
 	}
-	return resp.Manifest, resp.Diagnostics, nil
+	var m project.Manifest
+	if err := m.UnmarshalBinary(resp.Manifest); err != nil {
+		return nil, nil, fmt.Errorf("compile in a child process: %w", err)
+	}
+	return &m, resp.Diagnostics, nil
 }
 
 func (c *Compiler) memory() int64 {
