@@ -149,8 +149,12 @@ func runGitHub(ctx context.Context, getenv func(string) string, stdout io.Writer
 	}
 	defer w.Close()
 
+	// What actions/checkout checked out is what the checks build: on
+	// pull_request events by default the test merge (refs/pull/N/merge).
+	checkedOut := bot.CheckedOut(ctx, workspace, getenv("GITHUB_SHA"))
 	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: workspace, selection: in.selection,
-		fullDetails: "The full report is in the workflow run's summary and in each dataops check."}
+		fullDetails: "The full report is in the workflow run's summary and in each dataops check.",
+		checkedOut:  checkedOut, compare: bot.CheckoutCompare(host, gh, checkedOut)}
 	outcome, err := h.handle(ctx, ev)
 	if err != nil {
 		gha.Errorf("dataops: %s", scrub(err.Error(), in.dsn))
@@ -182,6 +186,7 @@ func eventFor(getenv func(string) string, payload []byte) (bot.Event, error) {
 }
 
 func reportGitHub(gha *githubactions.Action, getenv func(string) string, o *bot.Outcome) int {
+	gha.Infof("dataops: %s", bot.DescribeComparison(o.Comparison, ""))
 	for _, r := range o.Results {
 		for _, a := range r.Annotations {
 			fields := map[string]string{"file": a.Path, "title": a.Title}

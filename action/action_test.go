@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -25,36 +24,61 @@ const repoName = "acme/shop"
 
 // fixture is a pull request on a real git repository made from
 // examples/shop: production built from the base commit, and a head commit
-// with a breaking change to fct_orders and a new model.
+// with a breaking change to fct_orders and a new model. The workspace is
+// what actions/checkout checks out on a pull_request event: GitHub's test
+// merge of the head into the base, detached.
 type fixture struct {
-	dir, baseSHA, headSHA string
-	gh                    *githubtest.Server
-	w                     warehouse.Warehouse
-	dsn                   string
+	dir, baseSHA, mainSHA, headSHA, mergeSHA string
+	gh                                       *githubtest.Server
+	// runnerTemp is the last run's RUNNER_TEMP, holding its output, step
+	// summary and report files.
+	runnerTemp string
+	// sha is GITHUB_SHA when set; the test merge otherwise.
+	sha string
+	w   warehouse.Warehouse
+	dsn string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
+	return newDivergedFixture(t, w, dsn, nil, nil, nil)
+}
+
+// newDivergedFixture is newFixture on examples/shop with baseEdits, where
+// main moved on with mainEdits after the pull request branched, and
+// production was built from main's tip; the pull request makes prEdits
+// besides projecttest.CardAmount.
+func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, baseEdits, mainEdits, prEdits projecttest.Edits) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir(), gh: githubtest.NewServer(t), w: w, dsn: dsn}
 	for _, file := range projecttest.Shop(t, nil) {
 		write(t, filepath.Join(f.dir, file.Path), string(file.Content))
 	}
+	baseEdits.Apply(t, f.dir)
 	f.baseSHA = f.commit(t, "base")
-	// Production, built from the base commit.
-	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
+	f.git(t, "branch", "-M", "main")
+	f.mainSHA = f.baseSHA
+	if mainEdits != nil {
+		mainEdits.Apply(t, f.dir)
+		f.mainSHA = f.commit(t, "main moves on")
+	}
+	// Production, built from main's tip.
+	m := projecttest.Compile(t, projecttest.Files(t, f.dir), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
 	all, _ := m.Select("", nil)
 	if res, err := build.Run(context.Background(), build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
 		t.Fatalf("production build: %v", err)
 	}
-	fct := filepath.Join(f.dir, "models/marts/fct_orders.sql")
-	data, _ := os.ReadFile(fct)
-	write(t, fct, strings.Replace(string(data), "as numeric(12, 2)) as credit_card_amount,", "as numeric(12, 2)) as card_amount,", 1))
-	write(t, filepath.Join(f.dir, "models/marts/orders_per_month.sql"), "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n")
+	f.git(t, "checkout", "-q", "-b", "card-amount", f.baseSHA)
+	projecttest.CardAmount.Apply(t, f.dir)
+	prEdits.Apply(t, f.dir)
 	f.headSHA = f.commit(t, "head")
-	archive := f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+f.baseSHA[:7]+"/", f.baseSHA)
-	f.gh.SetArchive(f.baseSHA, archive)
+	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
+	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
+	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
+		f.gh.AddCommit(sha, parents...)
+		f.gh.SetArchive(sha, archive)
+	})
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
 	f.gh.SetPermission("octocat", "write")
 	f.gh.SetPermission("visitor", "read")
 	return f
@@ -96,7 +120,7 @@ func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]a
 		pr["number"] = 7
 		payload["number"] = 7
 		base, head := pr["base"].(map[string]any), pr["head"].(map[string]any)
-		base["sha"], base["ref"] = f.baseSHA, "main"
+		base["sha"], base["ref"] = f.mainSHA, "main"
 		head["sha"], head["ref"] = f.headSHA, "card-amount"
 		head["repo"].(map[string]any)["full_name"] = repoName
 		base["repo"].(map[string]any)["full_name"] = repoName
@@ -114,11 +138,12 @@ func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]a
 func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[string]string) (int, string, map[string]string) {
 	t.Helper()
 	tmp := t.TempDir()
+	f.runnerTemp = tmp
 	env := map[string]string{
 		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": eventName, "GITHUB_EVENT_PATH": eventPath,
 		"GITHUB_REPOSITORY": repoName, "GITHUB_API_URL": f.gh.APIURL(), "GITHUB_WORKSPACE": f.dir,
 		"GITHUB_OUTPUT": filepath.Join(tmp, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(tmp, "summary"),
-		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1",
+		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": orDefault(f.sha, f.mergeSHA),
 		"INPUT_WAREHOUSE-DSN": f.dsn, "INPUT_GITHUB-TOKEN": "ghs_testtoken0123456789", "INPUT_CONFIG": "dataops.yml",
 	}
 	for k, v := range inputs {
@@ -145,16 +170,7 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 }
 
 func relations(t *testing.T, w warehouse.Warehouse, schema string) string {
-	rows, err := w.Query(context.Background(), "select table_name from information_schema.tables where table_schema = "+w.Dialect().Placeholder(1), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rows.Values {
-		names = append(names, fmt.Sprint(r[0]))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ",")
+	return warehousetest.Tables(t, w, schema)
 }
 
 func TestActionEndToEnd(t *testing.T) {

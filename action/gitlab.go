@@ -70,13 +70,20 @@ func runGitLab(ctx context.Context, getenv func(string) string, stdout io.Writer
 		HeadRef: getenv("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"), HeadSHA: orDefault(getenv("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"), getenv("CI_COMMIT_SHA")),
 		Fork: getenv("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != getenv("CI_MERGE_REQUEST_PROJECT_ID"), State: "open"}
 	ev := bot.Event{Host: "gitlab", Repo: getenv("CI_PROJECT_PATH"), Kind: bot.Opened, PullRequest: pr, DeliveryID: getenv("CI_PIPELINE_ID")}
+	cmp := mergeRequestComparison(getenv, pr)
 	h := &handler{host: gl, w: w, cfg: cfg, logger: logger, workspace: dir,
-		fullDetails: "The full report is in the job log and its Code Quality and test reports."}
+		fullDetails: "The full report is in the job log and its Code Quality and test reports.",
+		checkedOut:  orDefault(getenv("CI_COMMIT_SHA"), pr.HeadSHA),
+		compare:     func(context.Context, scm.PullRequest) (scm.Comparison, error) { return cmp, nil }}
 	outcome, err := h.handle(ctx, ev)
 	if err != nil {
 		say("%s", scrub(err.Error(), dsn))
 		return ExitFailed
 	}
+	if outcome == nil {
+		return ExitOK // a fork's merge request waits for a maintainer: the note says so
+	}
+	say("%s", bot.DescribeComparison(outcome.Comparison, pr.BaseRef))
 	if err := writeGitLabReports(dir, outcome); err != nil {
 		say("write the report files: %v", err)
 	}
@@ -85,6 +92,21 @@ func runGitLab(ctx context.Context, getenv func(string) string, stdout io.Writer
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// mergeRequestComparison is what a merge request pipeline compares: a
+// merged results pipeline (or a merge train's) runs on the merge of the
+// source into the target branch, compared with the target's tip; a
+// detached one runs on the source's head, compared with the merge base.
+func mergeRequestComparison(getenv func(string) string, pr scm.PullRequest) scm.Comparison {
+	switch getenv("CI_MERGE_REQUEST_EVENT_TYPE") {
+	case "merged_result", "merge_train":
+		if base, merge := getenv("CI_MERGE_REQUEST_TARGET_BRANCH_SHA"), getenv("CI_COMMIT_SHA"); base != "" && merge != "" && merge != pr.HeadSHA {
+			return scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: pr.HeadSHA}
+		}
+	}
+	return scm.Comparison{Base: pr.BaseSHA, Head: pr.HeadSHA, Mode: scm.CompareMergeBase, PullHead: pr.HeadSHA,
+		Why: "a detached merge request pipeline runs on the head (turn on merged results pipelines to check the merge)"}
 }
 
 // writeGitLabReports writes the Code Quality report (every annotation) and

@@ -22,6 +22,11 @@ type handler struct {
 	workspace   string
 	selection   string
 	fullDetails string
+	// compare says which commits the checks compare: those of the
+	// workspace's checkout, which is what they build.
+	compare func(context.Context, scm.PullRequest) (scm.Comparison, error)
+	// checkedOut is the commit in the workspace.
+	checkedOut string
 }
 
 // handle returns the pipeline's outcome, or nil when the event needed no
@@ -32,13 +37,17 @@ func (h *handler) handle(ctx context.Context, ev bot.Event) (*bot.Outcome, error
 }
 
 func (h *handler) pipeline(ev bot.Event) *bot.Pipeline {
-	sources := bot.WorkspaceSources{HeadSHA: ev.PullRequest.HeadSHA,
-		Other: bot.ArchiveSources{Host: h.host, Project: h.cfg.Project}}
+	sources := &bot.PackageSources{Sources: bot.WorkspaceSources{HeadSHA: h.checkedOut,
+		Other: bot.ArchiveSources{Host: h.host, Project: h.cfg.Project}},
+		Dir: filepath.Join(h.workspace, h.cfg.Project), Root: h.workspace, Logger: h.logger}
 	p := &bot.Pipeline{Host: h.host, Warehouse: h.w, Config: h.cfg, Sources: sources,
 		ProjectDir: filepath.Join(h.workspace, h.cfg.Project), Logger: h.logger, Select: h.selection,
-		FullDetails: h.fullDetails, Commands: bot.Commands(false)}
+		FullDetails: h.fullDetails, Commands: bot.Commands(false), Compare: h.compare}
 	if ev.PullRequest.Number == 0 {
+		// A dispatched run has no pull request to comment on: the step
+		// summary and the checks hold the report.
 		p.Environment = warehouse.EnvironmentName("manual_{number}", 0, h.cfg.Environments.Prefix, h.w.Dialect())
+		p.Host = noComment{h.host}
 	}
 	return p
 }

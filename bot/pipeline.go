@@ -14,6 +14,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/datadiff"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
@@ -51,6 +52,9 @@ type Pipeline struct {
 	// environment (the CLI's and the Action's, which are the user's own).
 	// The bot gives DBTEnvOnly.
 	LookupEnv func(name string) (string, bool)
+	// Compare, when set, says which commits to compare instead of the
+	// host: a CI job compares what it checked out (CheckoutCompare).
+	Compare func(ctx context.Context, pr scm.PullRequest) (scm.Comparison, error)
 	// RetryTransient: the caller runs the event again on a transient error
 	// (the bot). Sources that could not be downloaded for a passing reason
 	// then end the run with the error, instead of failing the compile
@@ -63,16 +67,19 @@ type Pipeline struct {
 	Compiler Compiler
 }
 
-// Compiler loads a commit's files as the project in dir and compiles it.
+// Compiler loads a commit's files as the project in dir and compiles it;
+// its compile-time queries read w.
 type Compiler interface {
-	Compile(ctx context.Context, dir string, files []project.File, opts project.Options) (*project.Manifest, project.Diagnostics, error)
+	Compile(ctx context.Context, dir string, files []project.File, opts project.Options, w warehouse.Warehouse) (*project.Manifest, project.Diagnostics, error)
 }
 
 // Outcome is what a run concluded.
 type Outcome struct {
 	Environment string
-	Results     []checks.Result
-	Comment     string
+	// Comparison is what was compiled, compared and built.
+	Comparison scm.Comparison
+	Results    []checks.Result
+	Comment    string
 	// Report is the full report, for a step summary or check text.
 	Report string
 	Plan   *plan.Plan
@@ -132,6 +139,9 @@ type run struct {
 	prod project.Target
 	// aborted ends the run without a verdict: it is run again.
 	aborted error
+	// mask hides sensitive values in every sample of this run, with the
+	// run's own key.
+	mask mask.Set
 }
 
 // start marks every stage queued so people see the whole list at once.
@@ -193,9 +203,13 @@ func (r *run) execute(ctx context.Context) {
 	// Compile base and head.
 	var base *project.Manifest
 	compile := r.stage(ctx, scm.CheckCompile, "Compiling", func() checks.Result {
+		cmp, err := r.p.comparison(ctx, r.ev.PullRequest)
+		if err != nil {
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not tell which commits to compare", Summary: err.Error()}
+		}
+		r.out.Comparison = cmp
 		var ds project.Diagnostics
-		var err error
-		r.head, ds, err = r.compile(ctx, r.ev.PullRequest.HeadSHA, envTarget)
+		r.head, ds, err = r.compile(ctx, cmp.Head, compileHead, envTarget)
 		if err != nil {
 			if r.abort(err) {
 				return checks.Result{}
@@ -210,7 +224,7 @@ func (r *run) execute(ctx context.Context) {
 			return checks.Compile(cfg.Project, nil, ds)
 		}
 		var bds project.Diagnostics
-		base, bds, err = r.compile(ctx, r.ev.PullRequest.BaseSHA, envTarget)
+		base, bds, err = r.compile(ctx, cmp.Base, compileBase, envTarget)
 		if err != nil && r.abort(err) {
 			return checks.Result{}
 		}
@@ -219,7 +233,7 @@ func (r *run) execute(ctx context.Context) {
 		}
 		if err != nil {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "The base revision does not compile",
-				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %s", short(r.ev.PullRequest.BaseSHA), publicReason(err))}
+				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %s", short(cmp.Base), publicReason(err))}
 		}
 		return checks.Compile(cfg.Project, r.head, nil)
 	})
@@ -230,8 +244,11 @@ func (r *run) execute(ctx context.Context) {
 		r.skipRest(ctx, "the project does not compile")
 		return
 	}
+	// The base's marks count too: a pull request cannot unmask a column
+	// by removing its mark.
+	r.mask = mask.New(cfg.Mask, base, r.head)
 	r.out.Plan = plan.Diff(base, r.head)
-	r.out.Plan.Base, r.out.Plan.Head = short(r.ev.PullRequest.BaseSHA), short(r.ev.PullRequest.HeadSHA)
+	r.out.Plan.Base, r.out.Plan.Head = short(r.out.Comparison.Base), short(r.out.Comparison.Head)
 	if !r.out.Plan.Rebuild() {
 		r.skipRest(ctx, "no model changed")
 		return
@@ -256,7 +273,7 @@ func (r *run) execute(ctx context.Context) {
 		}
 		selection = r.head.WithTests(sel)
 	}
-	opts := build.Options{Manifest: r.head, Warehouse: r.p.Warehouse, Selection: selection, Defer: &r.prod, Threads: r.p.Threads}
+	opts := build.Options{Manifest: r.head, Warehouse: r.p.Warehouse, Selection: selection, Defer: &r.prod, Threads: r.p.Threads, Mask: &r.mask}
 
 	if !cfg.Checks.DryRun {
 		r.complete(ctx, checks.Skip(scm.CheckDryRun, "turned off in dataops.yml (checks.dry_run)"))
@@ -318,24 +335,28 @@ func (r *run) abort(err error) bool {
 	return true
 }
 
-// compile reads and compiles the project at sha ("" = the work tree).
-func (r *run) compile(ctx context.Context, sha string, target project.Target) (*project.Manifest, project.Diagnostics, error) {
+// The commits a run compiles: the base it compares with, which writers
+// merged, and the head, which holds the pull request's change.
+const (
+	compileBase = "base"
+	compileHead = "head"
+)
+
+// compile reads and compiles the project at sha ("" = the work tree);
+// which is compileBase or compileHead.
+func (r *run) compile(ctx context.Context, sha, which string, target project.Target) (*project.Manifest, project.Diagnostics, error) {
 	var p *project.Project
 	var ds project.Diagnostics
 	files, err := r.p.Sources.Files(ctx, sha)
 	if err != nil {
-		which := "head"
-		if sha == r.ev.PullRequest.BaseSHA && sha != r.ev.PullRequest.HeadSHA {
-			which = "base"
-		}
 		return nil, nil, sourcesError(which, sha, err)
 	}
 	opts := project.Options{Target: target, LookupEnv: r.p.LookupEnv}
 	switch {
 	case files == nil && r.p.ProjectDir != "":
 		p, ds = project.Load(r.p.ProjectDir)
-	case r.p.Compiler != nil && sha != r.ev.PullRequest.BaseSHA:
-		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts)
+	case r.p.Compiler != nil && which == compileHead:
+		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts, r.p.Warehouse)
 		if err != nil || len(ds) > 0 {
 			return nil, ds, err
 		}
@@ -376,6 +397,7 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 			Key:       key,
 			Sample:    r.p.Config.Diff.Sample,
 			Tolerance: r.p.Config.Diff.Tolerance,
+			Mask:      r.mask.Node(n.UniqueID),
 		}
 		res, err := datadiff.Join(ctx, r.p.Warehouse, opts)
 		d := report.ModelDiff{Model: n.Name, Path: path.Join(r.p.Config.Project, n.Path), Key: key, Result: res}
@@ -399,7 +421,7 @@ func (r *run) finish(ctx context.Context) error {
 		cs = append(cs, res.Check())
 	}
 	in := report.Input{Project: r.p.Config.Project, Environment: r.out.Environment, HeadSHA: r.ev.PullRequest.HeadSHA,
-		Base: r.ev.PullRequest.BaseRef, Checks: cs, Plan: r.out.Plan, Head: r.head, Diffs: r.out.Diffs, Build: r.out.Build,
+		Base: r.ev.PullRequest.BaseRef, Comparison: r.out.Comparison, Checks: cs, Plan: r.out.Plan, Head: r.head, Diffs: r.out.Diffs, Build: r.out.Build,
 		Commands: r.p.Commands, FullDetails: r.p.FullDetails}
 	if in.Project == "." || in.Project == "" {
 		if r.head != nil {

@@ -73,7 +73,7 @@ func BenchmarkContainedCompileAlone(b *testing.B) {
 		}
 		took[0] += time.Since(start)
 		start = time.Now()
-		if _, ds, err := child.Compile(ctx, "shop", files, project.Options{Target: target}); err != nil || len(ds) > 0 {
+		if _, ds, err := child.Compile(ctx, "shop", files, project.Options{Target: target}, nil); err != nil || len(ds) > 0 {
 			b.Fatal(err, ds)
 		}
 		took[1] += time.Since(start)

@@ -78,14 +78,15 @@ func TestServeJobThatKillsItsWorkerTwice(t *testing.T) {
 	bin := buildDataops(t)
 	w, dsn := warehousetest.PostgresDatabase(t)
 	f := newBotFixture(t, w, dsn, "")
-	// Each download of the head waits here until its process is killed.
+	// Each download of the head (or of its test merge) waits here until
+	// its process is killed.
 	target, _ := url.Parse(f.gh.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	held := make(chan struct{}, 10)
 	var mu sync.Mutex
 	holds := 0
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/tarball/"+f.headSHA) {
+		if strings.Contains(r.URL.Path, "/tarball/") && !strings.HasSuffix(r.URL.Path, "/"+f.baseSHA) {
 			mu.Lock()
 			holds++
 			mu.Unlock()

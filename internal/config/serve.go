@@ -63,7 +63,8 @@ type Serve struct {
 	JobTimeout Duration `yaml:"job_timeout"`
 	// HostWorkers bounds the workers busy with one code host (GitHub or
 	// GitLab) at once; a job of a host at its bound waits in the queue
-	// (default: workers - 1, at least 1, so another host always has one).
+	// (default: with both hosts configured workers - 1, at least 1, so the
+	// other host always has one; with one, every worker).
 	HostWorkers int `yaml:"host_workers"`
 	// HostFailures consecutive failed requests (network errors, timeouts,
 	// 5xx) pause a code host (default 5): its jobs wait, without using
@@ -229,7 +230,7 @@ func ParseServe(path string, data []byte) (Serve, error) {
 	case s.JobTimeout.Duration < time.Second:
 		return Serve{}, fail("job_timeout", "must be at least 1s (a job's deadline: the checks of one pull request, 30m by default)")
 	case s.HostWorkers < 0:
-		return Serve{}, fail("host_workers", "must be at least 1, or 0 for workers - 1")
+		return Serve{}, fail("host_workers", "must be at least 1, or 0 for the default")
 	case s.HostFailures < 1:
 		return Serve{}, fail("host_failures", "must be at least 1")
 	case s.HostPause.Duration < time.Second:
@@ -244,7 +245,10 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		return Serve{}, fail("gitlab.request_timeout", "must be at least 100ms")
 	}
 	if s.HostWorkers == 0 {
-		s.HostWorkers = max(1, s.Workers-1)
+		s.HostWorkers = s.Workers
+		if s.GitHub != nil && s.GitLab != nil {
+			s.HostWorkers = max(1, s.Workers-1)
+		}
 	}
 	if err := s.Warehouse.check("warehouse", fail); err != nil {
 		return Serve{}, err

@@ -73,7 +73,7 @@ func TestServeDefaults(t *testing.T) {
 		set.Warehouse.StatementTimeout.Duration != 90*time.Second || set.Warehouse.DSNEnv != "DATAOPS_WAREHOUSE_DSN" {
 		t.Errorf("warehouse: {statement_timeout: 90s}: %+v %v", set.Warehouse, err)
 	}
-	if s.JobTimeout.Duration != 30*time.Minute || s.HostWorkers != 1 || s.HostFailures != 5 || s.HostPause.Duration != 30*time.Second ||
+	if s.JobTimeout.Duration != 30*time.Minute || s.HostWorkers != 2 || s.HostFailures != 5 || s.HostPause.Duration != 30*time.Second ||
 		s.GitHub.RequestTimeout.Duration != DefaultRequestTimeout {
 		t.Errorf("deadline defaults: %+v", s)
 	}
@@ -106,8 +106,12 @@ repositories:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.HostWorkers != 3 {
-		t.Errorf("host_workers defaults to workers - 1: %d", s.HostWorkers)
+	if s.HostWorkers != 4 {
+		t.Errorf("host_workers defaults to every worker with one host: %d", s.HostWorkers)
+	}
+	both, err := ParseServe("serve.yml", []byte("github: {app_id: 12, private_key_env: KEY}\ngitlab: {}\nallow: [acme/*]\nworkers: 4\n"))
+	if err != nil || both.HostWorkers != 3 {
+		t.Errorf("host_workers with both hosts: %d (%v), want workers - 1", both.HostWorkers, err)
 	}
 	for _, c := range []struct{ repo, purpose, want string }{
 		{"acme/other", PurposeChecks, "CHECKS_DSN"},

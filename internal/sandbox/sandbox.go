@@ -15,21 +15,19 @@
 // project may read through env_var(): not the bot's secrets. The parent
 // kills it when the job's context ends.
 //
-// Compile-time queries (a model's run_query) are not supported in the child
-// yet: the project compiles without a warehouse today. When they come, the
-// child will ask the parent over the same pipes.
+// The child has no warehouse: a template's compile-time query (run_query,
+// a relation's columns) travels to the parent, which runs it on the job's
+// warehouse with the job's context, and its answer travels back (child.go).
 package sandbox
 
 import (
 	"bytes"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -75,26 +73,6 @@ type Compiler struct {
 // compile two revisions back to back.
 const spareChildren = 2
 
-// request is what the parent sends.
-type request struct {
-	Dir    string
-	Files  []project.File
-	Target project.Target
-	Vars   map[string]any
-	// Env is what env_var() reads: the child's own environment is empty.
-	Env    map[string]string
-	Memory int64
-}
-
-// response is what the child sends back.
-type response struct {
-	Manifest    *project.Manifest
-	Diagnostics project.Diagnostics
-	// Loaded is false when the files were not a project (Diagnostics say
-	// why).
-	Loaded bool
-}
-
 // CrashError is a child that did not end with an answer: it was killed
 // (the deadline), ran out of memory, or died of a fatal error.
 type CrashError struct {
@@ -103,22 +81,38 @@ type CrashError struct {
 
 func (e *CrashError) Error() string { return e.Reason }
 
-// Compile loads files as the project in dir and compiles it with opts, in
-// a child process. env is what the project's env_var() reads (opts's
-// LookupEnv is not used: a function cannot cross). A nil Manifest with
-// Diagnostics is a project that does not compile; an error is a child that
-// could not answer (*CrashError), or could not be started.
+// Input is one compile: the files of the project in Dir, its options (a
+// function cannot cross: env_var() reads Env, queries go to Warehouse).
+type Input struct {
+	Dir     string
+	Files   []project.File
+	Options project.Options
+	// Env is what the project's env_var() reads.
+	Env map[string]string
+	// Warehouse answers the compile's queries; nil refuses them.
+	Warehouse Warehouse
+}
+
+// Warehouse answers a compile's queries in the parent.
+type Warehouse interface {
+	Query(ctx context.Context, sql string) (columns []string, rows [][]any, err error)
+	Columns(ctx context.Context, schema, name string) (cols []Column, found bool, err error)
+}
+
+// Column is a column as a warehouse describes it.
+type Column struct{ Name, Type string }
+
+// Compile loads the input's files as a project and compiles it, in a child
+// process. A nil Manifest with Diagnostics is a project that does not
+// compile; an error is a child that could not answer (*CrashError), or
+// could not be started.
 //
 // The child was started ahead, waiting for its request, and another one
 // starts as this one takes over: starting the binary is off the job's path.
-func (c *Compiler) Compile(ctx context.Context, dir string, files []project.File, opts project.Options, env map[string]string) (*project.Manifest, project.Diagnostics, error) {
+func (c *Compiler) Compile(ctx context.Context, in Input) (*project.Manifest, project.Diagnostics, error) {
 	memory, timeout := c.memory(), c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
-	}
-	var in bytes.Buffer
-	if err := gob.NewEncoder(&in).Encode(request{Dir: dir, Files: files, Target: opts.Target, Vars: opts.Vars, Env: env, Memory: memory}); err != nil {
-		return nil, nil, fmt.Errorf("compile in a child process: %w", err)
 	}
 	ch, err := c.take()
 	if err != nil {
@@ -126,31 +120,30 @@ func (c *Compiler) Compile(ctx context.Context, dir string, files []project.File
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ended := make(chan error, 1)
+	talked := make(chan error, 1)
+	var resp *response
 	go func() {
-		_, werr := ch.stdin.Write(in.Bytes())
-		ch.stdin.Close()
-		err := ch.cmd.Wait()
-		if err == nil && werr != nil {
-			err = werr
-		}
-		ended <- err
+		var err error
+		resp, err = ch.talk(ctx, in, memory)
+		talked <- err
 	}()
+	var talkErr error
 	select {
-	case err = <-ended:
+	case talkErr = <-talked:
 	case <-ctx.Done():
 		_ = ch.cmd.Process.Kill()
-		<-ended
-		err = ctx.Err()
+		talkErr = <-talked
 	}
-	if err != nil {
-		return nil, nil, &CrashError{Reason: crashReason(ctx, err, ch.stderr.String(), timeout, memory)}
-	}
-	var resp response
-	if err := gob.NewDecoder(&ch.out).Decode(&resp); err != nil {
-		return nil, nil, fmt.Errorf("compile in a child process: read its answer: %w", err)
-	}
-	if !resp.Loaded {
+	ch.stdin.Close()
+	waitErr := ch.cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return nil, nil, &CrashError{Reason: crashReason(ctx, ctx.Err(), ch.stderr.String(), timeout, memory)}
+	case resp == nil && waitErr != nil:
+		return nil, nil, &CrashError{Reason: crashReason(ctx, waitErr, ch.stderr.String(), timeout, memory)}
+	case resp == nil:
+		return nil, nil, fmt.Errorf("compile in a child process: %w", talkErr)
+	case !resp.Loaded:
 		return nil, resp.Diagnostics, nil
 	}
 	return resp.Manifest, resp.Diagnostics, nil
@@ -167,7 +160,7 @@ func (c *Compiler) memory() int64 {
 type child struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	out    bytes.Buffer
+	stdout io.ReadCloser
 	stderr *headBuffer
 }
 
@@ -187,12 +180,13 @@ func (c *Compiler) start() (*child, error) {
 	// short; GOMAXPROCS keeps one compile from taking every core.
 	cmd.Env = []string{ChildEnv + "=compile", "GOTRACEBACK=none", "GOMAXPROCS=2"}
 	ch := &child{cmd: cmd, stderr: &headBuffer{max: maxStderr}}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
+	var err error
+	if ch.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
-	ch.stdin = stdin
-	cmd.Stdout = &limitedWriter{w: &ch.out, left: c.memory()}
+	if ch.stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, err
+	}
 	cmd.Stderr = ch.stderr
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
@@ -262,7 +256,7 @@ func (c *Compiler) Close() {
 // crashReason says why a child ended without an answer, for the compile
 // check: what happened, not the child's stack.
 func crashReason(ctx context.Context, err error, stderr string, timeout time.Duration, memory int64) string {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) && !errors.Is(context.Cause(ctx), context.Canceled) {
 		return "compiling the project was stopped: " + context.Cause(ctx).Error()
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -298,78 +292,6 @@ func firstFatal(stderr string) string {
 		}
 	}
 	return ""
-}
-
-// Child runs the compile of the request on stdin when ChildEnv says so, and
-// returns the process's exit status; ok is false in any other process.
-// Call it first thing in main (or an init): it must run before anything
-// else of the program.
-func Child() (status int, ok bool) {
-	if os.Getenv(ChildEnv) != "compile" {
-		return 0, false
-	}
-	if err := Serve(os.Stdin, os.Stdout, compile); err != nil {
-		fmt.Fprintln(os.Stderr, "dataops compile child:", err)
-		return 3, true
-	}
-	return 0, true
-}
-
-// CompileFunc loads and compiles files; Serve runs one in the child.
-type CompileFunc func(dir string, files []project.File, opts project.Options) (*project.Project, *project.Manifest, project.Diagnostics)
-
-func compile(dir string, files []project.File, opts project.Options) (*project.Project, *project.Manifest, project.Diagnostics) {
-	p, ds := project.LoadFiles(dir, files)
-	if p == nil {
-		return nil, nil, ds
-	}
-	m, ds := project.Compile(p, opts)
-	return p, m, ds
-}
-
-// Serve is the child: it limits itself, reads a request from in, compiles
-// with fn and writes the response to out.
-func Serve(in io.Reader, out io.Writer, fn CompileFunc) error {
-	var req request
-	if err := gob.NewDecoder(in).Decode(&req); err != nil {
-		return fmt.Errorf("read the request: %w", err)
-	}
-	if req.Memory > 0 {
-		// A short life: the collector runs only near the soft limit,
-		// then the hard one ends the process.
-		debug.SetGCPercent(-1)
-		debug.SetMemoryLimit(req.Memory / 4 * 3)
-		if err := limitAddressSpace(req.Memory); err != nil {
-			return fmt.Errorf("limit the memory: %w", err)
-		}
-	}
-	debug.SetMaxStack(maxStack)
-	env := req.Env
-	opts := project.Options{Target: req.Target, Vars: req.Vars, LookupEnv: func(name string) (string, bool) {
-		v, ok := env[name]
-		return v, ok
-	}}
-	p, m, ds := fn(req.Dir, req.Files, opts)
-	resp := response{Loaded: p != nil, Diagnostics: ds}
-	if len(ds) == 0 {
-		resp.Manifest = m
-	}
-	return gob.NewEncoder(out).Encode(resp)
-}
-
-// limitedWriter fails once more than left bytes are written: a child's
-// answer is bounded like its memory.
-type limitedWriter struct {
-	w    io.Writer
-	left int64
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.left {
-		return 0, errors.New("the child's answer is larger than its memory limit")
-	}
-	l.left -= int64(len(p))
-	return l.w.Write(p)
 }
 
 // headBuffer keeps the first max bytes written (a fatal error's reason

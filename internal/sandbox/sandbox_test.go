@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/big"
 	"os"
 	"strings"
 	"testing"
@@ -31,9 +33,19 @@ var sink [][]byte
 
 func recurse(n int) int { return recurse(n+1) + 1 }
 
-func testCompile(dir string, files []project.File, opts project.Options) (*project.Project, *project.Manifest, project.Diagnostics) {
+func testCompile(dir string, files []project.File, opts project.Options, w Warehouse) (*project.Project, *project.Manifest, project.Diagnostics) {
 	for _, f := range files {
 		switch f.Path {
+		case "query":
+			// What a template's run_query and get_columns_in_relation do.
+			var got []string
+			cols, rows, err := w.Query(context.Background(), "select n, s from t")
+			got = append(got, fmt.Sprint(cols, rows, err))
+			_, _, err = w.Query(context.Background(), "select broken")
+			got = append(got, fmt.Sprint(err))
+			info, found, err := w.Columns(context.Background(), "main", "orders")
+			got = append(got, fmt.Sprint(info, found, err))
+			return nil, nil, project.Diagnostics{{Path: "query", Message: strings.Join(got, " | ")}}
 		case "die/stack":
 			recurse(0)
 		case "die/memory":
@@ -53,7 +65,7 @@ func testCompile(dir string, files []project.File, opts project.Options) (*proje
 			return nil, nil, project.Diagnostics{{Path: "env", Message: strings.Join(got, ",")}}
 		}
 	}
-	return compile(dir, files, opts)
+	return compile(dir, files, opts, w)
 }
 
 func compiler(t *testing.T) *Compiler {
@@ -69,7 +81,7 @@ var target = project.Target{Name: "pr_7", Schema: "pr_7", Type: "duckdb"}
 // diagnostics.
 func TestCompileInChild(t *testing.T) {
 	files := projecttest.Shop(t, nil)
-	m, ds, err := compiler(t).Compile(context.Background(), "shop", files, project.Options{Target: target}, nil)
+	m, ds, err := compiler(t).Compile(context.Background(), Input{Dir: "shop", Files: files, Options: project.Options{Target: target}})
 	if err != nil || len(ds) > 0 {
 		t.Fatalf("%v %v", err, ds)
 	}
@@ -79,7 +91,7 @@ func TestCompileInChild(t *testing.T) {
 	}
 
 	broken := projecttest.Shop(t, map[string]string{"models/marts/fct_orders.sql": "select {{ ref('nowhere') }}"})
-	m, ds, err = compiler(t).Compile(context.Background(), "shop", broken, project.Options{Target: target}, nil)
+	m, ds, err = compiler(t).Compile(context.Background(), Input{Dir: "shop", Files: broken, Options: project.Options{Target: target}})
 	if err != nil || m != nil || len(ds) == 0 || !strings.Contains(ds.Error(), "nowhere") {
 		t.Errorf("a broken project: %v %v %v", m, ds, err)
 	}
@@ -122,7 +134,7 @@ func TestChildDies(t *testing.T) {
 			comp := compiler(t)
 			comp.Timeout = c.timeout
 			files := append(projecttest.Shop(t, nil), project.File{Path: c.file})
-			m, ds, err := comp.Compile(context.Background(), "shop", files, project.Options{Target: target}, nil)
+			m, ds, err := comp.Compile(context.Background(), Input{Dir: "shop", Files: files, Options: project.Options{Target: target}})
 			var crash *CrashError
 			if !errors.As(err, &crash) || m != nil || ds != nil {
 				t.Fatalf("got %v %v %v, want a CrashError", m, ds, err)
@@ -138,8 +150,8 @@ func TestChildDies(t *testing.T) {
 // env_var() reads what the caller passes.
 func TestChildEnvironment(t *testing.T) {
 	t.Setenv("SANDBOX_TEST_SECRET", "hunter2")
-	_, ds, err := compiler(t).Compile(context.Background(), "shop", []project.File{{Path: "env"}}, project.Options{Target: target},
-		map[string]string{"DBT_REGION": "eu"})
+	_, ds, err := compiler(t).Compile(context.Background(), Input{Dir: "shop", Files: []project.File{{Path: "env"}}, Options: project.Options{Target: target},
+		Env: map[string]string{"DBT_REGION": "eu"}})
 	if err != nil || len(ds) != 1 || ds[0].Message != ",eu,set" {
 		t.Errorf("the child saw %v (%v), want no secret and DBT_REGION=eu", ds, err)
 	}
@@ -167,7 +179,7 @@ func TestSpareChildren(t *testing.T) {
 		}
 	}
 	for range 3 {
-		if _, ds, err := c.Compile(context.Background(), "shop", files, project.Options{Target: target}, nil); err != nil || len(ds) > 0 {
+		if _, ds, err := c.Compile(context.Background(), Input{Dir: "shop", Files: files, Options: project.Options{Target: target}}); err != nil || len(ds) > 0 {
 			t.Fatal(err, ds)
 		}
 		for _, ch := range spares() {
@@ -186,7 +198,7 @@ func TestSpareChildren(t *testing.T) {
 			t.Errorf("child %d outlived Close", ch.cmd.Process.Pid)
 		}
 	}
-	if _, _, err := c.Compile(context.Background(), "shop", files, project.Options{Target: target}, nil); err == nil {
+	if _, _, err := c.Compile(context.Background(), Input{Dir: "shop", Files: files, Options: project.Options{Target: target}}); err == nil {
 		t.Error("a closed compiler compiled")
 	}
 }
@@ -195,9 +207,45 @@ func TestSpareChildren(t *testing.T) {
 func TestCancelledCompile(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, _, err := compiler(t).Compile(ctx, "shop", []project.File{{Path: "die/hang"}}, project.Options{Target: target}, nil)
+	_, _, err := compiler(t).Compile(ctx, Input{Dir: "shop", Files: []project.File{{Path: "die/hang"}}, Options: project.Options{Target: target}})
 	var crash *CrashError
 	if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "cancelled") {
 		t.Errorf("err = %v, want a cancelled compile", err)
+	}
+}
+
+// tables is a warehouse of one table, for the child's queries.
+type tables struct{ asked []string }
+
+func (w *tables) Query(_ context.Context, sql string) ([]string, [][]any, error) {
+	w.asked = append(w.asked, sql)
+	if sql != "select n, s from t" {
+		return nil, nil, errors.New(`syntax error at or near "broken"`)
+	}
+	return []string{"n", "s"}, [][]any{{int64(1), "a"}, {big.NewInt(2), time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}, {struct{ X int }{3}, nil}}, nil
+}
+
+func (w *tables) Columns(_ context.Context, schema, name string) ([]Column, bool, error) {
+	w.asked = append(w.asked, schema+"."+name)
+	return []Column{{Name: "id", Type: "integer"}}, true, nil
+}
+
+// TestChildQueries: a template's compile-time queries run in the parent,
+// on the warehouse it gives, and their rows and errors reach the child; an
+// engine's own value type arrives as its text.
+func TestChildQueries(t *testing.T) {
+	w := &tables{}
+	_, ds, err := compiler(t).Compile(context.Background(), Input{Dir: "shop", Files: []project.File{{Path: "query"}},
+		Options: project.Options{Target: target}, Warehouse: w})
+	want := "[n s] [[1 a] [2 2026-01-02 00:00:00 +0000 UTC] [{3} <nil>]] <nil> | syntax error at or near \"broken\" | [{id integer}] true <nil>"
+	if err != nil || len(ds) != 1 || ds[0].Message != want {
+		t.Errorf("the child got %v (%v),\nwant %s", ds, err, want)
+	}
+	if len(w.asked) != 3 {
+		t.Errorf("the parent was asked %q", w.asked)
+	}
+	_, ds, err = compiler(t).Compile(context.Background(), Input{Dir: "shop", Files: []project.File{{Path: "query"}}, Options: project.Options{Target: target}})
+	if err != nil || len(ds) != 1 || !strings.Contains(ds[0].Message, "no warehouse to query while compiling") {
+		t.Errorf("without a warehouse: %v %v", ds, err)
 	}
 }
