@@ -367,7 +367,11 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 	case files == nil && r.p.ProjectDir != "":
 		p, ds = project.Load(r.p.ProjectDir)
 	case r.p.Compiler != nil && which == compileHead:
-		return r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts)
+		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts)
+		if err != nil || ds.HasConfigErrors() {
+			return nil, ds, err
+		}
+		return m, ds, nil
 	default:
 		p, ds = project.LoadFiles(r.p.Config.Project, files)
 	}

@@ -3,6 +3,13 @@
 // and stores it with its job before answering, so that an answered
 // delivery is never lost; a redelivery is answered and not queued again.
 // The work itself happens later, in bot.Worker.
+//
+// Two things happen at intake beyond ARCHITECTURE.md's "verify, parse,
+// dedupe": a delivery from a repository the serve configuration does not
+// allow is answered and dropped, and a GitHub comment's command that runs
+// code is pinned to its pull request's head, read through the code host
+// (HeadReader, the bot's scm.Host) before the answer, since what a writer
+// approved is the commit they saw, and a job runs later.
 package webhook
 
 import (

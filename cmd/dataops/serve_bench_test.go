@@ -107,8 +107,15 @@ func sendLoad(base string, deliveries []loadDelivery, inflight int) loadResult {
 // loadPayloads makes the load: half pull_request.synchronize deliveries
 // over 100 pull requests, each with a new head, and half /dataops
 // commands (issue_comment), plus 200 redeliveries (see withRedeliveries).
+// The commands are /dataops plan, which the intake pins to its pull
+// request's head by reading it from GitHub; DATAOPS_BENCH_COMMAND=help
+// sends /dataops help, which it does not.
 func loadPayloads(t testing.TB, seed uint64) []loadDelivery {
 	t.Helper()
+	command := "/dataops plan"
+	if os.Getenv("DATAOPS_BENCH_COMMAND") == "help" {
+		command = "/dataops help"
+	}
 	synchronize := readPayload(t, "pull_request.synchronize.json")
 	comment := readPayload(t, "issue_comment.created.on_pull_request.json")
 	unique := make([]loadDelivery, 0, loadUnique)
@@ -127,7 +134,7 @@ func loadPayloads(t testing.TB, seed uint64) []loadDelivery {
 			event, p = "issue_comment", deepCopyJSON(t, comment)
 			p["issue"].(map[string]any)["number"] = pr
 			c := p["comment"].(map[string]any)
-			c["id"], c["body"] = 1_000_000+i, "/dataops plan"
+			c["id"], c["body"] = 1_000_000+i, command
 		}
 		unique = append(unique, loadDelivery{id: id, event: event, body: marshal(t, p)})
 	}
@@ -300,9 +307,9 @@ func BenchmarkServeIntake(b *testing.B) {
 						check = func(res loadResult) {
 							checkAnswers(b, res)
 							if intake == "memory" {
-								if len(mem.seen) != loadUnique || mem.pinned != loadUnique/2 {
+								if wantPinned := loadUnique / 2; len(mem.seen) != loadUnique || (mem.pinned != wantPinned && os.Getenv("DATAOPS_BENCH_COMMAND") != "help") {
 									b.Fatalf("memory intake saw %d deliveries (%d commands pinned to their head), want %d (%d)",
-										len(mem.seen), mem.pinned, loadUnique, loadUnique/2)
+										len(mem.seen), mem.pinned, loadUnique, wantPinned)
 								}
 								return
 							}

@@ -10,20 +10,14 @@ import (
 // A Manifest crosses a process boundary whole: the bot compiles a pull
 // request's project in a child process with resource limits
 // (internal/sandbox), so that even a fatal error there costs one job, and
-// gets the Manifest back. MarshalFor and UnmarshalBinary carry what the
-// exported fields do not (each node's rendered SQL, hooks, fqn and
-// resolved references); the graph is rebuilt from the nodes.
-//
-// Two things stay behind. A test's macro call is the compile's own
-// business. The namer is a function (the project's generate_schema_name
-// and friends, rendered on demand): MarshalFor renders it in the child
-// for the targets the caller will ask for (production, for deferral and
-// diffs), and the decoded manifest answers RelationIn for those from the
-// table, for its own target from the nodes, and for any other with dbt's
-// default naming.
-//
-// A field added to Manifest or Node must be added here too:
-// TestManifestWire compares every field, unexported ones included.
+// gets the Manifest back. MarshalBinary and UnmarshalBinary carry what the
+// exported fields do not (each node's rendered SQL and hooks); the graph
+// is rebuilt from the nodes. A field added to Manifest or Node must be
+// added here too: TestManifestWire compares every field, unexported ones
+// included. Two do not cross: a generic test's macro call (testCall, used
+// only while compiling) and the project's own generate_*_name macros
+// (namer), which stay in the child; in their place the child sends where
+// each node goes in the targets named by PlaceIn, usually production.
 
 // wireManifest is a Manifest as gob sends it.
 type wireManifest struct {
@@ -34,8 +28,8 @@ type wireManifest struct {
 	Vars     map[string]any
 	Disabled []string
 	Skipped  map[string]*Skipped
-	// Named is where the namer placed each node, per target asked for.
-	Named []wireNamed
+	// Placed is where each node goes in other targets, by target.
+	Placed map[Target]map[string]Relation
 }
 
 type wireNode struct {
@@ -47,11 +41,6 @@ type wireNode struct {
 	RefIDs              map[string]string
 }
 
-type wireNamed struct {
-	Target    Target
-	Relations map[string]Relation
-}
-
 func init() {
 	// The dynamic values of vars, test arguments and config: what YAML
 	// and the template engine make.
@@ -60,26 +49,24 @@ func init() {
 	gob.Register(time.Time{})
 }
 
-// MarshalBinary encodes the Manifest for UnmarshalBinary, without the
-// namer's placements (MarshalFor).
-func (m *Manifest) MarshalBinary() ([]byte, error) { return m.MarshalFor() }
-
-// MarshalFor encodes the Manifest with where each node lives for each of
-// targets as the project's naming macros place it.
-func (m *Manifest) MarshalFor(targets ...Target) ([]byte, error) {
+// MarshalBinary encodes the Manifest for UnmarshalBinary.
+func (m *Manifest) MarshalBinary() ([]byte, error) {
 	w := wireManifest{Project: m.Project, Target: m.Target, Nodes: make(map[string]wireNode, len(m.Nodes)),
 		Macros: m.Macros, Vars: m.Vars, Disabled: m.Disabled, Skipped: m.Skipped}
 	for id, n := range m.Nodes {
-		w.Nodes[id] = wireNode{Node: *n, Rendered: n.rendered, RenderedIncremental: n.renderedIncremental,
+		wn := *n
+		wn.testCall = nil
+		w.Nodes[id] = wireNode{Node: wn, Rendered: n.rendered, RenderedIncremental: n.renderedIncremental,
 			PreHooks: n.preHooks, PostHooks: n.postHooks, FQN: n.fqn, RefIDs: n.refIDs}
 	}
-	if m.namer != nil {
-		for _, t := range targets {
-			named := wireNamed{Target: t, Relations: make(map[string]Relation, len(m.Nodes))}
+	if len(m.placeIn) > 0 {
+		w.Placed = map[Target]map[string]Relation{}
+		for _, t := range m.placeIn {
+			rels := make(map[string]Relation, len(m.Nodes))
 			for id, n := range m.Nodes {
-				named.Relations[id] = m.namer(n, t)
+				rels[id] = m.RelationIn(n, t)
 			}
-			w.Named = append(w.Named, named)
+			w.Placed[t] = rels
 		}
 	}
 	var buf bytes.Buffer
@@ -89,7 +76,7 @@ func (m *Manifest) MarshalFor(targets ...Target) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// UnmarshalBinary decodes what MarshalFor encoded.
+// UnmarshalBinary decodes what MarshalBinary encoded.
 func (m *Manifest) UnmarshalBinary(data []byte) error {
 	var w wireManifest
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&w); err != nil {
@@ -103,17 +90,22 @@ func (m *Manifest) UnmarshalBinary(data []byte) error {
 		n.fqn, n.refIDs = wn.FQN, wn.RefIDs
 		m.Nodes[id] = &n
 	}
-	if len(w.Named) > 0 {
-		named := w.Named
+	if len(w.Placed) > 0 {
+		placed := w.Placed
 		m.namer = func(n *Node, t Target) Relation {
-			for _, nm := range named {
-				if rel, ok := nm.Relations[n.UniqueID]; ok && nm.Target == t {
-					return rel
-				}
+			if rel, ok := placed[t][n.UniqueID]; ok {
+				return rel
 			}
 			return defaultRelation(n, t)
 		}
 	}
-	m.buildGraph()
+	if ds := m.buildGraph(); len(ds) > 0 {
+		return fmt.Errorf("decode the manifest: %s", ds[0])
+	}
 	return nil
 }
+
+// PlaceIn asks MarshalBinary to send where every node goes in targets
+// other than the compile's: the project's generate_*_name macros that
+// decide it do not cross the process boundary.
+func (m *Manifest) PlaceIn(targets ...Target) { m.placeIn = append(m.placeIn, targets...) }

@@ -1,8 +1,10 @@
 package project_test
 
 import (
-	"context"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -11,40 +13,39 @@ import (
 )
 
 // TestManifestWire: a Manifest sent across a process boundary comes back
-// whole, every field (unexported ones included) as compiled, but for what
-// only the compile uses; and a project's own naming macro places its nodes
-// in production after the trip as before. A field added to Manifest or
-// Node and not to wire.go fails here.
+// whole, every field (unexported ones included) as compiled. A field
+// added to Manifest or Node and not to wire.go fails here.
 func TestManifestWire(t *testing.T) {
 	vars := "vars:\n  n: 3\n  f: 1.5\n  s: text\n  none: null\n  l: [1, two, {k: v}]\n  m: {a: [1], b: {c: true}}\n"
-	naming := "{% macro generate_schema_name(custom_schema_name, node) -%}\n" +
-		"{%- if target.name == 'prod' and custom_schema_name -%}prod_{{ custom_schema_name }}{%- else -%}{{ target.schema }}{%- endif -%}\n{%- endmacro %}\n"
-	packaged, ds := project.Load("testdata/packaged")
-	if packaged == nil {
-		t.Fatal(ds)
-	}
-	prod := project.Target{Name: "prod", Schema: "analytics", Type: "postgres"}
-	compile := func(t *testing.T, files []project.File) *project.Manifest {
-		p, ds := project.LoadFiles("shop", files)
-		if p == nil {
-			t.Fatal(ds)
+	// A project with a package of its own (dispatch, a generic test, a
+	// package model).
+	var packaged []project.File
+	err := filepath.WalkDir("testdata/packaged", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-		return compileProject(t, p)
+		data, err := os.ReadFile(path)
+		rel, _ := filepath.Rel("testdata/packaged", path)
+		packaged = append(packaged, project.File{Path: filepath.ToSlash(rel), Content: data})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, manifest := range map[string]func(t *testing.T) *project.Manifest{
-		"shop": func(t *testing.T) *project.Manifest { return compile(t, projecttest.Shop(t, nil)) },
-		"shop+vars": func(t *testing.T) *project.Manifest {
-			return compile(t, projecttest.Shop(t, map[string]string{"dbt_project.yml": shopProject(t) + vars}))
-		},
-		"shop+naming": func(t *testing.T) *project.Manifest {
-			return compile(t, projecttest.Shop(t, map[string]string{"macros/naming.sql": naming}))
-		},
-		"packaged":  func(t *testing.T) *project.Manifest { return compileProject(t, packaged) },
-		"synthetic": func(t *testing.T) *project.Manifest { return compile(t, projecttest.Synthetic(60, 7)) },
+	for name, files := range map[string][]project.File{
+		"packaged":  packaged,
+		"shop":      projecttest.Shop(t, nil),
+		"shop+vars": projecttest.Shop(t, map[string]string{"dbt_project.yml": shopProject(t) + vars}),
+		"synthetic": projecttest.Synthetic(60, 7),
+		// The project names production's schemas itself: the macro stays
+		// in the child, the relations it decided cross.
+		"shop+naming": projecttest.Shop(t, map[string]string{"macros/generate_schema_name.sql": "{% macro generate_schema_name(custom_schema_name, node) -%}\n" +
+			"{%- if target.name == 'prod' -%} mart_{{ node.name }} {%- else -%} {{ target.schema }} {%- endif -%}\n{%- endmacro %}\n"}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			m := manifest(t)
-			data, err := m.MarshalFor(prod)
+			m := projecttest.Compile(t, files, project.Target{Name: "pr_7", Schema: "pr_7", Type: "postgres"})
+			m.PlaceIn(prod)
+			data, err := m.MarshalBinary()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,27 +57,30 @@ func TestManifestWire(t *testing.T) {
 				t.Errorf("the manifest changed on the wire: %s", diff)
 			}
 			for id, n := range m.Nodes {
-				if want, got := m.RelationIn(n, prod), back.RelationIn(back.Nodes[id], prod); got != want {
-					t.Errorf("%s in production: %+v after the wire, %+v before", id, got, want)
+				if got, want := back.RelationIn(back.Nodes[id], prod), m.RelationIn(n, prod); got != want {
+					t.Errorf("%s in production: %v on the wire, %v compiled", id, got, want)
 				}
 			}
 		})
 	}
 }
 
-// compileProject compiles p for a pull request's environment.
-func compileProject(t *testing.T, p *project.Project) *project.Manifest {
-	t.Helper()
-	m, ds := project.Compile(context.Background(), p, project.Options{Target: project.Target{Name: "pr_7", Schema: "pr_7", Type: "postgres"}})
-	if m == nil || len(ds.Errors()) > 0 {
-		t.Fatal(ds)
-	}
-	return m
-}
+var prod = project.Target{Name: "prod", Schema: "analytics", Type: "postgres"}
 
-// compileOnly are the fields the compile alone uses; the namer is compared
-// through RelationIn.
-var compileOnly = map[string]bool{"testCall": true, "namer": true}
+// notSent are the fields that stay in the compiling process, by design
+// (wire.go): a test's macro call, the project's naming macros (sent as
+// the relations PlaceIn asked for) and the targets PlaceIn named.
+var notSent = map[string]bool{"testCall": true, "namer": true, "placeIn": true}
+
+func shopProject(t *testing.T) string {
+	for _, f := range projecttest.Shop(t, nil) {
+		if f.Path == "dbt_project.yml" {
+			return string(f.Content)
+		}
+	}
+	t.Fatal("shop has no dbt_project.yml")
+	return ""
+}
 
 // differ names the first difference between a and b, reading unexported
 // fields too; a nil and an empty slice or map are the same (gob sends
@@ -99,7 +103,7 @@ func differ(a, b reflect.Value, path string) string {
 		return differ(a.Elem(), b.Elem(), path)
 	case reflect.Struct:
 		for i := range a.NumField() {
-			if compileOnly[a.Type().Field(i).Name] {
+			if notSent[a.Type().Field(i).Name] {
 				continue
 			}
 			if d := differ(a.Field(i), b.Field(i), path+"."+a.Type().Field(i).Name); d != "" {
@@ -151,15 +155,5 @@ func differ(a, b reflect.Value, path string) string {
 	default:
 		return fmt.Sprintf("%s: cannot compare a %s", path, a.Kind())
 	}
-	return ""
-}
-
-func shopProject(t *testing.T) string {
-	for _, f := range projecttest.Shop(t, nil) {
-		if f.Path == "dbt_project.yml" {
-			return string(f.Content)
-		}
-	}
-	t.Fatal("shop has no dbt_project.yml")
 	return ""
 }

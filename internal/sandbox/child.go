@@ -61,9 +61,9 @@ type answer struct {
 
 // response is the child's result.
 type response struct {
-	// Manifest is project.Manifest.MarshalFor's, with the relations of
-	// the query target: where the pipeline defers to and diffs against.
-	Manifest    []byte
+	// Manifest carries where its nodes go in the query target (PlaceIn):
+	// where the pipeline defers to and diffs against.
+	Manifest    *project.Manifest
 	Diagnostics project.Diagnostics
 	// Loaded is false when the files were not a project (Diagnostics say
 	// why).
@@ -213,19 +213,10 @@ func Serve(in io.Reader, out io.Writer, fn CompileFunc) error {
 	p, m, ds := fn(req.Dir, req.Files, opts)
 	// A manifest may come with diagnostics (what compiled, beside what did
 	// not): both go back as they are.
-	resp := &response{Loaded: p != nil, Diagnostics: ds}
-	if m != nil {
-		var targets []project.Target
-		if req.QueryTarget != nil {
-			targets = append(targets, *req.QueryTarget)
-		}
-		data, err := m.MarshalFor(targets...)
-		if err != nil {
-			return err
-		}
-		resp.Manifest = data
+	if m != nil && req.QueryTarget != nil {
+		m.PlaceIn(*req.QueryTarget)
 	}
-	return enc.Encode(toParent{Result: resp})
+	return enc.Encode(toParent{Result: &response{Loaded: p != nil, Manifest: m, Diagnostics: ds}})
 }
 
 // parentWarehouse is the child's Warehouse: each query goes to the parent

@@ -134,14 +134,10 @@ func (c *Compiler) Compile(ctx context.Context, in Input) (*project.Manifest, pr
 		return nil, nil, &CrashError{Reason: crashReason(ctx, waitErr, ch.stderr.String(), timeout, memory)}
 	case resp == nil:
 		return nil, nil, fmt.Errorf("compile in a child process: %w", talkErr)
-	case !resp.Loaded || resp.Manifest == nil:
+	case !resp.Loaded:
 		return nil, resp.Diagnostics, nil
 	}
-	var m project.Manifest
-	if err := m.UnmarshalBinary(resp.Manifest); err != nil {
-		return nil, nil, fmt.Errorf("compile in a child process: %w", err)
-	}
-	return &m, resp.Diagnostics, nil
+	return resp.Manifest, resp.Diagnostics, nil
 }
 
 func (c *Compiler) memory() int64 {

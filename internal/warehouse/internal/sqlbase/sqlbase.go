@@ -37,6 +37,15 @@ type Base struct {
 	Check func(query string) error
 }
 
+// Deadline bounds ctx by Timeout, for statements the engine packages run
+// themselves (catalog queries, dry runs).
+func (b *Base) Deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.Timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, b.Timeout)
+}
+
 // Statement prepares one statement: Check, then a context bounded by
 // Timeout. done turns the statement's error into the one to report, naming
 // the timeout when that stopped it, and releases the context.
@@ -54,7 +63,7 @@ func (b *Base) Statement(ctx context.Context, query string) (stmtCtx context.Con
 			return nil
 		}, nil
 	}
-	stmtCtx, cancel := context.WithTimeout(ctx, b.Timeout)
+	stmtCtx, cancel := b.Deadline(ctx)
 	return stmtCtx, func(err error) error {
 		defer cancel()
 		switch {
