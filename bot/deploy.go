@@ -41,7 +41,7 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 	if ev.Kind != Closed {
 		var err error
 		if cmp, err = p.comparison(ctx, ev.PullRequest); err != nil {
-			return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s failed before building: %v", short(ev.PullRequest.HeadSHA), err), err)
+			return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err)), err)
 		}
 	}
 	head, ds, err := r.compile(ctx, cmp.Head, compileHead, prod)

@@ -207,7 +207,10 @@ func (r *run) execute(ctx context.Context) {
 	compile := r.stage(ctx, scm.CheckCompile, "Compiling", func() checks.Result {
 		cmp, err := r.p.comparison(ctx, r.ev.PullRequest)
 		if err != nil {
-			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not tell which commits to compare", Summary: err.Error()}
+			if r.abort(err) {
+				return checks.Result{}
+			}
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not tell which commits to compare", Summary: publicReason(err)}
 		}
 		r.out.Comparison = cmp
 		head, hds, err := r.compile(ctx, cmp.Head, compileHead, envTarget)

@@ -294,3 +294,24 @@ func TestServeSlowHostDoesNotHoldEveryWorker(t *testing.T) {
 		t.Errorf("GitLab jobs used %d attempts while their host was paused", n)
 	}
 }
+
+// TestServeChecksNameNoHostURL: a pull request the host cannot read (404
+// while the checks compare its commits) fails its compile check with a
+// reason that names no API address.
+func TestServeChecksNameNoHostURL(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	f.gh.Fail(githubtest.Failure{Method: http.MethodGet, Path: "/repos/{owner}/{repo}/pulls/{pull_number}", Status: http.StatusNotFound})
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate", func() bool { return f.gate(f.headSHA) == "completed/failure" })
+	for _, run := range f.gh.CheckRuns(botRepo) {
+		if run.HeadSHA == f.headSHA && (strings.Contains(run.Summary, "127.0.0.1") || strings.Contains(run.Summary, "http")) {
+			t.Errorf("%s names the API: %q", run.Name, run.Summary)
+		}
+	}
+	waitFor(t, "the report", func() bool { return len(f.commentsWith(reportMarker)) == 1 })
+	if c := f.commentsWith(reportMarker)[0].Body; strings.Contains(c, "127.0.0.1") {
+		t.Errorf("the report names the API: %s", c)
+	}
+}
