@@ -68,7 +68,7 @@ func BenchmarkContainedCompileAlone(b *testing.B) {
 		if p == nil {
 			b.Fatal(ds)
 		}
-		if _, ds := project.Compile(p, project.Options{Target: target}); len(ds) > 0 {
+		if _, ds := project.Compile(context.Background(), p, project.Options{Target: target}); len(ds) > 0 {
 			b.Fatal(ds)
 		}
 		took[0] += time.Since(start)
