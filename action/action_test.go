@@ -31,13 +31,27 @@ type fixture struct {
 	gh                    *githubtest.Server
 	w                     warehouse.Warehouse
 	dsn                   string
+	// env is added to the runner's environment of every run.
+	env map[string]string
+	// runnerTemp is the last run's RUNNER_TEMP, which also holds its
+	// output and summary files.
+	runnerTemp string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
+	return newFixtureWith(t, w, dsn, "")
+}
+
+// newFixtureWith is newFixture with dataopsYML as the base's dataops.yml
+// (none when empty), which is where the Action reads its rules.
+func newFixtureWith(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir(), gh: githubtest.NewServer(t), w: w, dsn: dsn}
 	for _, file := range projecttest.Shop(t, nil) {
 		write(t, filepath.Join(f.dir, file.Path), string(file.Content))
+	}
+	if dataopsYML != "" {
+		write(t, filepath.Join(f.dir, "dataops.yml"), dataopsYML)
 	}
 	f.baseSHA = f.commit(t, "base")
 	// Production, built from the base commit.
@@ -114,6 +128,7 @@ func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]a
 func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[string]string) (int, string, map[string]string) {
 	t.Helper()
 	tmp := t.TempDir()
+	f.runnerTemp = tmp
 	env := map[string]string{
 		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": eventName, "GITHUB_EVENT_PATH": eventPath,
 		"GITHUB_REPOSITORY": repoName, "GITHUB_API_URL": f.gh.APIURL(), "GITHUB_WORKSPACE": f.dir,
@@ -121,11 +136,14 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1",
 		"INPUT_WAREHOUSE-DSN": f.dsn, "INPUT_GITHUB-TOKEN": "ghs_testtoken0123456789", "INPUT_CONFIG": "dataops.yml",
 	}
+	for k, v := range f.env {
+		env[k] = v
+	}
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
 	var out bytes.Buffer
-	code := Run(context.Background(), func(k string) string { return env[k] }, &out)
+	code := Run(context.Background(), environ(env), &out)
 	outputs := map[string]string{}
 	if data, err := os.ReadFile(env["GITHUB_OUTPUT"]); err == nil {
 		lines := strings.Split(string(data), "\n")
@@ -142,6 +160,15 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 		}
 	}
 	return code, out.String(), outputs
+}
+
+// environ is env in os.Environ's form.
+func environ(env map[string]string) []string {
+	var out []string
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 func relations(t *testing.T, w warehouse.Warehouse, schema string) string {
@@ -271,10 +298,10 @@ func TestActionNeutralEndings(t *testing.T) {
 		})
 	}
 	t.Run("config error before the warehouse", func(t *testing.T) {
-		write(t, filepath.Join(f.dir, "dataops.yml"), "environments:\n  nmae: x\n")
-		defer os.Remove(filepath.Join(f.dir, "dataops.yml"))
+		w, _ := warehousetest.DuckDBFile(t)
+		f := newFixtureWith(t, w, "duckdb:///nonexistent/folder/warehouse.duckdb", "environments:\n  nmae: x\n")
 		code, log, _ := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
-		if code != ExitFailed || !strings.Contains(log, "dataops.yml:2") {
+		if code != ExitFailed || !strings.Contains(log, "dataops.yml:2") || !strings.Contains(log, "base branch") {
 			t.Errorf("exit %d, log:\n%s", code, log)
 		}
 	})
@@ -282,8 +309,7 @@ func TestActionNeutralEndings(t *testing.T) {
 
 func TestDeployOnMerge(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
-	f := newFixture(t, w, dsn)
-	write(t, filepath.Join(f.dir, "dataops.yml"), "deploy:\n  on_merge: true\n")
+	f := newFixtureWith(t, w, dsn, "deploy:\n  on_merge: true\n")
 	if code, log, _ := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil); code != ExitOK {
 		t.Fatalf("opened: %d\n%s", code, log)
 	}
@@ -324,8 +350,7 @@ func TestDeployOnMerge(t *testing.T) {
 // approval, and a pull_request_review run counts it.
 func TestActionApprovalsOnReview(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
-	f := newFixture(t, w, dsn)
-	write(t, filepath.Join(f.dir, "dataops.yml"), "gate:\n  approvals: 1\n")
+	f := newFixtureWith(t, w, dsn, "gate:\n  approvals: 1\n")
 	gate := func() string {
 		state := ""
 		for _, run := range f.gh.CheckRuns(repoName) {
