@@ -47,24 +47,17 @@ func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
 func newFixtureWith(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir(), gh: githubtest.NewServer(t), w: w, dsn: dsn}
-	for _, file := range projecttest.Shop(t, nil) {
-		write(t, filepath.Join(f.dir, file.Path), string(file.Content))
-	}
+	extra := map[string]string{}
 	if dataopsYML != "" {
-		write(t, filepath.Join(f.dir, "dataops.yml"), dataopsYML)
+		extra["dataops.yml"] = dataopsYML
 	}
-	f.baseSHA = f.commit(t, "base")
+	f.baseSHA, f.headSHA = projecttest.ShopPullRequest(t, f.dir, extra)
 	// Production, built from the base commit.
 	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
 	all, _ := m.Select("", nil)
 	if res, err := build.Run(context.Background(), build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
 		t.Fatalf("production build: %v", err)
 	}
-	fct := filepath.Join(f.dir, "models/marts/fct_orders.sql")
-	data, _ := os.ReadFile(fct)
-	write(t, fct, strings.Replace(string(data), "as numeric(12, 2)) as credit_card_amount,", "as numeric(12, 2)) as card_amount,", 1))
-	write(t, filepath.Join(f.dir, "models/marts/orders_per_month.sql"), "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n")
-	f.headSHA = f.commit(t, "head")
 	archive := f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+f.baseSHA[:7]+"/", f.baseSHA)
 	f.gh.SetArchive(f.baseSHA, archive)
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
