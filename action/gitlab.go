@@ -61,8 +61,8 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 		say("%v", err)
 		return ExitFailed
 	}
-	if p := env.get("DATAOPS_PROJECT_DIR"); p != "" {
-		cfg.Project = p
+	if p := env.get("DATAOPS_PROJECT_DIR"); (p != "" && p != ".") || cfg.Project == "" {
+		cfg.Project = orDefault(p, ".")
 	}
 	dsn := env.get(cfg.Warehouse.DSNEnv)
 	if dsn == "" {
