@@ -8,6 +8,14 @@
 // Missing secrets and events dataops does not handle end with a one-line
 // reason and a neutral status, so adding the workflow before the secrets
 // does not turn every pull request red.
+//
+// Where ARCHITECTURE.md says the Action reads the head from its checked-out
+// workspace: only when the workspace holds the head (or GitHub's merge
+// commit of it, as actions/checkout leaves it on pull_request); otherwise,
+// as on issue_comment, where the workspace is the default branch, the head
+// comes from the host's archive like the bot's. dataops.yml comes from the
+// base's archive. The step's own credentials are never readable by
+// env_var(), and every secret is scrubbed from what it writes anywhere.
 package action
 
 import (

@@ -3,7 +3,6 @@ package action
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,31 +88,10 @@ func write(t *testing.T, path, content string) {
 // with the fields that matter set to this repository and pull request.
 func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]any)) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "github", "webhooks", fixtureName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var payload map[string]any
-	if err := json.Unmarshal(data, &payload); err != nil {
-		t.Fatal(err)
-	}
-	repo := payload["repository"].(map[string]any)
-	repo["full_name"], repo["name"], repo["default_branch"] = repoName, "shop", "main"
-	if pr, ok := payload["pull_request"].(map[string]any); ok {
-		pr["number"] = 7
-		payload["number"] = 7
-		base, head := pr["base"].(map[string]any), pr["head"].(map[string]any)
-		base["sha"], base["ref"] = f.baseSHA, "main"
-		head["sha"], head["ref"] = f.headSHA, "card-amount"
-		head["repo"].(map[string]any)["full_name"] = repoName
-		base["repo"].(map[string]any)["full_name"] = repoName
-	}
-	if edit != nil {
-		edit(payload)
-	}
-	out, _ := json.Marshal(payload)
+	payload := githubtest.Payload(t, fixtureName, repoName, githubtest.PayloadPR{Number: 7,
+		BaseSHA: f.baseSHA, BaseRef: "main", HeadSHA: f.headSHA, HeadRef: "card-amount"}, edit)
 	path := filepath.Join(t.TempDir(), "event.json")
-	write(t, path, string(out))
+	write(t, path, string(payload))
 	return path
 }
 

@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -290,32 +289,10 @@ func newPullRequest(t *testing.T, r *runner) *pullRequest {
 }
 
 // payload is a GitHub example payload about pull request 7.
-func (pr *pullRequest) payload(t *testing.T, name string) []byte {
+func (pr *pullRequest) payload(t *testing.T, name string, edit func(map[string]any)) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "github", "webhooks", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p map[string]any
-	if err := json.Unmarshal(data, &p); err != nil {
-		t.Fatal(err)
-	}
-	repo := p["repository"].(map[string]any)
-	repo["full_name"], repo["name"], repo["default_branch"] = repoName, "shop", "main"
-	if pull, ok := p["pull_request"].(map[string]any); ok {
-		pull["number"], p["number"] = 7, 7
-		base, head := pull["base"].(map[string]any), pull["head"].(map[string]any)
-		base["sha"], base["ref"] = pr.base, "main"
-		head["sha"], head["ref"] = pr.head, "card-amount"
-		head["repo"].(map[string]any)["full_name"] = repoName
-		base["repo"].(map[string]any)["full_name"] = repoName
-		pull["user"].(map[string]any)["login"] = "octocat"
-	}
-	out, err := json.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return githubtest.Payload(t, name, repoName, githubtest.PayloadPR{Number: 7, BaseSHA: pr.base, BaseRef: "main",
+		HeadSHA: pr.head, HeadRef: "card-amount", Author: "octocat"}, edit)
 }
 
 // opened is the step of a pull_request opened event.
@@ -323,7 +300,7 @@ func (pr *pullRequest) opened(t *testing.T) step { return pr.event(t, "pull_requ
 
 // event is the step of a pull_request event from GitHub's example payload.
 func (pr *pullRequest) event(t *testing.T, example string) step {
-	return step{eventName: "pull_request", payload: pr.payload(t, example),
+	return step{eventName: "pull_request", payload: pr.payload(t, example, nil),
 		env: map[string]string{"GITHUB_API_URL": pr.gh.APIURL(), "GITHUB_REF": "refs/pull/7/merge", "GITHUB_REF_NAME": "7/merge",
 			"GITHUB_REF_TYPE": "branch", "GITHUB_SHA": pr.merge, "GITHUB_HEAD_REF": "card-amount", "GITHUB_BASE_REF": "main"},
 		with: map[string]string{"warehouse-dsn": "duckdb:///github/workspace/warehouse.duckdb"}}

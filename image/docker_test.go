@@ -87,7 +87,7 @@ func buildImage() error {
 // (Debian's docker.io is one; newer clients hand BuildKit to buildx).
 func buildKitClient() (argv, env []string, err error) {
 	if exec.Command("docker", "buildx", "version").Run() == nil {
-		return []string{"docker", "buildx", "build", "--load"}, nil, nil
+		return []string{"docker", "buildx", "build", "--load", "--allow", "network.host"}, nil, nil
 	}
 	seen := map[string]bool{}
 	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {

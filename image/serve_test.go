@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -292,11 +291,7 @@ func (b *bot) gate() string {
 func (b *bot) payload(t *testing.T) []byte {
 	t.Helper()
 	pr := &pullRequest{base: b.base, head: b.head}
-	var p map[string]any
-	if err := json.Unmarshal(pr.payload(t, "pull_request.opened.json"), &p); err != nil {
-		t.Fatal(err)
-	}
-	p["installation"] = map[string]any{"id": installationID}
-	out, _ := json.Marshal(p)
-	return out
+	return pr.payload(t, "pull_request.opened.json", func(p map[string]any) {
+		p["installation"] = map[string]any{"id": installationID}
+	})
 }
