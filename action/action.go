@@ -145,6 +145,12 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 		wf.error("dataops: %v", err)
 		return ExitFailed
 	}
+	if ev.Kind == bot.Commented {
+		// Most comments are conversation: nothing is read for them.
+		if _, ok := bot.ParseCommand(ev.Comment.Body); !ok || ev.Comment.Bot {
+			return neutral(wf, "nothing to do: the comment holds no /dataops command")
+		}
+	}
 	if in.token == "" {
 		return neutral(wf, "no github-token input: pass github-token: ${{ secrets.GITHUB_TOKEN }} so dataops can post its checks and comment")
 	}

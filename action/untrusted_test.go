@@ -217,3 +217,18 @@ func TestScrub(t *testing.T) {
 		}
 	}
 }
+
+// A comment that is no command costs nothing: no request, no archive.
+func TestActionConversationComment(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	event := f.commentEvent(t, "octocat", "LGTM, thanks!")
+	before := len(f.gh.Requests())
+	code, log, outputs := f.run(t, "issue_comment", event, nil)
+	if code != ExitOK || outputs["status"] != "neutral" || !strings.Contains(log, "no /dataops command") {
+		t.Errorf("exit %d, status %q\n%s", code, outputs["status"], log)
+	}
+	if n := len(f.gh.Requests()) - before; n != 0 {
+		t.Errorf("%d requests for a comment without a command", n)
+	}
+}
