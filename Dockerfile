@@ -5,8 +5,8 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 .   # what the release pushes
 #
 # DuckDB links in through cgo, so the binary is built with the C toolchain
-# and linked statically (Go's own user and DNS lookups, which need no glibc
-# at run time); the final image is Debian slim (GitLab CI runs the
+# and linked statically on amd64 (Go's own user and DNS lookups, which need
+# no glibc at run time; arm64 links glibc, see below); the final image is Debian slim (GitLab CI runs the
 # job's script with its shell) with the binary and the CA certificates.
 
 # The build runs on the builder's own platform and cross-compiles for the
@@ -40,12 +40,17 @@ RUN --mount=type=bind,target=/src \
       arm64) cc=aarch64-linux-gnu-gcc; cxx=aarch64-linux-gnu-g++ ;; \
       amd64) cc=x86_64-linux-gnu-gcc; cxx=x86_64-linux-gnu-g++ ;; \
     esac && \
+    # On arm64, Debian's static glibc cannot take DuckDB's GOT (its objects
+    # address it with 15 bits: "too many GOT entries for -fpic"), so that
+    # binary links glibc dynamically, the one of the final image.
+    static="-extldflags -static" && \
+    if [ "$TARGETARCH" = arm64 ]; then static=""; fi && \
     CGO_ENABLED=1 GOOS=linux GOARCH="$TARGETARCH" CC="$cc" CXX="$cxx" GOFLAGS=-buildvcs=false \
     go build -trimpath -tags osusergo,netgo \
-      -ldflags "-s -w -X main.version=$VERSION -linkmode external -extldflags -static" \
+      -ldflags "-s -w -X main.version=$VERSION -linkmode external $static" \
       -o /out/dataops ./cmd/dataops
 
-# The static binary alone, for the release's downloads:
+# The binary alone, for the release's downloads:
 #   docker buildx build --target binary --output type=local,dest=dist .
 FROM scratch AS binary
 COPY --from=build /out/dataops /dataops
