@@ -162,7 +162,6 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 		return ExitFailed
 	}
 	host := newCIHost(gh, sec, in.comment)
-	eventHead := ev.PullRequest.HeadSHA
 	if err := pinCommits(ctx, host, &ev); err != nil {
 		wf.error("dataops: %v", err)
 		wf.setOutput("status", "failure")
@@ -170,7 +169,15 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 	}
 	// The rules come from the base, so a pull request cannot loosen the
 	// rules it is checked by; before anything touches the warehouse.
-	cfg, err := baseConfig(ctx, host, ev.PullRequest.BaseSHA, in.configPath)
+	configAt := ev.PullRequest.BaseSHA
+	if ev.PullRequest.Number == 0 && ev.PullRequest.HeadSHA != "" {
+		// A dispatched run names the default branch: the rules are those of
+		// the merge base the checks compare with.
+		if mb, err := gh.MergeBase(ctx, configAt, ev.PullRequest.HeadSHA); err == nil {
+			configAt = mb
+		}
+	}
+	cfg, err := baseConfig(ctx, host, configAt, in.configPath)
 	if err != nil {
 		wf.error("dataops: %v", err)
 		wf.setOutput("status", "failure")
@@ -203,10 +210,21 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 	}
 	defer w.Close()
 
+	// What actions/checkout checked out is what the checks build: on
+	// pull_request events by default the test merge (refs/pull/N/merge).
+	// Anything else (the default branch, on issue_comment) is not the pull
+	// request's, and its sources come from GitHub's archives. The commit
+	// is read from .git itself: the image has no git, and GITHUB_SHA is
+	// not what a workflow that checks out another ref has.
 	workspace := orDefault(env.get("GITHUB_WORKSPACE"), ".")
+	checkedOut, err := checkedOut(workspace)
+	if err != nil {
+		logger.Info("no commit checked out in the workspace: the sources come from GitHub's archives", "workspace", workspace, "err", err)
+	}
 	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: workspace, selection: in.selection,
-		lookupEnv: modelEnv(env.lookup, cfg.Warehouse.DSNEnv), headInWorkspace: githubWorkspaceHolds(env, workspace, ev, eventHead),
-		fullDetails: "The full report is in the workflow run's summary and in each dataops check."}
+		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
+		fullDetails: "The full report is in the workflow run's summary and in each dataops check.",
+		checkedOut:  checkedOut, compare: bot.CheckoutCompare(host, gh, checkedOut)}
 	outcome, err := h.handle(ctx, ev)
 	if err != nil {
 		wf.error("dataops: %v", err)
@@ -255,26 +273,6 @@ func baseConfig(ctx context.Context, host scm.Host, sha, file string) (config.Co
 	return config.Default(), nil
 }
 
-// githubWorkspaceHolds tells whether the checked-out workspace holds a
-// head commit's files: when it has that commit checked out, or the merge
-// commit GitHub made of it for this pull_request event (GITHUB_SHA on
-// refs/pull/N/merge, which actions/checkout checks out by default). On
-// issue_comment the workspace is the default branch, so the head is read
-// from GitHub's archive of the head commit instead.
-func githubWorkspaceHolds(env environment, workspace string, ev bot.Event, eventHead string) func(sha string) bool {
-	commit, err := checkedOut(workspace)
-	if err != nil {
-		return func(string) bool { return false }
-	}
-	mergeRef := fmt.Sprintf("refs/pull/%d/merge", ev.PullRequest.Number)
-	return func(sha string) bool {
-		if sha == "" {
-			return false
-		}
-		return sha == commit || (sha == eventHead && commit == env.get("GITHUB_SHA") && env.get("GITHUB_REF") == mergeRef)
-	}
-}
-
 // eventFor reads the run's event: a pull_request, an issue_comment, or a
 // workflow_dispatch (checks the dispatched commit against the default
 // branch, with no pull request to comment on).
@@ -293,6 +291,7 @@ func eventFor(getenv func(string) string, payload []byte) (bot.Event, error) {
 }
 
 func reportGitHub(wf *workflow, env environment, o *bot.Outcome) int {
+	wf.info("dataops: %s", bot.DescribeComparison(o.Comparison, ""))
 	for _, r := range o.Results {
 		for _, a := range r.Annotations {
 			props := map[string]string{"file": a.Path, "title": a.Title}

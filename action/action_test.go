@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -24,43 +23,63 @@ const repoName = "acme/shop"
 
 // fixture is a pull request on a real git repository made from
 // examples/shop: production built from the base commit, and a head commit
-// with a breaking change to fct_orders and a new model.
+// with a breaking change to fct_orders and a new model. The workspace is
+// what actions/checkout checks out on a pull_request event: GitHub's test
+// merge of the head into the base, detached.
 type fixture struct {
-	dir, baseSHA, headSHA string
-	gh                    *githubtest.Server
-	w                     warehouse.Warehouse
-	dsn                   string
+	dir, baseSHA, mainSHA, headSHA, mergeSHA string
+	gh                                       *githubtest.Server
+	// runnerTemp is the last run's RUNNER_TEMP, holding its output, step
+	// summary and report files.
+	runnerTemp string
+	// sha is GITHUB_SHA when set; the test merge otherwise.
+	sha string
+	w   warehouse.Warehouse
+	dsn string
 	// env is added to the runner's environment of every run.
 	env map[string]string
-	// runnerTemp is the last run's RUNNER_TEMP, which also holds its
-	// output and summary files.
-	runnerTemp string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
-	return newFixtureWith(t, w, dsn, "")
+	return newDivergedFixture(t, w, dsn, nil, nil, nil)
 }
 
-// newFixtureWith is newFixture with dataopsYML as the base's dataops.yml
-// (none when empty), which is where the Action reads its rules.
-func newFixtureWith(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) *fixture {
+// newDivergedFixture is newFixture on examples/shop with baseEdits, where
+// main moved on with mainEdits after the pull request branched, and
+// production was built from main's tip; the pull request makes prEdits
+// besides projecttest.CardAmount.
+func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, baseEdits, mainEdits, prEdits projecttest.Edits) *fixture {
 	t.Helper()
 	f := &fixture{dir: t.TempDir(), gh: githubtest.NewServer(t), w: w, dsn: dsn}
-	extra := map[string]string{}
-	if dataopsYML != "" {
-		extra["dataops.yml"] = dataopsYML
+	for _, file := range projecttest.Shop(t, nil) {
+		write(t, filepath.Join(f.dir, file.Path), string(file.Content))
 	}
-	f.baseSHA, f.headSHA = projecttest.ShopPullRequest(t, f.dir, extra)
-	// Production, built from the base commit.
-	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
+	baseEdits.Apply(t, f.dir)
+	f.baseSHA = f.commit(t, "base")
+	f.git(t, "branch", "-M", "main")
+	f.mainSHA = f.baseSHA
+	if mainEdits != nil {
+		mainEdits.Apply(t, f.dir)
+		f.mainSHA = f.commit(t, "main moves on")
+	}
+	// Production, built from main's tip.
+	m := projecttest.Compile(t, projecttest.Files(t, f.dir), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
 	all, _ := m.Select("", nil)
 	if res, err := build.Run(context.Background(), build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
 		t.Fatalf("production build: %v", err)
 	}
-	archive := f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+f.baseSHA[:7]+"/", f.baseSHA)
-	f.gh.SetArchive(f.baseSHA, archive)
+	f.git(t, "checkout", "-q", "-b", "card-amount", f.baseSHA)
+	projecttest.CardAmount.Apply(t, f.dir)
+	prEdits.Apply(t, f.dir)
+	f.headSHA = f.commit(t, "head")
+	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
+	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
+	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
+		f.gh.AddCommit(sha, parents...)
+		f.gh.SetArchive(sha, archive)
+	})
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
 	f.gh.SetPermission("octocat", "write")
 	f.gh.SetPermission("visitor", "read")
 	return f
@@ -89,7 +108,7 @@ func write(t *testing.T, path, content string) {
 func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]any)) string {
 	t.Helper()
 	payload := githubtest.Payload(t, fixtureName, repoName, githubtest.PayloadPR{Number: 7,
-		BaseSHA: f.baseSHA, BaseRef: "main", HeadSHA: f.headSHA, HeadRef: "card-amount"}, edit)
+		BaseSHA: f.mainSHA, BaseRef: "main", HeadSHA: f.headSHA, HeadRef: "card-amount"}, edit)
 	path := filepath.Join(t.TempDir(), "event.json")
 	write(t, path, string(payload))
 	return path
@@ -104,7 +123,7 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": eventName, "GITHUB_EVENT_PATH": eventPath,
 		"GITHUB_REPOSITORY": repoName, "GITHUB_API_URL": f.gh.APIURL(), "GITHUB_WORKSPACE": f.dir,
 		"GITHUB_OUTPUT": filepath.Join(tmp, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(tmp, "summary"),
-		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1",
+		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": orDefault(f.sha, f.mergeSHA),
 		"INPUT_WAREHOUSE-DSN": f.dsn, "INPUT_GITHUB-TOKEN": "ghs_testtoken0123456789", "INPUT_CONFIG": "dataops.yml",
 	}
 	for k, v := range f.env {
@@ -143,16 +162,7 @@ func environ(env map[string]string) []string {
 }
 
 func relations(t *testing.T, w warehouse.Warehouse, schema string) string {
-	rows, err := w.Query(context.Background(), "select table_name from information_schema.tables where table_schema = "+w.Dialect().Placeholder(1), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rows.Values {
-		names = append(names, fmt.Sprint(r[0]))
-	}
-	sort.Strings(names)
-	return strings.Join(names, ",")
+	return warehousetest.Tables(t, w, schema)
 }
 
 func TestActionEndToEnd(t *testing.T) {
@@ -269,8 +279,10 @@ func TestActionNeutralEndings(t *testing.T) {
 		})
 	}
 	t.Run("config error before the warehouse", func(t *testing.T) {
+		// The rules are the base's; the warehouse is one that cannot open.
 		w, _ := warehousetest.DuckDBFile(t)
-		f := newFixtureWith(t, w, "duckdb:///nonexistent/folder/warehouse.duckdb", "environments:\n  nmae: x\n")
+		f := newDivergedFixture(t, w, "duckdb:///nonexistent/folder/warehouse.duckdb",
+			projecttest.Edits{"dataops.yml": {"", "environments:\n  nmae: x\n"}}, nil, nil)
 		code, log, _ := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
 		if code != ExitFailed || !strings.Contains(log, "dataops.yml:2") || !strings.Contains(log, "base branch") {
 			t.Errorf("exit %d, log:\n%s", code, log)
@@ -280,7 +292,7 @@ func TestActionNeutralEndings(t *testing.T) {
 
 func TestDeployOnMerge(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
-	f := newFixtureWith(t, w, dsn, "deploy:\n  on_merge: true\n")
+	f := newDivergedFixture(t, w, dsn, projecttest.Edits{"dataops.yml": {"", "deploy:\n  on_merge: true\n"}}, nil, nil)
 	if code, log, _ := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil); code != ExitOK {
 		t.Fatalf("opened: %d\n%s", code, log)
 	}
@@ -321,7 +333,7 @@ func TestDeployOnMerge(t *testing.T) {
 // approval, and a pull_request_review run counts it.
 func TestActionApprovalsOnReview(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
-	f := newFixtureWith(t, w, dsn, "gate:\n  approvals: 1\n")
+	f := newDivergedFixture(t, w, dsn, projecttest.Edits{"dataops.yml": {"", "gate:\n  approvals: 1\n"}}, nil, nil)
 	gate := func() string {
 		state := ""
 		for _, run := range f.gh.CheckRuns(repoName) {

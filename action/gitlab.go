@@ -78,15 +78,21 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 	}
 	defer w.Close()
 	ev := bot.Event{Host: "gitlab", Repo: env.get("CI_PROJECT_PATH"), Kind: bot.Opened, PullRequest: pr, DeliveryID: env.get("CI_PIPELINE_ID")}
+	cmp := mergeRequestComparison(env.get, pr)
 	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: dir,
-		lookupEnv:       modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
-		headInWorkspace: func(sha string) bool { return sha == pr.HeadSHA },
-		fullDetails:     "The full report is in the job log and its Code Quality and test reports."}
+		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
+		fullDetails: "The full report is in the job log and its Code Quality and test reports.",
+		checkedOut:  orDefault(env.get("CI_COMMIT_SHA"), pr.HeadSHA),
+		compare:     func(context.Context, scm.PullRequest) (scm.Comparison, error) { return cmp, nil }}
 	outcome, err := h.handle(ctx, ev)
 	if err != nil {
 		say("%v", err)
 		return ExitFailed
 	}
+	if outcome == nil {
+		return ExitOK // a fork's merge request waits for a maintainer: the note says so
+	}
+	say("%s", bot.DescribeComparison(outcome.Comparison, pr.BaseRef))
 	if err := writeGitLabReports(dir, outcome, sec); err != nil {
 		say("write the report files: %v", err)
 	}
@@ -95,6 +101,21 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// mergeRequestComparison is what a merge request pipeline compares: a
+// merged results pipeline (or a merge train's) runs on the merge of the
+// source into the target branch, compared with the target's tip; a
+// detached one runs on the source's head, compared with the merge base.
+func mergeRequestComparison(getenv func(string) string, pr scm.PullRequest) scm.Comparison {
+	switch getenv("CI_MERGE_REQUEST_EVENT_TYPE") {
+	case "merged_result", "merge_train":
+		if base, merge := getenv("CI_MERGE_REQUEST_TARGET_BRANCH_SHA"), getenv("CI_COMMIT_SHA"); base != "" && merge != "" && merge != pr.HeadSHA {
+			return scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: pr.HeadSHA}
+		}
+	}
+	return scm.Comparison{Base: pr.BaseSHA, Head: pr.HeadSHA, Mode: scm.CompareMergeBase, PullHead: pr.HeadSHA,
+		Why: "a detached merge request pipeline runs on the head (turn on merged results pipelines to check the merge)"}
 }
 
 // writeGitLabReports writes the Code Quality report (every annotation) and

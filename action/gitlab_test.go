@@ -15,6 +15,9 @@ import (
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
+// TestGitLabJobEndToEnd: a merged results pipeline, which runs on the
+// merge of the source branch into the target's tip (the fixture's
+// workspace), compared with that tip.
 func TestGitLabJobEndToEnd(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
 	f := newFixture(t, w, dsn)
@@ -28,7 +31,9 @@ func TestGitLabJobEndToEnd(t *testing.T) {
 	env := map[string]string{
 		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
 		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
-		"CI_COMMIT_SHA": f.headSHA, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
+		"CI_COMMIT_SHA": f.mergeSHA, "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": f.headSHA,
+		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA":  f.mainSHA,
+		"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
 		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(project.ID),
 		"GITLAB_USER_LOGIN": "octocat", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": dsn,
 	}
@@ -41,8 +46,12 @@ func TestGitLabJobEndToEnd(t *testing.T) {
 		return code, out.String()
 	}
 	for i := 0; i < 2; i++ {
-		if code, log := run(); code != ExitOK {
+		code, log := run()
+		if code != ExitOK {
 			t.Fatalf("run %d: exit %d\n%s", i+1, code, log)
+		}
+		if said := "dataops: compared the merge " + f.mergeSHA[:7] + " of " + f.headSHA[:7] + " into main with main at " + f.mainSHA[:7]; !strings.Contains(log, said) {
+			t.Errorf("the log does not say %q:\n%s", said, log)
 		}
 	}
 	var ours int

@@ -6,21 +6,29 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/scm/githubtest"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
-// pushHead commits files on top of the fixture's head, serves the new
-// commit's archive and moves pull request 7's head to it.
+// pushHead commits files on the head branch, as a push to the pull
+// request does: the fake serves every commit, pull request 7's head moves,
+// and the workspace holds GitHub's new test merge.
 func (f *fixture) pushHead(t *testing.T, files map[string]string) string {
 	t.Helper()
+	f.git(t, "checkout", "-q", "card-amount")
 	for path, content := range files {
 		write(t, filepath.Join(f.dir, path), content)
 	}
 	f.headSHA = f.commit(t, "push")
-	f.gh.SetArchive(f.headSHA, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+f.headSHA[:7]+"/", f.headSHA))
+	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
+	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
+	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
+		f.gh.AddCommit(sha, parents...)
+		f.gh.SetArchive(sha, archive)
+	})
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
 	return f.headSHA
 }
 
@@ -58,8 +66,8 @@ func TestActionCommentRerunChecksTheHead(t *testing.T) {
 	head := f.pushHead(t, map[string]string{"models/marts/broken.sql": "select * from {{ ref('no_such_model') }}\n"})
 	// The workspace as actions/checkout leaves it on issue_comment: the
 	// default branch, at the base.
-	f.git(t, "checkout", "-q", "-B", "main", f.baseSHA)
-	f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.baseSHA}
+	f.git(t, "checkout", "-q", "main")
+	f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA}
 
 	code, log, outputs := f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
 	got := f.conclusions(head)
@@ -108,7 +116,7 @@ func archiveDownloads(gh *githubtest.Server, sha string) int {
 // comes from the base, not from the pull request's workspace.
 func TestActionRulesFromTheBase(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
-	f := newFixtureWith(t, w, dsn, "gate:\n  approvals: 1\n")
+	f := newDivergedFixture(t, w, dsn, projecttest.Edits{"dataops.yml": {"", "gate:\n  approvals: 1\n"}}, nil, nil)
 	head := f.pushHead(t, map[string]string{"dataops.yml": "gate:\n  approvals: 0\n"})
 	code, log, outputs := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
 	if got := f.conclusions(head)["dataops/gate"]; got != "failure" || code != ExitFailed || outputs["status"] != "failure" {

@@ -71,6 +71,11 @@ func (w *workflow) command(name string, props map[string]string, message string)
 	io.WriteString(w.out, b.String())
 }
 
+// info writes a plain line to the log.
+func (w *workflow) info(format string, args ...any) {
+	fmt.Fprintf(w.out, format+"\n", args...)
+}
+
 func (w *workflow) notice(format string, args ...any) {
 	w.command("notice", nil, fmt.Sprintf(format, args...))
 }

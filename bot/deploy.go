@@ -7,8 +7,10 @@ import (
 	"strings"
 
 	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/scm"
 )
 
 // deployMarker finds the comment that reports a deploy; a rollback updates
@@ -34,14 +36,25 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 	engine := p.Warehouse.Dialect().Name()
 	prod := project.Target{Name: "prod", Schema: p.Config.Production.Schema, Type: engine}
 	r := &run{p: p, ev: ev, log: p.logger().With("repo", ev.Repo, "pr", ev.PullRequest.Number, "delivery", ev.DeliveryID)}
-	head, ds, err := r.compile(ctx, ev.PullRequest.HeadSHA, prod)
+	// An open pull request deploys what its checks built: its merge into
+	// the base branch, compared with the base's tip, so that what the base
+	// gained meanwhile is not undone. A merged one deploys its head
+	// against the base of its event, as it always has.
+	cmp := scm.Comparison{Base: ev.PullRequest.BaseSHA, Head: ev.PullRequest.HeadSHA}
+	if ev.Kind != Closed {
+		var err error
+		if cmp, err = p.comparison(ctx, ev.PullRequest); err != nil {
+			return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s failed before building: %v", short(ev.PullRequest.HeadSHA), err), err)
+		}
+	}
+	head, ds, err := r.compile(ctx, cmp.Head, prod)
 	if err == nil && len(ds) > 0 {
 		err = fmt.Errorf("the head does not compile: %s", ds[0])
 	}
 	if err != nil {
 		return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s failed before building: %v", short(ev.PullRequest.HeadSHA), err), err)
 	}
-	base, ds, err := r.compile(ctx, ev.PullRequest.BaseSHA, prod)
+	base, ds, err := r.compile(ctx, cmp.Base, prod)
 	if err == nil && len(ds) > 0 {
 		err = fmt.Errorf("the base does not compile: %s", ds[0])
 	}
@@ -63,15 +76,16 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 		}
 	}
 	dep, err := build.StartDeploy(ctx, p.Warehouse, build.DeployInfo{Target: prod.Schema, Repo: ev.Repo, PR: ev.PullRequest.Number,
-		HeadSHA: ev.PullRequest.HeadSHA, BaseSHA: ev.PullRequest.BaseSHA})
+		HeadSHA: ev.PullRequest.HeadSHA, BaseSHA: cmp.Base})
 	if err != nil {
 		return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s did not start, production is unchanged: %v", short(ev.PullRequest.HeadSHA), err), err)
 	}
 	if dep.Resumed {
 		r.log.Info("continuing the deploy of this head", "deploy", dep.ID, "swapped_before", len(dep.Relations))
 	}
+	set := mask.New(p.Config.Mask, base, head)
 	res, err := build.Run(ctx, build.Options{Manifest: head, Warehouse: p.Warehouse, Selection: pl.Selection(head), Threads: p.Threads,
-		FullRefreshOf: full, KeepPrevious: dep})
+		FullRefreshOf: full, KeepPrevious: dep, Mask: &set})
 	// Close the record even when the build could not start (it then lists
 	// only what an earlier attempt swapped). If this process dies before
 	// this point the record stays "running": deploying the same head again

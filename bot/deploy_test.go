@@ -59,6 +59,12 @@ func (h *deployHost) Archive(context.Context, string) (io.ReadCloser, error) {
 	return nil, errors.New("not used: the test's sources are in memory")
 }
 
+// Compare compares the head with the base as given: the test's revisions
+// have no history.
+func (h *deployHost) Compare(_ context.Context, pr scm.PullRequest) (scm.Comparison, error) {
+	return scm.Comparison{Base: pr.BaseSHA, Head: pr.HeadSHA, Mode: scm.CompareTip, PullHead: pr.HeadSHA}, nil
+}
+
 // deploySources serves revisions of examples/shop from memory, by sha.
 type deploySources map[string][]project.File
 

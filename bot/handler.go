@@ -377,12 +377,17 @@ func (h *Handler) reply(ctx context.Context, number int, text string) error {
 	return h.Host.UpsertComment(ctx, number, ReplyMarker, ReplyMarker+"\n"+text+"\n")
 }
 
-// Plan compiles base and head and compares them, without a warehouse.
+// Plan compiles what the checks compare and compares it, without a
+// warehouse.
 func (p *Pipeline) Plan(ctx context.Context, ev Event) (*plan.Plan, error) {
 	r := &run{p: p, ev: ev, log: p.logger()}
 	target := project.Target{Name: "prod", Schema: p.Config.Production.Schema, Type: p.Warehouse.Dialect().Name()}
+	cmp, err := p.comparison(ctx, ev.PullRequest)
+	if err != nil {
+		return nil, err
+	}
 	var ms [2]*project.Manifest
-	for i, sha := range []string{ev.PullRequest.BaseSHA, ev.PullRequest.HeadSHA} {
+	for i, sha := range []string{cmp.Base, cmp.Head} {
 		m, ds, err := r.compile(ctx, sha, target)
 		if err == nil && len(ds) > 0 {
 			err = fmt.Errorf("%s does not compile: %s", short(sha), ds[0])
@@ -393,7 +398,7 @@ func (p *Pipeline) Plan(ctx context.Context, ev Event) (*plan.Plan, error) {
 		ms[i] = m
 	}
 	pl := plan.Diff(ms[0], ms[1])
-	pl.Base, pl.Head = short(ev.PullRequest.BaseSHA), short(ev.PullRequest.HeadSHA)
+	pl.Base, pl.Head = short(cmp.Base), short(cmp.Head)
 	return pl, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/datadiff"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
@@ -51,13 +52,18 @@ type Pipeline struct {
 	// environment (the CLI's and the Action's, which are the user's own).
 	// The bot gives DBTEnvOnly.
 	LookupEnv func(name string) (string, bool)
+	// Compare, when set, says which commits to compare instead of the
+	// host: a CI job compares what it checked out (CheckoutCompare).
+	Compare func(ctx context.Context, pr scm.PullRequest) (scm.Comparison, error)
 }
 
 // Outcome is what a run concluded.
 type Outcome struct {
 	Environment string
-	Results     []checks.Result
-	Comment     string
+	// Comparison is what was compiled, compared and built.
+	Comparison scm.Comparison
+	Results    []checks.Result
+	Comment    string
 	// Report is the full report, for a step summary or check text.
 	Report string
 	Plan   *plan.Plan
@@ -112,6 +118,9 @@ type run struct {
 	sha  string
 	head *project.Manifest
 	prod project.Target
+	// mask hides sensitive values in every sample of this run, with the
+	// run's own key.
+	mask mask.Set
 }
 
 // start marks every stage queued so people see the whole list at once.
@@ -170,9 +179,13 @@ func (r *run) execute(ctx context.Context) {
 	// Compile base and head.
 	var base *project.Manifest
 	compile := r.stage(ctx, scm.CheckCompile, "Compiling", func() checks.Result {
+		cmp, err := r.p.comparison(ctx, r.ev.PullRequest)
+		if err != nil {
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not tell which commits to compare", Summary: err.Error()}
+		}
+		r.out.Comparison = cmp
 		var ds project.Diagnostics
-		var err error
-		r.head, ds, err = r.compile(ctx, r.ev.PullRequest.HeadSHA, envTarget)
+		r.head, ds, err = r.compile(ctx, cmp.Head, envTarget)
 		if err != nil {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not read the sources", Summary: err.Error()}
 		}
@@ -180,13 +193,13 @@ func (r *run) execute(ctx context.Context) {
 			return checks.Compile(cfg.Project, nil, ds)
 		}
 		var bds project.Diagnostics
-		base, bds, err = r.compile(ctx, r.ev.PullRequest.BaseSHA, envTarget)
+		base, bds, err = r.compile(ctx, cmp.Base, envTarget)
 		if err == nil && len(bds) > 0 {
 			err = fmt.Errorf("%d problems; the first: %s", len(bds), bds[0])
 		}
 		if err != nil {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "The base revision does not compile",
-				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %v", short(r.ev.PullRequest.BaseSHA), err)}
+				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %v", short(cmp.Base), err)}
 		}
 		return checks.Compile(cfg.Project, r.head, nil)
 	})
@@ -194,8 +207,11 @@ func (r *run) execute(ctx context.Context) {
 		r.skipRest(ctx, "the project does not compile")
 		return
 	}
+	// The base's marks count too: a pull request cannot unmask a column
+	// by removing its mark.
+	r.mask = mask.New(cfg.Mask, base, r.head)
 	r.out.Plan = plan.Diff(base, r.head)
-	r.out.Plan.Base, r.out.Plan.Head = short(r.ev.PullRequest.BaseSHA), short(r.ev.PullRequest.HeadSHA)
+	r.out.Plan.Base, r.out.Plan.Head = short(r.out.Comparison.Base), short(r.out.Comparison.Head)
 	if !r.out.Plan.Rebuild() {
 		r.skipRest(ctx, "no model changed")
 		return
@@ -220,7 +236,7 @@ func (r *run) execute(ctx context.Context) {
 		}
 		selection = r.head.WithTests(sel)
 	}
-	opts := build.Options{Manifest: r.head, Warehouse: r.p.Warehouse, Selection: selection, Defer: &r.prod, Threads: r.p.Threads}
+	opts := build.Options{Manifest: r.head, Warehouse: r.p.Warehouse, Selection: selection, Defer: &r.prod, Threads: r.p.Threads, Mask: &r.mask}
 
 	if !cfg.Checks.DryRun {
 		r.complete(ctx, checks.Skip(scm.CheckDryRun, "turned off in dataops.yml (checks.dry_run)"))
@@ -316,6 +332,7 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 			Key:       key,
 			Sample:    r.p.Config.Diff.Sample,
 			Tolerance: r.p.Config.Diff.Tolerance,
+			Mask:      r.mask.Node(n.UniqueID),
 		}
 		res, err := datadiff.Join(ctx, r.p.Warehouse, opts)
 		d := report.ModelDiff{Model: n.Name, Path: path.Join(r.p.Config.Project, n.Path), Key: key, Result: res}
@@ -339,7 +356,7 @@ func (r *run) finish(ctx context.Context) error {
 		cs = append(cs, res.Check())
 	}
 	in := report.Input{Project: r.p.Config.Project, Environment: r.out.Environment, HeadSHA: r.ev.PullRequest.HeadSHA,
-		Base: r.ev.PullRequest.BaseRef, Checks: cs, Plan: r.out.Plan, Head: r.head, Diffs: r.out.Diffs, Build: r.out.Build,
+		Base: r.ev.PullRequest.BaseRef, Comparison: r.out.Comparison, Checks: cs, Plan: r.out.Plan, Head: r.head, Diffs: r.out.Diffs, Build: r.out.Build,
 		Commands: r.p.Commands, FullDetails: r.p.FullDetails}
 	if in.Project == "." || in.Project == "" {
 		if r.head != nil {

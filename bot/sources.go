@@ -100,9 +100,11 @@ func untar(r io.Reader, project string) ([]project.File, error) {
 
 type projectFile = project.File
 
-// WorkspaceSources reads the head from a checked-out work tree (the
-// Action's workspace) and any other commit, such as the base, from Other.
+// WorkspaceSources reads the commit checked out in a work tree (the
+// Action's workspace: the test merge, or the head) from disk and any other
+// commit, such as the base, from Other.
 type WorkspaceSources struct {
+	// HeadSHA is the commit checked out.
 	HeadSHA string
 	Other   Sources
 }

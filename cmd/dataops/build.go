@@ -10,18 +10,21 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
+	"github.com/dataops-dev/dataops/internal/scm"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 func init() {
 	commands["build"] = command{
 		summary: "Build the selected models, seeds and tests of a project in a warehouse or a branch environment.",
-		usage:   "build --project DIR --warehouse DSN [--env NAME] [--base REV] [--select EXPR] [--defer-to SCHEMA] [--threads N] [--dry-run] [--full-refresh] [--target NAME] [--json]",
+		usage:   "build --project DIR --warehouse DSN [--env NAME] [--base REV [--compare merge-base|merge|tip]] [--select EXPR] [--defer-to SCHEMA] [--threads N] [--dry-run] [--full-refresh] [--target NAME] [--json]",
 		run:     runBuild,
 	}
 }
@@ -41,6 +44,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	targetName := fs.String("target", "", "the profiles.yml output to build (ignored with --env)")
 	cfgPath := fs.String("config", config.FileName, "dataops.yml")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	compare := compareFlag(fs, scm.CompareMergeBase)
 	if code, stop := parseFlags(fs, args, out); stop {
 		return code
 	}
@@ -89,13 +93,16 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	}
 	var selectors map[string]project.SelectorMethod
 	var planned *plan.Plan
+	masks := mask.New(cfg.Mask, m)
 	if *baseRev != "" {
-		revs, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *targetName, errOut)
+		revs, cmp, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *compare, *targetName, errOut)
 		if revs == nil {
 			return code
 		}
+		fmt.Fprintf(errOut, "dataops build: %s\n", bot.DescribeComparison(cmp, *baseRev))
 		planned = plan.Diff(revs.Base, revs.Head)
 		selectors = planned.Selectors()
+		masks = mask.New(cfg.Mask, revs.Base, m)
 	}
 	var selection project.Selection
 	if planned != nil && *sel == "" {
@@ -112,7 +119,7 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	}
 	selection = m.WithTests(selection)
 	opts := build.Options{Manifest: m, Warehouse: w, Selection: selection, Threads: *threads,
-		DryRun: *dryRun, FullRefresh: *fullRefresh}
+		DryRun: *dryRun, FullRefresh: *fullRefresh, Mask: &masks}
 	if *deferTo != "" {
 		opts.Defer = &project.Target{Name: "prod", Schema: *deferTo, Type: w.Dialect().Name()}
 	}

@@ -72,6 +72,30 @@ func TestBuildCommand(t *testing.T) {
 	}
 }
 
+// TestBuildExampleDefaultTarget: a newcomer's first build of the example,
+// on its default target (dev, one schema), builds everything: its seeds
+// land in the target's schema, and the sources that read them read them
+// there. The command prints progress lines, not log records.
+func TestBuildExampleDefaultTarget(t *testing.T) {
+	shop := copyDir(t, "../../examples/shop")
+	dsn := "duckdb://" + filepath.Join(t.TempDir(), "x.duckdb")
+	code, stdout, stderr := runCLI("build", "--project", shop, "--warehouse", dsn)
+	if code != exitOK || !strings.Contains(stdout, "19 built, 0 errors, 0 skipped; tests: 70 passed, 0 failed, 1 warned") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if got := relationsIn(t, dsn, "raw"); got != "" {
+		t.Errorf("a development build wrote to the raw schema: %s", got)
+	}
+	if got := relationsIn(t, dsn, "main"); !strings.Contains(got, "raw_orders") || !strings.Contains(got, "stg_orders") {
+		t.Errorf("the seeds and models are not in the target's schema: %s", got)
+	}
+	for _, record := range []string{"level=", "msg=", `"level"`} {
+		if strings.Contains(stderr, record) {
+			t.Errorf("dataops build writes log records:\n%s", stderr)
+		}
+	}
+}
+
 func TestBuildCommandErrors(t *testing.T) {
 	shop := copyDir(t, "../../examples/shop")
 	t.Setenv("DATAOPS_WAREHOUSE_DSN", "")

@@ -4,15 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/config"
-	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/scm"
 	"github.com/dataops-dev/dataops/internal/scm/local"
 )
@@ -20,7 +21,7 @@ import (
 func init() {
 	commands["check"] = command{
 		summary: "Run a pull request's checks on a local git repository and print the comment and checks.",
-		usage:   "check [--project DIR] [--base REV] [--head REV] [--warehouse DSN] [--env NAME] [--out DIR] [--config FILE]",
+		usage:   "check [--project DIR] [--base REV] [--head REV] [--compare merge|merge-base|tip] [--warehouse DSN] [--env NAME] [--out DIR] [--config FILE]",
 		run:     runCheck,
 	}
 }
@@ -34,6 +35,7 @@ func runCheck(args []string, out, errOut io.Writer) int {
 	env := fs.String("env", "", "environment to build in (default: dataops_check_<user>)")
 	outDir := fs.String("out", "", "also write comment.md and checks/*.json to this folder")
 	cfgPath := fs.String("config", config.FileName, "dataops.yml")
+	compare := compareFlag(fs, scm.CompareMerge)
 	if code, stop := parseFlags(fs, args, out); stop {
 		return code
 	}
@@ -54,14 +56,28 @@ func runCheck(args []string, out, errOut io.Writer) int {
 	if *env == "" {
 		*env = "dataops_check_" + sanitize(currentUser())
 	}
-	host := &local.Host{Repo: *dir, Dir: *outDir, PR: scm.PullRequest{Number: 0, BaseRef: *base, BaseSHA: *base, HeadSHA: *head, Author: currentUser()}}
-	p := &bot.Pipeline{Host: host, Warehouse: w, Config: cfg, Sources: bot.GitSources{Dir: *dir}, ProjectDir: *dir, Environment: *env,
-		FullDetails: "Run with --out DIR for every check's full text."}
-	ev := bot.Event{Host: "local", Repo: *dir, Kind: bot.Opened, PullRequest: host.PR}
-	if _, err := plan.ReadRevision(ctx, *dir, *base); err != nil {
+	switch *compare {
+	case scm.CompareMerge, scm.CompareMergeBase, scm.CompareTip:
+	default:
+		return usageError(errOut, "check", "--compare %q: use merge, merge-base or tip", *compare)
+	}
+	host := &local.Host{Repo: *dir, Dir: *outDir, Mode: *compare,
+		PR: scm.PullRequest{Number: 0, BaseRef: *base, BaseSHA: *base, HeadSHA: *head, Author: currentUser()}}
+	cmp, err := host.Compare(ctx, host.PR)
+	if err != nil {
 		fmt.Fprintf(errOut, "dataops check: %v\n", err)
 		return exitUsage
 	}
+	host.PR.HeadSHA = cmp.PullHead // the checks are the head commit's, even for the work tree
+	fmt.Fprintf(errOut, "dataops check: %s\n", bot.DescribeComparison(cmp, *base))
+	// People read progress lines; log records are the bot's (dataops serve).
+	p := &bot.Pipeline{Host: host, Warehouse: w, Config: cfg, Sources: bot.GitSources{Dir: *dir}, ProjectDir: *dir, Environment: *env,
+		FullDetails: "Run with --out DIR for every check's full text.", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Compare: func(context.Context, scm.PullRequest) (scm.Comparison, error) { return cmp, nil },
+		StageDone: func(stage, conclusion string, took time.Duration) {
+			fmt.Fprintf(errOut, "dataops check: %s %s (%s)\n", strings.TrimPrefix(stage, "dataops/"), conclusion, took.Round(time.Millisecond))
+		}}
+	ev := bot.Event{Host: "local", Repo: *dir, Kind: bot.Opened, PullRequest: host.PR}
 	outcome, err := p.Run(ctx, ev)
 	if err != nil {
 		fmt.Fprintf(errOut, "dataops check: %v\n", err)

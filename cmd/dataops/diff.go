@@ -13,6 +13,7 @@ import (
 
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/datadiff"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/warehouse"
@@ -76,7 +77,10 @@ func runDiff(args []string, out, errOut io.Writer) int {
 		return code
 	}
 	defer w.Close()
-	opts := datadiff.Options{Key: splitList(*key), Columns: splitList(*columns), Where: *where, Sample: *sample, Tolerance: *tolerance}
+	// Two relations named on the command line are no nodes: their columns
+	// are masked by name (mask: in dataops.yml).
+	opts := datadiff.Options{Key: splitList(*key), Columns: splitList(*columns), Where: *where, Sample: *sample, Tolerance: *tolerance,
+		Mask: mask.New(cfg.Mask).Node("")}
 	if project {
 		return diffProject(ctx, w, cfg, *dir, *env, *deferTo, fs.Args(), opts, *asJSON, out, errOut)
 	}
@@ -139,8 +143,10 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 	}
 	var results []modelDiff
 	failed := false
+	masks := mask.New(cfg.Mask, m)
 	for _, n := range nodes {
 		o := opts
+		o.Mask = masks.Node(n.UniqueID)
 		prodRel := m.RelationIn(n, prod)
 		o.Base = warehouse.Relation{Schema: prodRel.Schema, Name: prodRel.Name}
 		o.Head = warehouse.Relation{Schema: n.Relation.Schema, Name: n.Relation.Name}

@@ -3,21 +3,25 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
 
+	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
+	"github.com/dataops-dev/dataops/internal/scm"
+	"github.com/dataops-dev/dataops/internal/scm/local"
 )
 
 func init() {
 	commands["plan"] = command{
 		summary: "Say what a change does to a project: models added, removed, modified (and why) or impacted, and whether changes break columns.",
-		usage:   "plan --project DIR --base REV [--head REV] [--warehouse DSN] [--defer-to SCHEMA] [--target NAME] [--json]",
+		usage:   "plan --project DIR --base REV [--head REV] [--compare merge-base|merge|tip] [--warehouse DSN] [--defer-to SCHEMA] [--target NAME] [--json]",
 		run:     runPlan,
 	}
 }
@@ -32,6 +36,7 @@ func runPlan(args []string, out, errOut io.Writer) int {
 	targetName := fs.String("target", "", "the profiles.yml output to compile for")
 	cfgPath := fs.String("config", config.FileName, "dataops.yml")
 	asJSON := fs.Bool("json", false, "print the plan as JSON for scripts")
+	compare := compareFlag(fs, scm.CompareMergeBase)
 	if code, stop := parseFlags(fs, args, out); stop {
 		return code
 	}
@@ -47,12 +52,12 @@ func runPlan(args []string, out, errOut io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	revs, code := compileRevisions(ctx, "plan", *dir, *base, *head, *targetName, errOut)
+	revs, cmp, code := compileRevisions(ctx, "plan", *dir, *base, *head, *compare, *targetName, errOut)
 	if revs == nil {
 		return code
 	}
 	p := plan.Diff(revs.Base, revs.Head)
-	p.Base, p.Head = *base, *head
+	p.Base, p.Head = cmp.Base, cmp.Head
 	if *dsn != "" || os.Getenv(cfg.Warehouse.DSNEnv) != "" {
 		w, _, code := openWarehouse(ctx, "plan", *dsn, cfg, errOut)
 		if w == nil {
@@ -64,6 +69,7 @@ func runPlan(args []string, out, errOut io.Writer) int {
 	if *asJSON {
 		printJSON(out, p)
 	} else {
+		fmt.Fprintf(out, "Plan for %s: %s\n", p.Project, bot.DescribeComparison(cmp, *base))
 		printPlan(out, p)
 	}
 	return exitOK
@@ -78,23 +84,55 @@ func productionTarget(cfg config.Config, schema, engine string) project.Target {
 	return project.Target{Name: "prod", Schema: schema, Type: engine}
 }
 
-// compileRevisions compiles base and head, printing the head's own compile
-// errors with their positions.
-func compileRevisions(ctx context.Context, cmd, dir, base, head, target string, errOut io.Writer) (*plan.Revisions, int) {
-	revs, err := plan.CompileRevisions(ctx, dir, base, head, target, nil)
+// compareFlag is --compare, shared by the commands that compare
+// revisions.
+func compareFlag(fs *flag.FlagSet, def string) *string {
+	return fs.String("compare", def, "what the change is compared with: merge-base (its merge base with --base, as git diff BASE...HEAD), "+
+		"merge (the change merged into --base, against --base's tip, as a code host's test merge; a conflict falls back to merge-base) "+
+		"or tip (--base's tip as it is)")
+}
+
+// compileRevisions resolves what to compare (see local.Compare) and
+// compiles both,
+// printing the head's own compile errors with their positions.
+func compileRevisions(ctx context.Context, cmd, dir, base, head, mode, target string, errOut io.Writer) (*plan.Revisions, scm.Comparison, int) {
+	switch mode {
+	case scm.CompareMerge, scm.CompareMergeBase, scm.CompareTip:
+	default:
+		return nil, scm.Comparison{}, usageError(errOut, cmd, "--compare %q: use merge-base, merge or tip", mode)
+	}
+	cmp, err := local.Compare(ctx, dir, base, head, mode)
+	if err != nil {
+		// A folder without a project says so first: git's complaint would
+		// hide it.
+		if p, ds := project.Load(dir); p == nil {
+			printDiagnostics(errOut, dir, ds)
+			return nil, cmp, exitUsage
+		}
+		fmt.Fprintf(errOut, "dataops %s: %v\n", cmd, err)
+		return nil, cmp, exitFailure
+	}
+	revs, err := plan.CompileRevisions(ctx, dir, cmp.Base, cmp.Head, target, nil)
 	var hp plan.HeadProblems
 	switch {
 	case errors.As(err, &hp):
 		printDiagnostics(errOut, dir, hp.Diagnostics)
 		if hp.HasConfigErrors() {
-			return nil, exitUsage
+			return nil, cmp, exitUsage
 		}
-		return nil, exitFailure
+		return nil, cmp, exitFailure
 	case err != nil:
 		fmt.Fprintf(errOut, "dataops %s: %v\n", cmd, err)
-		return nil, exitFailure
+		return nil, cmp, exitFailure
 	}
-	return revs, exitOK
+	return revs, cmp, exitOK
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
 }
 
 var statusTitles = []struct {
@@ -109,12 +147,8 @@ var statusTitles = []struct {
 	{plan.Impacted, "Impacted downstream (rebuilt)", ">"},
 }
 
+// printPlan lists a plan's changes, after a line saying what it compared.
 func printPlan(w io.Writer, p *plan.Plan) {
-	head := p.Head
-	if head == "" {
-		head = "the work tree"
-	}
-	fmt.Fprintf(w, "Plan for %s: %s -> %s\n", p.Project, p.Base, head)
 	if len(p.Changes) == 0 {
 		fmt.Fprintln(w, "\nNo changes to models, seeds, sources or tests: nothing to build.")
 		return

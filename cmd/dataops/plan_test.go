@@ -45,7 +45,8 @@ func TestPlanCommand(t *testing.T) {
 		t.Fatalf("plan: %d\n%s", code, errOut)
 	}
 	for _, want := range []string{
-		"Plan for shop: HEAD -> the work tree",
+		"Plan for shop: compared the work tree (on ",
+		", its merge base with HEAD\n",
 		"~ dim_customers (table)  models/marts/dim_customers.sql  [sql]",
 		"breaking: renamed lifetime_value -> lifetime_revenue",
 		"customer_segments: uses lifetime_value",

@@ -57,8 +57,8 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 		commentsAtKill int
 	}{
 		{name: "fetching the head archive", hold: func(f *botFixture, r *http.Request, _ []byte) bool {
-			// Before the environment exists.
-			return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/tarball/"+f.headSHA)
+			// Before the environment exists: the sources of the test merge.
+			return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/tarball/"+f.mergeSHA)
 		}},
 		{name: "between build and diff", envAtKill: "pr_7", hold: func(f *botFixture, r *http.Request, body []byte) bool {
 			// The environment is built; compile, dry-run and build have

@@ -40,25 +40,38 @@ const (
 )
 
 // botFixture is the bot's world in a test: a git repository made from
-// examples/shop with a base and a head commit, production built from the
-// base in a warehouse, the OpenAPI-checked GitHub fake serving the
-// repository's archives to a GitHub App, and the bot's configuration.
+// examples/shop, where pull request 7 (branch card-amount) changes
+// fct_orders and adds a model, production built from main's tip in a
+// warehouse, the OpenAPI-checked GitHub fake serving the repository's
+// commits, archives and GitHub's test merge of the pull request to a
+// GitHub App, and the bot's configuration.
 type botFixture struct {
-	dir              string
-	baseSHA, headSHA string
-	gh               *githubtest.Server
-	dsn              string
-	keyPEM           []byte
-	cfg              config.Serve
-	env              map[string]string
-	delivery         atomic.Int64
+	dir string
+	// baseSHA is where the pull request branched from main, mainSHA main's
+	// tip, headSHA the pull request's head and mergeSHA GitHub's test
+	// merge of it into main's tip.
+	baseSHA, mainSHA, headSHA, mergeSHA string
+	gh                                  *githubtest.Server
+	dsn                                 string
+	keyPEM                              []byte
+	cfg                                 config.Serve
+	env                                 map[string]string
+	delivery                            atomic.Int64
 }
 
-// newBotFixture builds production from the base commit in the warehouse
-// at dsn; w is closed afterwards, since the bot opens the warehouse itself
-// (a DuckDB file takes one opener). dataopsYML, when not empty, is the
-// repository's dataops.yml (on both commits).
+// newBotFixture builds production from main in the warehouse at dsn; w is
+// closed afterwards, since the bot opens the warehouse itself (a DuckDB
+// file takes one opener). dataopsYML, when not empty, is the repository's
+// dataops.yml (on every commit).
 func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) *botFixture {
+	return newDivergedBotFixture(t, w, dsn, dataopsYML, nil, nil, nil)
+}
+
+// newDivergedBotFixture is newBotFixture on examples/shop with baseEdits,
+// where main moved on after the pull request branched, with mainEdits, and
+// production was built from main's tip; the pull request makes prEdits
+// besides projecttest.CardAmount.
+func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string, baseEdits, mainEdits, prEdits projecttest.Edits) *botFixture {
 	t.Helper()
 	f := &botFixture{dir: t.TempDir(), gh: githubtest.NewServer(t), dsn: dsn}
 	for _, file := range projecttest.Shop(t, nil) {
@@ -67,8 +80,15 @@ func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) 
 	if dataopsYML != "" {
 		writeFile(t, filepath.Join(f.dir, "dataops.yml"), dataopsYML)
 	}
+	baseEdits.Apply(t, f.dir)
 	f.baseSHA = f.commit(t, "base")
-	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
+	f.git(t, "branch", "-M", "main")
+	f.mainSHA = f.baseSHA
+	if mainEdits != nil {
+		mainEdits.Apply(t, f.dir)
+		f.mainSHA = f.commit(t, "main moves on")
+	}
+	m := projecttest.Compile(t, projecttest.Files(t, f.dir), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
 	all, _ := m.Select("", nil)
 	if res, err := build.Run(context.Background(), build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
 		t.Fatalf("production build: %v", err)
@@ -76,16 +96,11 @@ func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) 
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	fct := filepath.Join(f.dir, "models/marts/fct_orders.sql")
-	data, _ := os.ReadFile(fct)
-	writeFile(t, fct, strings.Replace(string(data), "as numeric(12, 2)) as credit_card_amount,", "as numeric(12, 2)) as card_amount,", 1))
-	writeFile(t, filepath.Join(f.dir, "models/marts/orders_per_month.sql"), "select cast(date_trunc('month', ordered_at) as date) as month, count(*) as orders\nfrom {{ ref('fct_orders') }}\ngroup by 1\n")
+	f.git(t, "checkout", "-q", "-b", "card-amount", f.baseSHA)
+	projecttest.CardAmount.Apply(t, f.dir)
+	prEdits.Apply(t, f.dir)
 	f.headSHA = f.commit(t, "head")
-	for _, sha := range []string{f.baseSHA, f.headSHA} {
-		f.gh.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
-	}
-	f.gh.AddPullRequest(botRepo, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+	f.sync(t)
 	f.gh.SetPermission("octocat", "write")
 	f.gh.SetPermission("maintainer", "admin")
 	f.gh.SetPermission("visitor", "read")
@@ -106,6 +121,25 @@ func newBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML string) 
 		WebhookSecretEnv: "TEST_WEBHOOK_SECRET"}
 	f.env = map[string]string{"TEST_APP_KEY": string(f.keyPEM), "TEST_WEBHOOK_SECRET": botSecret, "DATAOPS_WAREHOUSE_DSN": dsn}
 	return f
+}
+
+// sync does what GitHub does after a push to either branch: it makes the
+// test merge of the head into main's tip (refs/pull/7/merge), and serves
+// every commit with its archive and pull request 7 as it now is.
+func (f *botFixture) sync(t *testing.T) {
+	t.Helper()
+	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
+	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
+		f.gh.AddCommit(sha, parents...)
+		f.gh.SetArchive(sha, archive)
+	})
+	f.gh.AddPullRequest(botRepo, f.pull("octocat"))
+}
+
+// pull is pull request 7 as GitHub serves it, by author.
+func (f *botFixture) pull(author string) githubtest.PullRequest {
+	return githubtest.PullRequest{Number: 7, Title: "card_amount", Author: author,
+		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA}
 }
 
 func (f *botFixture) git(t *testing.T, args ...string) []byte {
@@ -188,7 +222,7 @@ func (f *botFixture) payload(t *testing.T, name string, edit func(map[string]any
 	if pr, ok := p["pull_request"].(map[string]any); ok {
 		pr["number"], p["number"] = 7, 7
 		base, head := pr["base"].(map[string]any), pr["head"].(map[string]any)
-		base["sha"], base["ref"] = f.baseSHA, "main"
+		base["sha"], base["ref"] = f.mainSHA, "main"
 		head["sha"], head["ref"] = f.headSHA, "card-amount"
 		head["repo"].(map[string]any)["full_name"] = botRepo
 		base["repo"].(map[string]any)["full_name"] = botRepo
@@ -300,15 +334,33 @@ func (f *botFixture) commentsWith(marker string) []githubtest.Comment {
 	return out
 }
 
-// push commits a change to the head branch, serves its archive, and moves
-// PR 7's head to it (as a push does); it returns the new head.
+// report waits for the checks of the head and the report comment, and
+// returns everything they say: the comment, then each check run's summary,
+// text and annotations.
+func (f *botFixture) report(t *testing.T) string {
+	t.Helper()
+	waitFor(t, "the report", func() bool {
+		return strings.HasPrefix(f.gate(f.headSHA), "completed/") && len(f.commentsWith(reportMarker)) == 1
+	})
+	report := f.commentsWith(reportMarker)[0].Body
+	for _, run := range f.gh.CheckRuns(botRepo) {
+		if run.HeadSHA != f.headSHA {
+			continue
+		}
+		report += "\n" + run.Summary + "\n" + run.Text
+		for _, a := range run.Annotations {
+			report += "\n" + a.Path + ": " + a.Message
+		}
+	}
+	return report
+}
+
+// push commits a change to the head branch and moves PR 7's head to it
+// (as a push does); it returns the new head.
 func (f *botFixture) push(t *testing.T, path, content string) string {
 	t.Helper()
 	writeFile(t, filepath.Join(f.dir, path), content)
-	sha := f.commit(t, "push "+path)
-	f.gh.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
-	f.headSHA = sha
-	f.gh.AddPullRequest(botRepo, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: sha})
-	return sha
+	f.headSHA = f.commit(t, "push "+path)
+	f.sync(t)
+	return f.headSHA
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm/gitlabtest"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
@@ -64,12 +65,14 @@ func TestServeGitLab(t *testing.T) {
 	f := newBotFixture(t, w, dsn, "")
 	gl := gitlabtest.NewServer(t)
 	project := gl.Project()
-	for _, sha := range []string{f.baseSHA, f.headSHA} {
-		gl.SetArchive(sha, f.git(t, "archive", "--format=tar.gz", "--prefix=shop-"+sha+"/", sha))
-	}
+	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
+		gl.SetParents(sha, parents...)
+		gl.SetArchive(sha, archive)
+	})
 	gl.AddCommit(f.headSHA, "card-amount")
+	// GitLab's merge ref is the test merge GitHub would make.
 	gl.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, Title: "card_amount", State: "opened", SourceBranch: "card-amount", TargetBranch: "main",
-		SourceProjectID: project.ID, TargetProjectID: project.ID, SHA: f.headSHA, BaseSHA: f.baseSHA})
+		SourceProjectID: project.ID, TargetProjectID: project.ID, SHA: f.headSHA, BaseSHA: f.baseSHA, StartSHA: f.mainSHA, MergeRefSHA: f.mergeSHA})
 	dev := gitlabtest.User{ID: 501, Username: "dev"}
 	reporter := gitlabtest.User{ID: 502, Username: "watcher"}
 	gl.AddMember(gitlabtest.Member{User: dev, AccessLevel: 30})

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/dataops-dev/dataops/bot"
-	"github.com/dataops-dev/dataops/internal/scm/githubtest"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
@@ -267,8 +266,9 @@ func TestServeRefusesToStartWithoutSecret(t *testing.T) {
 func TestServeForkWaitsForWriter(t *testing.T) {
 	w, dsn := warehousetest.PostgresDatabase(t)
 	f := newBotFixture(t, w, dsn, "")
-	f.gh.AddPullRequest(botRepo, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "stranger",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, HeadRepo: "stranger/shop"})
+	fork := f.pull("stranger")
+	fork.HeadRepo = "stranger/shop"
+	f.gh.AddPullRequest(botRepo, fork)
 	b := f.start(t)
 	fromFork := func(p map[string]any) {
 		head := p["pull_request"].(map[string]any)["head"].(map[string]any)
@@ -388,10 +388,11 @@ func TestServeSupersedesOlderHead(t *testing.T) {
 	t.Run("running", func(t *testing.T) {
 		w, dsn := warehousetest.DuckDBFile(t)
 		f := newBotFixture(t, w, dsn, "")
-		first := f.headSHA
-		// The first head's sources hang until the run is cancelled.
+		first, firstMerge := f.headSHA, f.mergeSHA
+		// The first head's sources (its test merge's) hang until the run
+		// is cancelled.
 		proxy := newHoldingProxy(t, f.gh, func(r *http.Request, _ []byte) bool {
-			return strings.Contains(r.URL.Path, "/tarball/"+first)
+			return strings.Contains(r.URL.Path, "/tarball/"+firstMerge)
 		}, false)
 		f.cfg.GitHub.APIURL = proxy.URL + "/"
 		b := f.start(t)
@@ -468,8 +469,9 @@ func TestServeSweep(t *testing.T) {
 		envs, _ := b.srv.store.Environments(context.Background())
 		return len(envs) == 1 && schemaExists(t, b, "pr_7")
 	})
-	f.gh.AddPullRequest(botRepo, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat", State: "closed",
-		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+	closed := f.pull("octocat")
+	closed.State = "closed"
+	f.gh.AddPullRequest(botRepo, closed)
 	if dropped, err := sweeper.Sweep(context.Background()); err != nil || len(dropped) != 1 || schemaExists(t, b, "pr_7") {
 		t.Fatalf("closed pull request's environment not swept: %v %v", dropped, err)
 	}

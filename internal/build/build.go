@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
@@ -47,6 +49,10 @@ type Options struct {
 	// can restore them. Incremental models are merged into a copy that is
 	// swapped in. See keep.go.
 	KeepPrevious *Deploy
+	// Mask hides the values of sensitive columns in failing tests' sample
+	// rows. Nil masks what the manifest marks and the default patterns
+	// name, with a key of this build's own.
+	Mask *mask.Set
 }
 
 // Status of one node.
@@ -145,6 +151,10 @@ type Event struct {
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Threads <= 0 {
 		opts.Threads = 4
+	}
+	if opts.Mask == nil {
+		set := mask.New(config.Default().Mask, opts.Manifest)
+		opts.Mask = &set
 	}
 	b := &builder{opts: opts, m: opts.Manifest, w: opts.Warehouse, d: opts.Warehouse.Dialect()}
 	start := time.Now()
@@ -272,14 +282,7 @@ func (b *builder) waits(order []string) map[string][]string {
 	}
 	// Sources are loaded by something else, but in many projects that
 	// something is a seed (raw data loaded with +schema: raw and read
-	// through source()); a source at the relation a seed of this build
-	// loads waits for that seed.
-	seedAt := map[project.Relation]string{}
-	for _, id := range order {
-		if n := b.m.Nodes[id]; n.Kind == project.KindSeed {
-			seedAt[n.Relation] = id
-		}
-	}
+	// through source()): a source a seed of this build loads waits for it.
 	waits := map[string][]string{}
 	for _, id := range order {
 		seen := map[string]bool{}
@@ -290,10 +293,8 @@ func (b *builder) waits(order []string) map[string][]string {
 			}
 		}
 		for _, p := range b.m.Parents(id) {
-			if pn := b.m.Nodes[p]; pn.Kind == project.KindSource {
-				if seed, ok := seedAt[pn.Relation]; ok {
-					add(seed)
-				}
+			if pn := b.m.Nodes[p]; pn.Kind == project.KindSource && pn.LoadedBy != "" {
+				add(pn.LoadedBy)
 			}
 			add(p)
 			if b.m.Nodes[id].Kind != project.KindTest {
@@ -381,12 +382,6 @@ func (b *builder) ensureSchemas(ctx context.Context, order []string) error {
 // selected node reads but does not build exists, and says what to do when
 // one does not. It asks the catalog once for all of them.
 func (b *builder) missingUpstream(ctx context.Context, order []string) (map[string]string, error) {
-	loaded := map[project.Relation]bool{}
-	for _, id := range order {
-		if n := b.m.Nodes[id]; n.Kind == project.KindSeed && !b.opts.DryRun {
-			loaded[n.Relation] = true
-		}
-	}
 	type read struct {
 		reader, parent string
 		rel            project.Relation
@@ -400,10 +395,11 @@ func (b *builder) missingUpstream(ctx context.Context, order []string) (map[stri
 				continue
 			}
 			var rel project.Relation
+			if seed := b.m.Nodes[pn.LoadedBy]; pn.Kind == project.KindSource && seed != nil {
+				// A seeded source is read where its seed is.
+				p, pn = seed.UniqueID, seed
+			}
 			if pn.Kind == project.KindSource {
-				if loaded[pn.Relation] {
-					continue
-				}
 				rel = pn.Relation
 			} else {
 				ref := b.resolve(pn)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
@@ -33,6 +34,7 @@ func (b *builder) runTest(ctx context.Context, n *project.Node, res *NodeResult)
 	res.Message = fmt.Sprintf("%d failing rows", res.Failures)
 	sample, err := b.w.QueryLimit(ctx, SampleRows, "select * from (\n"+sql+"\n) dbt_internal_test")
 	if err == nil {
+		maskRows(sample, b.opts.Mask.Test(n, b.m))
 		res.Sample = sample
 	}
 	if n.Test != nil && n.Path != "" {
@@ -74,4 +76,18 @@ func (b *builder) dryRun(ctx context.Context, n *project.Node, res *NodeResult) 
 	res.Status = StatusSuccess
 	res.Columns = cols
 	res.Plan = plan
+}
+
+// maskRows masks the values of sensitive columns, in place, before the
+// rows go anywhere.
+func maskRows(rows *warehouse.Rows, c mask.Columns) {
+	for _, row := range rows.Values {
+		for i, v := range row {
+			col := ""
+			if i < len(rows.Columns) {
+				col = rows.Columns[i]
+			}
+			row[i] = c.Value(col, v)
+		}
+	}
 }

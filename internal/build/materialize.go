@@ -352,6 +352,7 @@ func (b *builder) fail(n *project.Node, res *NodeResult, err error, sql string, 
 			f.Message = he.which + ": " + f.Message
 		}
 	}
+	f.Message = b.opts.Mask.Message(f.Message)
 	res.Failure = f
 	res.Message = f.String()
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	pathpkg "path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,10 +32,28 @@ type Config struct {
 	Production   Production   `yaml:"production"`
 	Environments Environments `yaml:"environments"`
 	Diff         Diff         `yaml:"diff"`
+	Profile      Profile      `yaml:"profile"`
 	Checks       Checks       `yaml:"checks"`
 	Gate         Gate         `yaml:"gate"`
 	Commands     Commands     `yaml:"commands"`
 	Deploy       Deploy       `yaml:"deploy"`
+	Mask         Mask         `yaml:"mask"`
+}
+
+// Mask says which columns hold sensitive values. Their values never leave
+// the warehouse: every sample dataops shows (diff rows, failing test rows)
+// carries a keyed hash of such a value instead. Columns the project marks
+// (meta: {sensitive: true} or a pii tag) are sensitive whatever this says.
+type Mask struct {
+	// Defaults turns on the built-in name patterns (email, phone, ssn,
+	// password, token, iban, card number...: see internal/mask).
+	Defaults bool `yaml:"defaults"`
+	// Columns are more name patterns: case-insensitive globs (* and ?)
+	// matched against whole column names.
+	Columns []string `yaml:"columns"`
+	// Except are name patterns the patterns above must not mask (a column
+	// the project marks stays masked).
+	Except []string `yaml:"except"`
 }
 
 // Checks turns stages off; compile and the gate always run.
@@ -98,6 +117,8 @@ type FailOn struct {
 	// ChangedPercent: more than this percentage of a model's matched rows
 	// changed (0 = never).
 	ChangedPercent float64 `yaml:"changed_percent"`
+	// Profile names the profile flags (ProfileFlags) that fail the check.
+	Profile []string `yaml:"profile"`
 }
 
 // Warehouse names where the DSN comes from. The DSN itself holds
@@ -152,8 +173,10 @@ func Default() Config {
 		Production:   Production{Target: "prod", Schema: "main"},
 		Environments: Environments{Name: "pr_{number}", TTL: Duration{7 * 24 * time.Hour}},
 		Diff:         Diff{Sample: 5},
+		Profile:      DefaultProfile(),
 		Checks:       Checks{DryRun: true, Build: true, Diff: true},
 		Commands:     Commands{Allowed: append([]string(nil), AllCommands...)},
+		Mask:         Mask{Defaults: true},
 	}
 }
 
@@ -199,6 +222,7 @@ func Parse(path string, data []byte) (Config, error) {
 	if err := decodeStrict(path, data, &cfg, "dataops.yml"); err != nil {
 		return Config{}, err
 	}
+	cfg.locateProfile(data)
 	return cfg, cfg.validate(path, data)
 }
 
@@ -243,6 +267,9 @@ func (c Config) validate(path string, data []byte) error {
 	if p := c.Diff.FailOn.ChangedPercent; p < 0 || p > 100 {
 		return fail("diff.fail_on.changed_percent", "must be a percentage between 0 and 100, not %g", p)
 	}
+	if err := c.validateProfile(path, data); err != nil {
+		return err
+	}
 	if c.Gate.Approvals < 0 {
 		return fail("gate.approvals", "must not be negative")
 	}
@@ -267,7 +294,32 @@ func (c Config) validate(path string, data []byte) error {
 	if strings.Contains(c.Warehouse.DSNEnv, "://") {
 		return fail("warehouse.dsn_env", "looks like a DSN; put the DSN in an environment variable (a secret) and name that variable here")
 	}
+	for _, list := range []struct {
+		field    string
+		patterns []string
+	}{{"mask.columns", c.Mask.Columns}, {"mask.except", c.Mask.Except}} {
+		for _, p := range list.patterns {
+			if _, err := pathpkg.Match(p, ""); err != nil || strings.TrimSpace(p) == "" {
+				return &Error{Path: path, Line: lineOfItem(data, list.field, p), Field: list.field,
+					Message: fmt.Sprintf("%q is not a column name pattern: write a name, with * for any characters and ? for one (e.g. *email*)", p)}
+			}
+		}
+	}
 	return nil
+}
+
+// lineOfItem finds the line of item in the list under a dotted field.
+func lineOfItem(data []byte, field, item string) int {
+	from := lineOf(data, field)
+	if from == 0 {
+		return 0
+	}
+	for i, l := range strings.Split(string(data), "\n")[from-1:] {
+		if strings.Contains(l, item) {
+			return from + i
+		}
+	}
+	return from
 }
 
 // lineOf finds the line of the last key of a dotted field, for messages

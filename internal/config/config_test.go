@@ -40,6 +40,18 @@ func TestParse(t *testing.T) {
 		{name: "bad duration", yml: "environments:\n  ttl: soon\n", wantErr: `dataops.yml:2`},
 		{name: "template without number", yml: "environments:\n  name: shared\n", wantErr: `dataops.yml:2: environments.name: "shared" must contain {number}`},
 		{name: "a DSN where its variable belongs", yml: "warehouse:\n  dsn_env: postgres://u:p@h/db\n", wantErr: `warehouse.dsn_env: looks like a DSN`},
+		{name: "mask", yml: "mask:\n  defaults: false\n  columns: ['*salary*', iban]\n  except:\n    - email_domain\n", check: func(t *testing.T, c Config) {
+			if c.Mask.Defaults || len(c.Mask.Columns) != 2 || c.Mask.Except[0] != "email_domain" {
+				t.Errorf("mask = %+v", c.Mask)
+			}
+		}},
+		{name: "mask defaults on", yml: "", check: func(t *testing.T, c Config) {
+			if !c.Mask.Defaults {
+				t.Errorf("mask = %+v", c.Mask)
+			}
+		}},
+		{name: "bad mask pattern", yml: "project: .\nmask:\n  except:\n    - ok\n    - 'bad[name'\n", wantErr: `dataops.yml:5: mask.except: "bad[name" is not a column name pattern`},
+		{name: "mask typo", yml: "mask:\n  colums: [a]\n", wantErr: `dataops.yml:2: field colums is not a field of Mask`},
 		{name: "not a mapping", yml: "- a\n", wantErr: "dataops.yml:1"},
 	}
 	for _, tc := range tests {
@@ -69,6 +81,8 @@ func TestLoadMissingFileIsDefault(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add("environments:\n  name: pr_{number}\n  ttl: 2d\n")
 	f.Add("production: [1]\n")
+	f.Add("profile:\n  columns:\n    - {model: m, column: c, ignore: [new_value]}\ndiff:\n  fail_on:\n    profile: [row_count]\n")
+	f.Add("profile:\n  columns: [[1]]\n  rules: {mean_shift: .5}\n")
 	f.Fuzz(func(t *testing.T, yml string) {
 		c, err := Parse("dataops.yml", []byte(yml))
 		if err == nil && !strings.Contains(c.Environments.Name, "{number}") {

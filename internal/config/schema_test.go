@@ -51,3 +51,25 @@ func TestSchemaCoversConfig(t *testing.T) {
 	}
 	walk(reflect.TypeOf(Config{}), schema, "")
 }
+
+// TestSchemaProfileFlags keeps the flag names editors offer equal to those
+// dataops accepts.
+func TestSchemaProfileFlags(t *testing.T) {
+	data, err := os.ReadFile("schema/dataops.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Defs struct {
+			ProfileFlag struct {
+				Enum []string `json:"enum"`
+			} `json:"profileFlag"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(schema.Defs.ProfileFlag.Enum, ProfileFlags) {
+		t.Errorf("schema flags %v, dataops accepts %v", schema.Defs.ProfileFlag.Enum, ProfileFlags)
+	}
+}

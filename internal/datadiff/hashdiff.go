@@ -84,6 +84,7 @@ var ErrKeyTypeMismatch = errors.New("key column types do not match between the t
 // in the database encoding (UTF-8, as DuckDB's, in practice).
 func HashDiff(ctx context.Context, base, head warehouse.Warehouse, opts Options) (*Result, error) {
 	res, _, err := hashDiff(ctx, base, head, opts, defaultHashTuning)
+	res.maskSamples(opts.Mask)
 	return res, err
 }
 

@@ -56,6 +56,12 @@ import (
 // the statements as a predicate on each relation. Identifiers are quoted
 // by the warehouse's Dialect and the tolerance is a bound parameter.
 func Join(ctx context.Context, w warehouse.Warehouse, opts Options) (*Result, error) {
+	res, err := join(ctx, w, opts)
+	res.maskSamples(opts.Mask)
+	return res, err
+}
+
+func join(ctx context.Context, w warehouse.Warehouse, opts Options) (*Result, error) {
 	d := w.Dialect()
 	res := &Result{
 		Algorithm: "join",

@@ -12,6 +12,7 @@ package datadiff
 import (
 	"errors"
 
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
@@ -30,6 +31,17 @@ type Options struct {
 	Sample int
 	// Tolerance: numeric values differing by at most this much are equal.
 	Tolerance float64
+	// Mask hides the values of sensitive columns in the samples (key
+	// values included). Nil masks the columns internal/mask's default
+	// patterns name, with a key of this diff's own. Counts and match
+	// percentages always come from the real values.
+	Mask Masker
+}
+
+// Masker is what a diff needs of internal/mask: a sample value of column
+// as it may be shown.
+type Masker interface {
+	Value(column string, v any) any
 }
 
 // ErrNoKey is wrapped when no key is given; the Result still holds row
@@ -120,4 +132,44 @@ func (r *Result) Identical() bool {
 		len(r.Schema.Added)+len(r.Schema.Removed)+len(r.Schema.Retyped) == 0 &&
 		r.OnlyInBase+r.OnlyInHead+r.Changed == 0 && r.Base.DuplicateKeys+r.Head.DuplicateKeys == 0 &&
 		r.Base.NullKeys+r.Head.NullKeys == 0
+}
+
+// maskSamples replaces the sample values of sensitive columns by their
+// masks: it runs once, on the way out of Join and HashDiff, so no caller
+// sees a real one.
+func (r *Result) maskSamples(m Masker) {
+	if r == nil {
+		return
+	}
+	if m == nil {
+		m = mask.Defaults()
+	}
+	keys := func(key []any) {
+		for i := range key {
+			if i < len(r.Key) {
+				key[i] = m.Value(r.Key[i], key[i])
+			} else {
+				key[i] = m.Value("", key[i]) // not made: every key value has its column
+			}
+		}
+	}
+	for _, rows := range [][]Row{r.Samples.OnlyInBase, r.Samples.OnlyInHead} {
+		for _, row := range rows {
+			keys(row.Key)
+			for col, v := range row.Values {
+				row.Values[col] = m.Value(col, v)
+			}
+		}
+	}
+	for _, row := range r.Samples.Changed {
+		keys(row.Key)
+		for col, v := range row.Changes {
+			row.Changes[col] = [2]any{m.Value(col, v[0]), m.Value(col, v[1])}
+		}
+	}
+	for _, side := range []*Side{&r.Base, &r.Head} {
+		for _, key := range side.DuplicateSample {
+			keys(key)
+		}
+	}
 }

@@ -102,8 +102,8 @@ func Diff(base, head *project.Manifest) *Plan {
 		if len(ups) > 0 {
 			impacted[id] = dedupe(ups)
 			n := head.Nodes[id]
-			if n.Kind == project.KindTest {
-				continue // tests are selected with their models, not listed
+			if n.Kind == project.KindTest || n.Kind == project.KindSource {
+				continue // tests go with their models; a source a seed loads goes with the seed
 			}
 			c := change(n, Impacted, nil)
 			c.Upstream = impacted[id]

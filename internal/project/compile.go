@@ -53,6 +53,7 @@ func Compile(p *Project, opts Options) (*Manifest, Diagnostics) {
 	c.addTests(props)
 	c.compileSingularTests()
 	c.resolveDependencies()
+	c.linkSeededSources()
 	m := &Manifest{Project: p.Name, Target: opts.Target, Nodes: c.nodes, Macros: c.macroInfo, Vars: vars,
 		Disabled: c.disabled}
 	c.diags = append(c.diags, m.buildGraph()...)
@@ -468,6 +469,7 @@ func (c *compiler) addSeeds(props properties) {
 				for i := range n.Columns {
 					if n.Columns[i].Name == pc.Name {
 						n.Columns[i].Description = pc.Description
+						n.Columns[i].Meta, n.Columns[i].Tags = pc.Meta, pc.Tags
 						if pc.DataType != "" && n.Columns[i].DataType == "" {
 							n.Columns[i].DataType = pc.DataType
 						}
@@ -505,7 +507,42 @@ func (c *compiler) addSources(props properties) {
 		n := &Node{UniqueID: id, Kind: KindSource, Name: s.table, SourceName: s.source, Path: s.path, Line: s.line,
 			Description: s.description, Columns: s.columns, Config: Config{Enabled: true},
 			Relation: Relation{Schema: fmt.Sprint(schema), Name: s.identifier}}
+		for _, e := range s.config {
+			if err := n.Config.set(e.key, e.value); err != nil {
+				c.diags = append(c.diags, at(s.path, e.node, "%s: %v", e.key, err))
+			}
+		}
 		c.nodes[id] = n
+	}
+}
+
+// linkSeededSources finds the sources a seed of the project loads: a
+// source table at the schema a seed is given (+schema) and at its name.
+// Such a source is read wherever the seed is in the target being built -
+// in a development target's one schema, in a pull request's environment
+// when the pull request changes the seed, in production otherwise - and
+// depends on the seed, so that what reads it is rebuilt when the seed
+// changes. Without the link, a development build put the seed in the
+// target's schema while the source still read the custom one.
+func (c *compiler) linkSeededSources() {
+	seeds := map[Relation]string{}
+	for id, n := range c.nodes {
+		if n.Kind == KindSeed && n.Config.Schema != "" {
+			name := n.Name
+			if n.Config.Alias != "" {
+				name = n.Config.Alias
+			}
+			seeds[Relation{Schema: n.Config.Schema, Name: name}] = id
+		}
+	}
+	for _, n := range c.nodes {
+		if n.Kind != KindSource {
+			continue
+		}
+		if seed, ok := seeds[n.Relation]; ok {
+			n.LoadedBy = seed
+			n.DependsOn.Nodes = []string{seed}
+		}
 	}
 }
 

@@ -198,6 +198,9 @@ func (m *Manifest) Hooks(n *Node, resolve Resolver) (pre, post []string) {
 // pull request's build finds the production relation it defers to.
 func (m *Manifest) RelationIn(n *Node, t Target) Relation {
 	if n.Kind == KindSource {
+		if seed := m.Nodes[n.LoadedBy]; seed != nil {
+			return m.RelationIn(seed, t)
+		}
 		return n.Relation
 	}
 	schema := t.Schema
@@ -243,6 +246,9 @@ func (m *Manifest) resolvePlaceholder(self *Node, kind, key, ph string, resolve 
 		return quoteRelation(resolve(self).Relation)
 	case "src":
 		if n, ok := m.Nodes["source."+m.Project+"."+key]; ok {
+			if seed := m.Nodes[n.LoadedBy]; seed != nil {
+				return quoteRelation(resolve(seed).Relation)
+			}
 			return quoteRelation(n.Relation)
 		}
 	case "ref":

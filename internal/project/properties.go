@@ -65,6 +65,8 @@ type sourceDecl struct {
 	description string
 	columns     []Column
 	tests       []testDecl
+	// tags and meta of the source and of the table, in that order.
+	config []configEntry
 }
 
 // properties collects every properties file of the project.
@@ -131,9 +133,11 @@ func readPatch(path string, entry *yaml.Node, what string) (*patch, Diagnostics)
 	cfg, cds := readConfigBlock(path, lookup(entry, "config"))
 	pt.config = cfg
 	ds = append(ds, cds...)
-	if tags := lookup(entry, "tags"); tags != nil {
-		v, _ := plain(tags)
-		pt.config = append(pt.config, configEntry{"tags", v, tags})
+	for _, key := range []string{"tags", "meta"} {
+		if n := lookup(entry, key); n != nil {
+			v, _ := plain(n)
+			pt.config = append(pt.config, configEntry{key, v, n})
+		}
 	}
 	tests, tds := readTests(path, entry, "")
 	pt.tests = tests
@@ -203,12 +207,51 @@ func readColumns(path string, n *yaml.Node) ([]Column, Diagnostics, []testDecl) 
 		if d := lookup(c, "data_type"); d != nil {
 			col.DataType = d.Value
 		}
+		mds := readColumnMeta(path, c, &col)
+		ds = append(ds, mds...)
+		if cfg := lookup(c, "config"); cfg != nil && cfg.Kind == yaml.MappingNode {
+			ds = append(ds, readColumnMeta(path, cfg, &col)...)
+		}
 		cols = append(cols, col)
 		t, tds := readTests(path, c, col.Name)
 		tests = append(tests, t...)
 		ds = append(ds, tds...)
 	}
 	return cols, ds, tests
+}
+
+// readColumnMeta reads the meta: and tags: of a column entry, or of its
+// config: block.
+func readColumnMeta(path string, n *yaml.Node, col *Column) Diagnostics {
+	var ds Diagnostics
+	if m := lookup(n, "meta"); m != nil {
+		v, err := plain(m)
+		meta, ok := v.(map[string]any)
+		switch {
+		case err != nil || (!ok && v != nil):
+			ds = append(ds, at(path, m, "meta: of column %q must be a mapping", col.Name))
+		case ok:
+			if col.Meta == nil {
+				col.Meta = map[string]any{}
+			}
+			for k, x := range meta {
+				col.Meta[k] = x
+			}
+		}
+	}
+	if t := lookup(n, "tags"); t != nil {
+		v, _ := plain(t)
+		tags, err := asStrings("tags", v)
+		if err != nil {
+			ds = append(ds, at(path, t, "column %q: %v", col.Name, err))
+		}
+		for _, tag := range tags {
+			if !contains(col.Tags, tag) {
+				col.Tags = append(col.Tags, tag)
+			}
+		}
+	}
+	return ds
 }
 
 // readTests reads the tests: or data_tests: list of a model, column or
@@ -323,6 +366,14 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 			}
 			if n := lookup(t, "description"); n != nil {
 				decl.description = n.Value
+			}
+			for _, owner := range []*yaml.Node{s, t} {
+				for _, key := range []string{"tags", "meta"} {
+					if n := lookup(owner, key); n != nil {
+						v, _ := plain(n)
+						decl.config = append(decl.config, configEntry{key, v, n})
+					}
+				}
 			}
 			tests, tds := readTests(path, t, "")
 			ds = append(ds, tds...)

@@ -31,6 +31,11 @@ type Column struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	DataType    string `json:"data_type,omitempty"`
+	// Meta and Tags are the column's own (meta:, tags:, or under its
+	// config:, as dbt 1.10 writes them): they say, for one, which columns
+	// hold sensitive values.
+	Meta map[string]any `json:"meta,omitempty"`
+	Tags []string       `json:"tags,omitempty"`
 }
 
 // TestSpec describes a generic test; singular tests have none.
@@ -71,6 +76,10 @@ type Node struct {
 
 	// For sources: the source name and table, as written in YAML.
 	SourceName string `json:"source_name,omitempty"`
+	// LoadedBy is the seed that loads a source's table (the seed's
+	// +schema and name are the source's): the source is read wherever that
+	// seed is in a target.
+	LoadedBy string `json:"loaded_by,omitempty"`
 	// Line of the definition in Path: 1 for SQL files, the YAML line of
 	// sources and generic tests.
 	Line int `json:"line,omitempty"`

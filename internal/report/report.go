@@ -57,12 +57,15 @@ type Input struct {
 	Environment string
 	HeadSHA     string
 	Base        string // the base branch or revision
-	Checks      []scm.Check
-	Plan        *plan.Plan
-	Head        *project.Manifest // for the lineage graph
-	Diffs       []ModelDiff
-	Build       *build.Result
-	Commands    []Command
+	// Comparison is what was compiled, compared and built; the headline
+	// names its commits.
+	Comparison scm.Comparison
+	Checks     []scm.Check
+	Plan       *plan.Plan
+	Head       *project.Manifest // for the lineage graph
+	Diffs      []ModelDiff
+	Build      *build.Result
+	Commands   []Command
 	// FullDetails says where the unshortened report is, e.g. "The full
 	// report is in the dataops/diff check run."
 	FullDetails string
@@ -134,14 +137,14 @@ type diffView struct {
 func view(in Input, level int) *commentView {
 	v := &commentView{Marker: Marker, Checks: in.Checks, Plan: in.Plan, Shortened: level > 0,
 		FullDetails: in.FullDetails, Commands: in.Commands, ShortSHA: short(in.HeadSHA), Environment: in.Environment}
+	if in.Comparison.PullHead != "" {
+		v.ShortSHA = short(in.Comparison.PullHead)
+	}
 	v.Icon, v.Headline = headline(in.Checks)
-	v.Where = fmt.Sprintf("`%s` at %s", in.Project, short(in.HeadSHA))
-	if in.Base != "" {
-		v.Where += " compared with `" + in.Base + "`"
+	if in.Comparison.Why != "" {
+		v.Headline += " (against the merge base)"
 	}
-	if in.Environment != "" {
-		v.Where += ", built in environment `" + in.Environment + "`"
-	}
+	v.Where = where(in)
 	if in.Plan != nil {
 		v.ChangeRows = changeRows(in.Plan)
 		if level >= levelFewRows && len(v.ChangeRows) > rowsWhenShort {
@@ -182,6 +185,45 @@ func view(in Input, level int) *commentView {
 		v.Failures = append(v.Failures[:rowsWhenShort], fmt.Sprintf("… and %d more", more))
 	}
 	return v
+}
+
+// where says what was compared, by commit: what was built (the merge of
+// the pull request into its base, its head, or a work tree) and what it
+// was compared with (the base's tip, or the merge base).
+func where(in Input) string {
+	c := in.Comparison
+	branch := "the base"
+	if in.Base != "" {
+		branch = "`" + in.Base + "`"
+	}
+	change := short(c.PullHead)
+	if c.WorkTree {
+		change = "the work tree (on " + short(c.PullHead) + ")"
+	}
+	var head, base string
+	switch {
+	case c.Mode == "":
+		head, base = short(in.HeadSHA), branch
+	case c.Mode == scm.CompareMerge:
+		head = fmt.Sprintf("%s merged into %s (merge %s)", change, branch, short(c.Head))
+		base = fmt.Sprintf("%s at %s", branch, short(c.Base))
+	default:
+		head = change
+	}
+	switch c.Mode {
+	case scm.CompareMergeBase:
+		base = fmt.Sprintf("its merge base %s with %s", short(c.Base), branch)
+	case scm.CompareTip:
+		base = fmt.Sprintf("%s at %s", branch, short(c.Base))
+	}
+	s := fmt.Sprintf("`%s`: %s compared with %s", in.Project, head, base)
+	if c.Why != "" {
+		s += " (no merge to compare: " + c.Why + ")"
+	}
+	if in.Environment != "" {
+		s += ", built in environment `" + in.Environment + "`"
+	}
+	return s
 }
 
 // headline sums the checks up: failed if any failed, running while any

@@ -79,6 +79,7 @@ func TestCleanPR(t *testing.T) {
 		Result: &datadiff.Result{Algorithm: "join", Key: []string{"product_id"}, Base: side("main", "product_sales", 20), Head: side("pr_42", "product_sales", 20), Unchanged: 20,
 			Columns: []datadiff.ColumnDiff{{Name: "units_sold", MatchPercent: 100}}}}}
 	in := report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Plan: p, Head: head, Diffs: diffs, Commands: commands,
+		Comparison: scm.Comparison{Base: "1234567890abcdef", Head: "fedcba0987654321", Mode: scm.CompareMerge, PullHead: sha},
 		Checks: stages(checks.Compile("", head, nil), checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Success, Title: "1 model checked by the engine"},
 			checks.Result{Name: scm.CheckBuild, Conclusion: checks.Success, Title: "1 built, 0 failed, 0 skipped; tests: 3 passed, 0 failed, 0 warned"},
 			checks.Diff(diffs, p, config.FailOn{}), checks.Gate(nil))}
@@ -86,6 +87,43 @@ func TestCleanPR(t *testing.T) {
 	golden(t, "clean.md", out)
 	if !strings.HasPrefix(out, report.Marker) {
 		t.Error("the comment must start with its marker")
+	}
+}
+
+// TestHeadline: the comment's first lines name the commits compared and
+// say when there was no merge to compare.
+func TestHeadline(t *testing.T) {
+	const base, merge = "1111111aaaa", "2222222bbbb"
+	tests := []struct {
+		name     string
+		cmp      scm.Comparison
+		headline string
+		where    string
+	}{
+		{"merge", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha},
+			"### ✅ dataops: all checks passed\n",
+			"`shop`: 9f8e7d6 merged into `main` (merge 2222222) compared with `main` at 1111111, built in environment `pr_42`"},
+		{"conflict", scm.Comparison{Base: base, Head: sha, Mode: scm.CompareMergeBase, PullHead: sha, Why: "the pull request conflicts with main"},
+			"### ✅ dataops: all checks passed (against the merge base)\n",
+			"`shop`: 9f8e7d6 compared with its merge base 1111111 with `main` (no merge to compare: the pull request conflicts with main), built in environment `pr_42`"},
+		{"work tree", scm.Comparison{Base: base, Mode: scm.CompareMergeBase, PullHead: sha, WorkTree: true},
+			"### ✅ dataops: all checks passed\n",
+			"`shop`: the work tree (on 9f8e7d6) compared with its merge base 1111111 with `main`, built in environment `pr_42`"},
+		{"work tree merged", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha, WorkTree: true},
+			"### ✅ dataops: all checks passed\n",
+			"`shop`: the work tree (on 9f8e7d6) merged into `main` (merge 2222222) compared with `main` at 1111111, built in environment `pr_42`"},
+		{"tip", scm.Comparison{Base: base, Head: sha, Mode: scm.CompareTip, PullHead: sha},
+			"### ✅ dataops: all checks passed\n",
+			"`shop`: 9f8e7d6 compared with `main` at 1111111, built in environment `pr_42`"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := report.Comment(report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Comparison: tc.cmp,
+				Checks: stages(checks.Gate(nil))})
+			if !strings.Contains(out, tc.headline) || !strings.Contains(out, "\n"+tc.where+"\n") || !strings.Contains(out, "head 9f8e7d6") {
+				t.Errorf("comment:\n%s\nwant headline %q and %q", out, tc.headline, tc.where)
+			}
+		})
 	}
 }
 

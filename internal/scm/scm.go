@@ -115,6 +115,41 @@ const (
 	ReactionConfused Reaction = "confused" // failed
 )
 
+// What a run compares: Comparison.Mode.
+const (
+	// CompareMerge: Head is a merge of the pull request into its base
+	// branch (GitHub's test merge commit, GitLab's merge ref, or that
+	// checked out by CI), Base the base branch's tip it was made on: only
+	// the pull request's own change differs, even when the base moved on.
+	CompareMerge = "merge"
+	// CompareMergeBase: Head is the pull request's head, Base the last
+	// commit it shares with its base branch, as `git diff base...head`
+	// compares: again only the pull request's change differs.
+	CompareMergeBase = "merge-base"
+	// CompareTip: Head against the tip of the base branch as given (the
+	// base's later changes then show, reverted, as the pull request's).
+	CompareTip = "tip"
+)
+
+// Comparison is the pair of commits a run compiles and compares, and
+// builds its environment from.
+type Comparison struct {
+	// Base is compared with; Head is compiled, built and diffed ("" is a
+	// local work tree).
+	Base string `json:"base"`
+	Head string `json:"head"`
+	Mode string `json:"mode"`
+	// PullHead is the pull request's head commit, for the headline: Head
+	// itself unless Mode is CompareMerge.
+	PullHead string `json:"pull_head,omitempty"`
+	// WorkTree: the change is a local work tree on PullHead, uncommitted
+	// edits included (dataops check).
+	WorkTree bool `json:"work_tree,omitempty"`
+	// Why says why there is no merge to compare when the host was asked
+	// for one (a conflict, a merge not computed yet), for the headline.
+	Why string `json:"why,omitempty"`
+}
+
 // Host is one repository on one code host.
 type Host interface {
 	// PullRequest reads a pull request with its changed files.
@@ -131,4 +166,8 @@ type Host interface {
 	React(ctx context.Context, number int, commentID int64, r Reaction) error
 	// Archive returns the repository's files at sha as a gzipped tarball.
 	Archive(ctx context.Context, sha string) (io.ReadCloser, error)
+	// Compare says what a pull request's checks compare: the host's merge
+	// of pr into its base branch against that branch, or, without one
+	// (a conflict, not computed yet), pr's head against its merge base.
+	Compare(ctx context.Context, pr PullRequest) (Comparison, error)
 }

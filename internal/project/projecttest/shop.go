@@ -20,34 +20,42 @@ func ShopDir() string {
 // path to its new content, or to "" to remove the file.
 func Shop(t testing.TB, changes map[string]string) []project.File {
 	t.Helper()
-	root := ShopDir()
+	var files []project.File
+	for _, f := range Files(t, ShopDir()) {
+		if _, changed := changes[f.Path]; !changed {
+			files = append(files, f)
+		}
+	}
+	for path, content := range changes {
+		if content != "" {
+			files = append(files, project.File{Path: path, Content: []byte(content)})
+		}
+	}
+	return files
+}
+
+// Files returns the files below root (git's and target/ left out), with
+// paths relative to it.
+func Files(t testing.TB, root string) []project.File {
+	t.Helper()
 	var files []project.File
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if d.Name() == "target" {
+			if d.Name() == "target" || d.Name() == ".git" {
 				return filepath.SkipDir
 			}
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if _, changed := changes[rel]; changed {
-			return nil
-		}
 		data, err := os.ReadFile(p)
-		files = append(files, project.File{Path: rel, Content: data})
+		files = append(files, project.File{Path: filepath.ToSlash(rel), Content: data})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for path, content := range changes {
-		if content != "" {
-			files = append(files, project.File{Path: path, Content: []byte(content)})
-		}
 	}
 	return files
 }

@@ -88,10 +88,26 @@ type Options struct {
 
 	// Logger receives the fallbacks and retries; nil uses slog.Default().
 	Logger *slog.Logger
+
+	// MergeWait is how long Compare waits between reads of a pull request
+	// whose mergeability GitHub is still computing (mergeable: null); it
+	// reads it MergeReads times in all. 0 means DefaultMergeWait and
+	// DefaultMergeReads.
+	MergeWait  time.Duration
+	MergeReads int
 }
+
+// Defaults of Compare's wait for GitHub's test merge.
+const (
+	DefaultMergeWait  = 2 * time.Second
+	DefaultMergeReads = 3
+)
 
 // Host is one GitHub repository.
 type Host struct {
+	mergeWait  time.Duration
+	mergeReads int
+
 	client   *gh.Client
 	download *http.Client // for archive redirects: no credentials
 	retry    *retryTransport
@@ -158,15 +174,23 @@ func New(opts Options) (*Host, error) {
 	retry := newRetryTransport(transport, opts, log)
 
 	h := &Host{
-		owner:     opts.Owner,
-		repo:      opts.Repo,
-		appID:     opts.AppID,
-		log:       log.With("repo", opts.Owner+"/"+opts.Repo),
-		runs:      map[runKey]int64{},
-		runLocks:  map[runKey]*sync.Mutex{},
-		comments:  map[commentKey]commentState{},
-		forbidden: map[string]bool{},
-		download:  &http.Client{Transport: retry, Timeout: timeout},
+		owner:      opts.Owner,
+		repo:       opts.Repo,
+		appID:      opts.AppID,
+		log:        log.With("repo", opts.Owner+"/"+opts.Repo),
+		runs:       map[runKey]int64{},
+		runLocks:   map[runKey]*sync.Mutex{},
+		comments:   map[commentKey]commentState{},
+		forbidden:  map[string]bool{},
+		download:   &http.Client{Transport: retry, Timeout: timeout},
+		mergeWait:  opts.MergeWait,
+		mergeReads: opts.MergeReads,
+	}
+	if h.mergeWait <= 0 {
+		h.mergeWait = DefaultMergeWait
+	}
+	if h.mergeReads <= 0 {
+		h.mergeReads = DefaultMergeReads
 	}
 	retry.log = h.log
 	h.retry = retry

@@ -30,6 +30,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dataops-dev/dataops/internal/scm/commitgraph"
 )
 
 // EnterprisePrefix is where GitHub Enterprise Server serves its API; the
@@ -70,6 +72,8 @@ type Server struct {
 	issuedTokens  []string
 	rateRemaining int
 	rateReset     time.Time
+	commits       commitgraph.Graph            // sha -> parents (commits.go)
+	branches      map[string]string            // branch -> sha (commits.go)
 	reviews       map[string][]*Review         // repo#number, oldest first (reviews.go)
 	teams         map[string]map[string]string // org/team-slug -> login -> membership state (reviews.go)
 }
@@ -114,6 +118,12 @@ type PullRequest struct {
 	HeadRepoDeleted bool
 	// Files are the paths the pull request changes.
 	Files []string
+	// MergeCommitSHA is GitHub's test merge commit of the pull request into
+	// its base (refs/pull/N/merge); register it with AddCommit. Empty
+	// serves merge_commit_sha and mergeable as null, as GitHub does while
+	// it computes them; Conflict serves mergeable false.
+	MergeCommitSHA string
+	Conflict       bool
 	// JSON is the pull request object to start from, such as a webhook
 	// payload's pull_request; without it the fake starts from the example
 	// in GitHub's description. Either way the base repository is set to the
@@ -214,6 +224,8 @@ func NewServer(t testing.TB) *Server {
 		archiveTokens: map[string]bool{},
 		apps:          map[int64]*rsa.PublicKey{},
 		installations: map[int64]bool{},
+		commits:       commitgraph.Graph{},
+		branches:      map[string]string{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
@@ -288,6 +300,14 @@ func (s *Server) AddPullRequest(repo string, pr PullRequest) {
 	}
 	obj["html_url"] = fmt.Sprintf("https://github.com/%s/pull/%d", repo, number)
 	obj["url"] = fmt.Sprintf("https://api.github.com/repos/%s/pulls/%d", repo, number)
+	switch {
+	case pr.Conflict:
+		obj["mergeable"], obj["merge_commit_sha"] = false, nil
+	case pr.MergeCommitSHA != "":
+		obj["mergeable"], obj["merge_commit_sha"] = true, pr.MergeCommitSHA
+	default:
+		obj["mergeable"], obj["merge_commit_sha"] = nil, nil
+	}
 	setIf(obj, "base.ref", pr.BaseRef)
 	setIf(obj, "base.sha", pr.BaseSHA)
 	setIf(obj, "head.ref", pr.HeadRef)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -169,7 +170,36 @@ func splitPath(p string) []string {
 }
 
 func isParam(seg string) bool {
-	return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}")
+	return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") && strings.Count(seg, "{") == 1
+}
+
+// A composite segment holds several parameters between literals, as
+// "{base}...{head}" does.
+func isComposite(seg string) bool { return strings.Contains(seg, "{") && !isParam(seg) }
+
+var compositeParam = regexp.MustCompile(`\{([^{}]+)\}`)
+
+// matchComposite matches a request's segment against a composite one and
+// returns its parameters; each parameter takes at least one character,
+// the shortest that lets the rest match.
+func matchComposite(pattern, seg string) (map[string]string, bool) {
+	var re strings.Builder
+	re.WriteString("^")
+	prev := 0
+	for _, loc := range compositeParam.FindAllStringIndex(pattern, -1) {
+		re.WriteString(regexp.QuoteMeta(pattern[prev:loc[0]]) + "(.+?)")
+		prev = loc[1]
+	}
+	re.WriteString(regexp.QuoteMeta(pattern[prev:]) + "$")
+	m := regexp.MustCompile(re.String()).FindStringSubmatch(seg)
+	if m == nil {
+		return nil, false
+	}
+	out := map[string]string{}
+	for i, n := range compositeParam.FindAllStringSubmatch(pattern, -1) {
+		out[n[1]] = unescape(m[i+1])
+	}
+	return out, true
 }
 
 // match finds the route for a request path; a literal segment wins over a
@@ -183,6 +213,11 @@ func (s *spec) match(path string) (*route, map[string]string) {
 		for i, seg := range r.segments {
 			if isParam(seg) {
 				if segs[i] == "" {
+					ok = false
+					break
+				}
+			} else if isComposite(seg) {
+				if _, match := matchComposite(seg, segs[i]); !match {
 					ok = false
 					break
 				}
@@ -203,6 +238,12 @@ func (s *spec) match(path string) (*route, map[string]string) {
 		if isParam(seg) {
 			params[seg[1:len(seg)-1]] = unescape(segs[i])
 		}
+		if isComposite(seg) {
+			m, _ := matchComposite(seg, segs[i])
+			for k, v := range m {
+				params[k] = v
+			}
+		}
 	}
 	return best, params
 }
@@ -211,7 +252,7 @@ func moreLiteral(a, b *route) bool {
 	for i := range a.segments {
 		pa, pb := isParam(a.segments[i]), isParam(b.segments[i])
 		if pa != pb {
-			return !pa
+			return !pa // a literal or composite segment beats a lone parameter
 		}
 	}
 	return false

@@ -31,6 +31,7 @@ const (
 	tBoolean             // boolean
 	tFloat               // float
 	tIntArray            // array of integers (sent as name[] in a query)
+	tStrArray            // array of strings (sent as name[] in a query)
 	tProjectID           // integer or string: an ID or URL-encoded path
 )
 
@@ -46,6 +47,8 @@ func (t paramType) String() string {
 		return "float"
 	case tIntArray:
 		return "array of integers"
+	case tStrArray:
+		return "array of strings"
 	case tProjectID:
 		return "integer or string"
 	}
@@ -434,6 +437,9 @@ func (p param) check(v value) (any, error) {
 }
 
 func (p param) fromText(vs []string) (any, error) {
+	if p.Type == tStrArray {
+		return append([]string(nil), vs...), nil
+	}
 	if p.Type == tIntArray {
 		out := make([]int, 0, len(vs))
 		for _, s := range vs {
@@ -514,6 +520,18 @@ func (p param) fromJSON(v any) (any, error) {
 			if f, err := n.Float64(); err == nil {
 				return f, nil
 			}
+		}
+	case tStrArray:
+		if a, ok := v.([]any); ok {
+			out := make([]string, 0, len(a))
+			for _, x := range a {
+				s, ok := x.(string)
+				if !ok {
+					return nil, fmt.Errorf("%v is not an array of strings", v)
+				}
+				out = append(out, s)
+			}
+			return out, nil
 		}
 	case tIntArray:
 		if a, ok := v.([]any); ok {

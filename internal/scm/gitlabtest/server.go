@@ -28,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dataops-dev/dataops/internal/scm/commitgraph"
 )
 
 // Token kinds, as dataops names them, and the header each is sent in.
@@ -58,6 +60,8 @@ type Server struct {
 	awards    map[int][]*AwardEmoji // by note ID
 	members   []Member
 	commits   map[string]string // known SHA -> a ref containing it
+	parents   commitgraph.Graph // by SHA, first parent first (commits.go)
+	branches  map[string]string // branch -> tip SHA (commits.go)
 	statuses  []*CommitStatus
 	archives  map[string][]byte // by sha, tar.gz
 	nextID    int
@@ -135,6 +139,8 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		notes:     map[int][]*Note{},
 		awards:    map[int][]*AwardEmoji{},
 		commits:   map[string]string{},
+		parents:   commitgraph.Graph{},
+		branches:  map[string]string{},
 		archives:  map[string][]byte{},
 		nextID:    5000,
 		forbidden: map[*endpoint]Forbidden{},

@@ -58,10 +58,16 @@ type MergeRequest struct {
 	BaseSHA         string // diff_refs.base_sha, the merge base
 	StartSHA        string // diff_refs.start_sha, the target branch tip
 	MergeCommitSHA  string
-	Draft           bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	Diffs           []Diff
+	// MergeRefSHA is the head of refs/merge-requests/IID/merge, GitLab's
+	// merge of the source into the target branch (register its parents
+	// with SetParents); Conflict makes the merge request conflict, so that
+	// there is none.
+	MergeRefSHA string
+	Conflict    bool
+	Draft       bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Diffs       []Diff
 }
 
 // Diff is one changed file of a merge request.
@@ -184,6 +190,13 @@ func (s *Server) addMergeRequestLocked(mr MergeRequest) {
 	}
 	if _, ok := s.commits[mr.BaseSHA]; !ok {
 		s.commits[mr.BaseSHA] = mr.TargetBranch
+	}
+	// The branches' tips, as far as the merge request tells them.
+	if mr.SHA != "" {
+		s.branches[mr.SourceBranch] = mr.SHA
+	}
+	if _, ok := s.branches[mr.TargetBranch]; !ok && mr.TargetBranch != "" {
+		s.branches[mr.TargetBranch] = mr.StartSHA
 	}
 	mr.Diffs = slices.Clone(mr.Diffs)
 	s.mrs[mr.IID] = &mr
@@ -581,8 +594,8 @@ func (s *Server) mrJSON(mr *MergeRequest, c *call) map[string]any {
 		"work_in_progress":                mr.Draft,
 		"milestone":                       nil,
 		"merge_when_pipeline_succeeds":    false,
-		"merge_status":                    "can_be_merged",
-		"detailed_merge_status":           "mergeable",
+		"merge_status":                    mergeStatus(mr),
+		"detailed_merge_status":           detailedMergeStatus(mr),
 		"merge_error":                     nil,
 		"sha":                             mr.SHA,
 		"merge_commit_sha":                mergeCommit,
@@ -598,7 +611,7 @@ func (s *Server) mrJSON(mr *MergeRequest, c *call) map[string]any {
 		"squash":                          false,
 		"squash_on_merge":                 false,
 		"task_completion_status":          map[string]any{"count": 0, "completed_count": 0},
-		"has_conflicts":                   false,
+		"has_conflicts":                   mr.Conflict,
 		"blocking_discussions_resolved":   true,
 		"subscribed":                      false,
 		"changes_count":                   strconv.Itoa(len(mr.Diffs)),

@@ -28,6 +28,9 @@ type Host struct {
 	Dir string
 	// PR is what PullRequest returns.
 	PR scm.PullRequest
+	// Mode is what Compare compares: scm.CompareMerge, CompareMergeBase
+	// (the default) or CompareTip.
+	Mode string
 
 	mu        sync.Mutex
 	comments  map[int]string

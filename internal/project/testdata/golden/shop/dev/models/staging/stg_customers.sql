@@ -15,7 +15,7 @@ from (
         lower(trim(email)) as email,
         upper(trim(country_code)) as country_code,
         cast(created_at as timestamp) as created_at
-    from "raw"."raw_customers"
+    from "main"."raw_customers"
 
     ) as candidate_rows
 ) as ranked_rows

@@ -4,5 +4,5 @@ select
     cast(ordered_at as timestamp) as ordered_at,
     cast(cast(ordered_at as timestamp) as date) as order_date,
     lower(trim(status)) as status
-from "raw"."raw_orders"
+from "main"."raw_orders"
 where cast(ordered_at as timestamp) >= cast('2024-01-01' as timestamp)

@@ -1,3 +1,3 @@
 select "id"
-from "raw"."raw_customers"
+from "main"."raw_customers"
 where "id" is null

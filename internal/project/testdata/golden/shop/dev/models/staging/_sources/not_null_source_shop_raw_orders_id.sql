@@ -1,3 +1,3 @@
 select "id"
-from "raw"."raw_orders"
+from "main"."raw_orders"
 where "id" is null

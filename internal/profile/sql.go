@@ -1,0 +1,459 @@
+package profile
+
+// The statement: one aggregate scan of the relation for what is counted
+// exactly, a sample (a materialized CTE) for what needs the values grouped
+// or sorted, and per sampled column a grouping of the sample for its
+// distinct values and its most frequent ones. It returns one row; each
+// result column has a decoder (a slot) that fills the profile.
+//
+//	WITH s AS MATERIALIZED (SELECT "a" AS c0, ... FROM rel [WHERE hash(key) < $1]),
+//	     g0 AS (SELECT v, n, row_number() OVER (ORDER BY n DESC, v) AS r
+//	            FROM (SELECT c0 AS v, count(*) AS n FROM s WHERE c0 IS NOT NULL GROUP BY c0) x), ...
+//	SELECT f.f0, ..., a.a0, ..., g0s.d, g0s.f, g0s.n, g0s.t, ...
+//	FROM (SELECT count(*) AS f0, count("a") AS f1, min("a") ... FROM rel) f
+//	CROSS JOIN (SELECT count(*) AS a0, avg(c0) ... FROM s) a
+//	CROSS JOIN (SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n,
+//	                   string_agg(<[v, n] as JSON>, ',' ORDER BY r) FILTER (WHERE r <= K) AS t FROM g0) g0s ...
+//
+// Identifiers are quoted by the Dialect; the only value, the sample's hash
+// threshold, is a bound parameter.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/dataops-dev/dataops/internal/datadiff"
+	"github.com/dataops-dev/dataops/internal/warehouse"
+)
+
+// colPlan is how one column is profiled, and what the statement found.
+type colPlan struct {
+	out    Column
+	fam    datadiff.Family
+	q      string // the quoted column name
+	minMax bool   // minimum and maximum from the full scan
+	// sampled: the column is in the sample, as c<index>.
+	sampled bool
+	index   int
+	values  bool // its values may be listed
+
+	nonNull, trues            int64
+	sampleN, sampleD, sample1 int64
+	top                       string
+}
+
+// statement is the profile query of one relation.
+type statement struct {
+	d      warehouse.Dialect
+	rel    warehouse.Relation
+	opts   Options
+	cols   []*colPlan
+	hash   string // the sample predicate's hash expression; "" profiles every row
+	args   []any
+	key    []string
+	rows   int64 // rows, from the full scan
+	sample int64 // rows in the sample
+	slots  []func(v any) error
+}
+
+// plan decides how each column is profiled and whether to sample.
+func plan(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, cols []warehouse.Column, opts Options) (*statement, error) {
+	st := &statement{d: w.Dialect(), rel: rel, opts: opts}
+	for _, c := range cols {
+		cp := &colPlan{out: Column{Name: c.Name, Type: c.Type}, fam: datadiff.TypeFamily(c.Type), q: st.d.QuoteIdent(c.Name)}
+		switch cp.fam {
+		case datadiff.FamilyInteger, datadiff.FamilyDecimal, datadiff.FamilyFloat:
+			cp.out.Kind, cp.minMax, cp.sampled, cp.values = KindNumber, true, true, true
+		case datadiff.FamilyText:
+			cp.out.Kind, cp.minMax, cp.sampled, cp.values = KindText, true, true, true
+		case datadiff.FamilyBoolean:
+			cp.out.Kind = KindBoolean // counted exactly, never sampled
+		case datadiff.FamilyDate, datadiff.FamilyTimestamp, datadiff.FamilyTimestampTZ:
+			cp.out.Kind, cp.minMax, cp.sampled, cp.values = KindTime, true, true, true
+		case datadiff.FamilyUUID:
+			// PostgreSQL has no min(uuid); a uuid's range means nothing anyway.
+			cp.out.Kind, cp.sampled, cp.values = KindOther, true, true
+		case datadiff.FamilyBlob:
+			cp.out.Kind, cp.sampled = KindOther, true // distinct only: bytes are not shown
+		case datadiff.FamilyNoEquality:
+			if st.d.Name() == "duckdb" {
+				// DuckDB's json is text underneath, comparable.
+				cp.out.Kind, cp.minMax, cp.sampled, cp.values = KindOther, true, true, true
+				break
+			}
+			cp.out.Kind = KindOther
+			cp.out.Skipped = fmt.Sprintf("%s values cannot be compared or grouped, so only NULLs are counted", c.Type)
+		default:
+			// A type dataops does not know: ask the engine whether it can
+			// group its values, and order them.
+			cp.out.Kind = KindOther
+			if err := probe(ctx, w, rel, "count(DISTINCT "+cp.q+")"); err != nil {
+				cp.out.Skipped = fmt.Sprintf("%s cannot be aggregated (%s), so only NULLs are counted", c.Type, firstLine(err))
+				break
+			}
+			cp.sampled, cp.values = true, true
+			cp.minMax = probe(ctx, w, rel, "min("+cp.q+"), max("+cp.q+")") == nil
+		}
+		st.cols = append(st.cols, cp)
+	}
+	n := 0
+	for _, cp := range st.cols {
+		if cp.sampled {
+			cp.index = n
+			n++
+		}
+	}
+	if n == 0 {
+		return st, nil
+	}
+	est, err := estimateRows(ctx, w, rel)
+	if err != nil {
+		return nil, err
+	}
+	if est > opts.SampleRows {
+		st.samplePredicate(cols, sampleFraction(est, opts.SampleRows))
+	}
+	return st, nil
+}
+
+// sampleFraction is the share of rows to sample from about est rows: a
+// power of two, 1/2^k, giving between SampleRows/2 and SampleRows rows.
+// Rounding makes production and an environment of similar sizes sample
+// with the same threshold, hence the same rows where their data is the
+// same; across a power of two, the smaller sample is part of the larger.
+func sampleFraction(est, sampleRows int64) float64 {
+	k := math.Ceil(math.Log2(float64(est) / float64(sampleRows)))
+	return math.Pow(2, -max(k, 1))
+}
+
+// probe asks the engine whether it can compute aggregates, without
+// running anything.
+func probe(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, aggregates string) error {
+	_, err := w.Explain(ctx, "SELECT "+aggregates+" FROM "+w.Dialect().QuoteRelation(rel))
+	return err
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	var se *warehouse.SQLError
+	if errors.As(err, &se) && se.Message != "" {
+		s = se.Message
+	}
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
+
+// estimateRE finds the top node's row estimate in a plan: PostgreSQL's
+// "rows=1234", DuckDB's "~1,234 rows".
+var estimateRE = regexp.MustCompile(`(?:rows=|~)([0-9][0-9,]*)`)
+
+// estimateRows asks the planner how many rows the relation has, which
+// works for views and for tables never analyzed (PostgreSQL then counts
+// their pages). Only when the plan gives no estimate does it count.
+func estimateRows(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation) (int64, error) {
+	all := "SELECT * FROM " + w.Dialect().QuoteRelation(rel)
+	plan, err := w.Explain(ctx, all)
+	if err != nil {
+		return 0, fmt.Errorf("estimate rows: %w", err)
+	}
+	if m := estimateRE.FindStringSubmatch(plan); m != nil {
+		if n, err := strconv.ParseInt(strings.ReplaceAll(m[1], ",", ""), 10, 64); err == nil {
+			return n, nil
+		}
+	}
+	rows, err := w.Query(ctx, "SELECT count(*) FROM "+w.Dialect().QuoteRelation(rel))
+	if err != nil {
+		return 0, fmt.Errorf("count rows: %w", err)
+	}
+	return toInt64(rows.Values[0][0])
+}
+
+// hashable are the families PostgreSQL can hash into a row hash.
+func hashable(f datadiff.Family) bool {
+	switch f {
+	case datadiff.FamilyInteger, datadiff.FamilyDecimal, datadiff.FamilyFloat, datadiff.FamilyBoolean, datadiff.FamilyText,
+		datadiff.FamilyDate, datadiff.FamilyTimestamp, datadiff.FamilyTimestampTZ, datadiff.FamilyUUID, datadiff.FamilyBlob:
+		return true
+	}
+	return false
+}
+
+// samplePredicate picks about fraction of the rows by the hash of the
+// sample key, or of every (hashable) column without one.
+func (st *statement) samplePredicate(cols []warehouse.Column, fraction float64) {
+	var key []warehouse.Column
+	for _, name := range st.opts.SampleKey {
+		c, ok := datadiff.FindColumn(cols, name)
+		if !ok || (st.d.Name() != "duckdb" && !hashable(datadiff.TypeFamily(c.Type))) {
+			key = nil
+			break
+		}
+		key = append(key, c)
+	}
+	if len(key) > 0 {
+		for _, c := range key {
+			st.key = append(st.key, c.Name)
+		}
+	} else {
+		for _, c := range cols {
+			if st.d.Name() == "duckdb" || hashable(datadiff.TypeFamily(c.Type)) {
+				key = append(key, c)
+			}
+		}
+	}
+	quoted := make([]string, len(key))
+	for i, c := range key {
+		quoted[i] = st.d.QuoteIdent(c.Name)
+	}
+	// The threshold is the fraction of the hash's range, as an unsigned
+	// 64-bit number (fraction < 1, so it fits).
+	threshold := uint64(fraction * 18446744073709551616.0)
+	if st.d.Name() == "duckdb" {
+		st.hash = "hash(" + strings.Join(quoted, ", ") + ")"
+		st.args = []any{strconv.FormatUint(threshold, 10)}
+		st.hash += " < CAST(" + st.d.Placeholder(1) + " AS UBIGINT)"
+		return
+	}
+	switch {
+	case len(key) == 0:
+		// Nothing PostgreSQL can hash: a random sample, the one case
+		// where identical data can give different estimates.
+		st.hash = "random() < " + st.d.Placeholder(1)
+		st.args = []any{fraction}
+		return
+	case len(key) == 1 && datadiff.TypeFamily(key[0].Type) == datadiff.FamilyInteger:
+		st.hash = "hashint8extended(CAST(" + quoted[0] + " AS bigint), 0)"
+	case len(key) == 1 && datadiff.TypeFamily(key[0].Type) == datadiff.FamilyText:
+		st.hash = "hashtextextended(CAST(" + quoted[0] + " AS text), 0)"
+	default:
+		st.hash = "hash_record_extended(ROW(" + strings.Join(quoted, ", ") + "), 0)"
+	}
+	// PostgreSQL's extended hashes are signed: shift the threshold down.
+	st.args = []any{int64(threshold ^ (1 << 63))}
+	st.hash += " < " + st.d.Placeholder(1)
+}
+
+// sql builds the statement and its slots.
+func (st *statement) sql() (string, []any) {
+	d := st.d
+	types := datadiff.TypesFor(d)
+	postgres := d.Name() != "duckdb"
+	rel := d.QuoteRelation(st.rel)
+	st.slots = nil
+	var full, agg, outs, from, ctes, proj []string
+	addFull := func(expr string, set func(any) error) {
+		alias := "f" + strconv.Itoa(len(full))
+		full = append(full, expr+" AS "+alias)
+		outs = append(outs, "f."+alias)
+		st.slots = append(st.slots, set)
+	}
+	addAgg := func(expr string, set func(any) error) {
+		alias := "a" + strconv.Itoa(len(agg))
+		agg = append(agg, expr+" AS "+alias)
+		outs = append(outs, "a."+alias)
+		st.slots = append(st.slots, set)
+	}
+	text := func(expr string) string { return "CAST(" + expr + " AS " + types.Text + ")" }
+	double := func(expr string) string { return "CAST(" + expr + " AS " + types.Double + ")" }
+
+	addFull("count(*)", intTo(&st.rows))
+	for _, cp := range st.cols {
+		addFull("count("+cp.q+")", intTo(&cp.nonNull))
+		if cp.fam == datadiff.FamilyBoolean {
+			addFull("count(*) FILTER (WHERE "+cp.q+")", intTo(&cp.trues))
+		}
+		if cp.minMax {
+			// PostgreSQL compares text in the byte order of the "C"
+			// collation: the same on every server, and cheaper.
+			arg := cp.q
+			if postgres && cp.fam == datadiff.FamilyText {
+				arg += ` COLLATE "C"`
+			}
+			addFull(text("min("+arg+")"), valueTo(&cp.out.Min, cp.out.Type))
+			addFull(text("max("+arg+")"), valueTo(&cp.out.Max, cp.out.Type))
+		}
+	}
+
+	sampled := false
+	for _, cp := range st.cols {
+		if !cp.sampled {
+			continue
+		}
+		sampled = true
+		c := "c" + strconv.Itoa(cp.index)
+		proj = append(proj, cp.q+" AS "+c)
+		if cp.out.Kind == KindNumber {
+			finite := ""
+			if cp.fam == datadiff.FamilyFloat || (postgres && cp.fam == datadiff.FamilyDecimal) {
+				t := types.Double
+				if cp.fam == datadiff.FamilyDecimal {
+					t = "numeric"
+				}
+				finite = " FILTER (WHERE " + c + " > CAST('-Infinity' AS " + t + ") AND " + c + " < CAST('Infinity' AS " + t + "))"
+			}
+			addAgg(double("avg("+c+")"+finite), floatTo(&cp.out.Mean))
+			addAgg(double("stddev_samp("+c+")"+finite), floatTo(&cp.out.StdDev))
+			for _, q := range []struct {
+				fraction string
+				out      *any
+			}{{"0.05", &cp.out.P5}, {"0.5", &cp.out.P50}, {"0.95", &cp.out.P95}} {
+				if postgres {
+					addAgg(text("percentile_disc("+q.fraction+") WITHIN GROUP (ORDER BY "+c+")"), valueTo(q.out, cp.out.Type))
+				} else {
+					addAgg(text("quantile_disc("+c+", "+q.fraction+")"), valueTo(q.out, cp.out.Type))
+				}
+			}
+		}
+		if cp.out.Kind == KindText {
+			cp.out.Length = &Lengths{}
+			addAgg("min(length("+c+"))", intTo(&cp.out.Length.Min))
+			addAgg(double("avg(length("+c+"))"), func(v any) error {
+				f, err := toFloat(v)
+				if f != nil {
+					cp.out.Length.Avg = *f
+				}
+				return err
+			})
+			addAgg("max(length("+c+"))", intTo(&cp.out.Length.Max))
+		}
+		g := "g" + strconv.Itoa(cp.index)
+		ctes = append(ctes, g+" AS (SELECT v, n, row_number() OVER (ORDER BY n DESC, v) AS r FROM (SELECT "+c+" AS v, count(*) AS n FROM s WHERE "+
+			c+" IS NOT NULL GROUP BY "+c+") x)")
+		top := "CAST(NULL AS " + types.Text + ")"
+		if cp.values {
+			// Only the first K groups become JSON: the CASE keeps DuckDB
+			// from building it for every group before the FILTER.
+			k := strconv.Itoa(st.opts.LowCardinality + 1)
+			entry := datadiff.JSONArraySQL(d, []string{datadiff.SampleJSONElement(d, "v", cp.out.Type), text("n")})
+			top = "string_agg(CASE WHEN r <= " + k + " THEN " + entry + " END, ',' ORDER BY r) FILTER (WHERE r <= " + k + ")"
+		}
+		from = append(from, "(SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n, "+top+" AS t FROM "+g+") "+g+"s")
+		outs = append(outs, g+"s.d", g+"s.f", g+"s.n", g+"s.t")
+		st.slots = append(st.slots, intTo(&cp.sampleD), intTo(&cp.sample1), intTo(&cp.sampleN), stringTo(&cp.top))
+	}
+
+	var b strings.Builder
+	if sampled {
+		addAgg("count(*)", intTo(&st.sample))
+		where := ""
+		if st.hash != "" {
+			where = " WHERE " + st.hash
+		}
+		b.WriteString("WITH s AS MATERIALIZED (SELECT " + strings.Join(proj, ", ") + " FROM " + rel + where + ")")
+		for _, cte := range ctes {
+			b.WriteString(",\n" + cte)
+		}
+		b.WriteString("\n")
+	}
+	// The outer select lists the result columns in the order their slots
+	// were added.
+	b.WriteString("SELECT " + strings.Join(outs, ", ") + "\nFROM (SELECT " + strings.Join(full, ", ") + " FROM " + rel + ") f")
+	if sampled {
+		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(agg, ", ") + " FROM s) a")
+		for _, f := range from {
+			b.WriteString("\nCROSS JOIN " + f)
+		}
+	}
+	return b.String(), st.args
+}
+
+// decode fills p from the statement's one result row.
+func (st *statement) decode(row []any, p *Profile) error {
+	if len(row) != len(st.slots) {
+		return fmt.Errorf("%d result columns, want %d", len(row), len(st.slots))
+	}
+	for i, set := range st.slots {
+		if err := set(row[i]); err != nil {
+			return fmt.Errorf("result column %d: %w", i+1, err)
+		}
+	}
+	p.Rows, p.Sampled, p.SampleRows, p.SampleKey = st.rows, st.hash != "", st.sample, st.key
+	for _, cp := range st.cols {
+		if err := st.finish(cp); err != nil {
+			return fmt.Errorf("column %q: %w", cp.out.Name, err)
+		}
+		p.Columns = append(p.Columns, cp.out)
+	}
+	return nil
+}
+
+// finish derives a column's counts from what the statement returned.
+func (st *statement) finish(cp *colPlan) error {
+	c := &cp.out
+	c.Nulls = st.rows - cp.nonNull
+	if st.rows > 0 {
+		c.NullPercent = 100 * float64(c.Nulls) / float64(st.rows)
+	}
+	if c.Skipped != "" {
+		return nil
+	}
+	if cp.fam == datadiff.FamilyBoolean {
+		falses := cp.nonNull - cp.trues
+		for _, vc := range []ValueCount{{true, cp.trues}, {false, falses}} {
+			if vc.Count > 0 {
+				c.Values = append(c.Values, vc)
+				c.Distinct++
+			}
+		}
+		if len(c.Values) == 2 && c.Values[1].Count > c.Values[0].Count {
+			c.Values[0], c.Values[1] = c.Values[1], c.Values[0]
+		}
+		if c.Distinct > 0 {
+			c.Min, c.Max = c.Values[0].Value, c.Values[0].Value
+			if c.Distinct == 2 {
+				c.Min, c.Max = false, true
+			}
+		}
+		return nil
+	}
+	if !cp.sampled {
+		return nil
+	}
+	c.Estimated = st.hash != ""
+	c.Distinct = estimateDistinct(cp.sampleN, cp.sampleD, cp.sample1, cp.nonNull, c.Estimated)
+	if c.Length != nil && cp.sampleN == 0 {
+		c.Length = nil
+	}
+	if !cp.values || cp.top == "" {
+		return nil
+	}
+	entries, err := decodeTop(cp.top, c.Type)
+	if err != nil {
+		return err
+	}
+	if len(entries) > st.opts.LowCardinality || c.Distinct > int64(st.opts.LowCardinality) {
+		return nil
+	}
+	if c.Estimated {
+		// Scale the sample's counts to the relation's rows.
+		scale := float64(cp.nonNull) / float64(cp.sampleN)
+		for i := range entries {
+			entries[i].Count = int64(math.Round(float64(entries[i].Count) * scale))
+		}
+	}
+	c.Values = entries
+	return nil
+}
+
+// estimateDistinct is the distinct count of a column from its sample: n
+// non-NULL sampled values, d of them distinct, f1 seen once, of N non-NULL
+// values in the relation. Exact when the sample is the relation; otherwise
+// Haas and Stokes' Duj1 estimator, n*d / (n - f1 + f1*n/N), which
+// PostgreSQL's ANALYZE uses, bounded by d and N.
+func estimateDistinct(n, d, f1, total int64, sampled bool) int64 {
+	if !sampled || n == 0 || n >= total {
+		return d
+	}
+	nf, df, f1f, tf := float64(n), float64(d), float64(f1), float64(total)
+	est := nf * df / (nf - f1f + f1f*nf/tf)
+	est = math.Min(math.Max(est, df), tf)
+	return int64(math.Round(est))
+}
