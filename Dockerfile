@@ -5,9 +5,10 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 .   # what the release pushes
 #
 # DuckDB links in through cgo, so the binary is built with the C toolchain
-# and linked statically on amd64 (Go's own user and DNS lookups, which need
-# no glibc at run time; arm64 links glibc, see below); the final image is Debian slim (GitLab CI runs the
-# job's script with its shell) with the binary and the CA certificates.
+# and linked statically on amd64 (with Go's own user and DNS lookups, which
+# need no glibc at run time; arm64 links glibc, see below). The final image
+# is Debian slim (GitLab CI runs the job's script with its shell) with the
+# binary, git (for git packages) and the CA certificates.
 
 # The build runs on the builder's own platform and cross-compiles for the
 # target, so an arm64 image does not compile under emulation.
@@ -68,6 +69,14 @@ FROM debian:bookworm-slim
 # named volume mounted there copies that ownership.
 RUN echo 'dataops:x:10001:0:dataops bot:/var/lib/dataops:/usr/sbin/nologin' >>/etc/passwd \
  && install -d -o 10001 -g 0 -m 2775 /var/lib/dataops
+# git fetches the git packages of a project's packages.yml (dbt deps); the
+# hub's packages are tarballs. Nothing else: no recommends, no apt lists.
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+ && apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends git \
+ && rm -rf /usr/share/doc /usr/share/man /usr/share/locale
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/dataops /usr/local/bin/dataops
 ENV DATAOPS_USER=10001:0 \

@@ -238,10 +238,7 @@ type pullRequest struct {
 // does, and checks out the new merge commit.
 func (pr *pullRequest) push(t *testing.T, path, content string) {
 	t.Helper()
-	// The checkout belongs to the runner's user, which git refuses unless told.
-	git := func(args ...string) []byte {
-		return projecttest.Git(t, pr.workspace, append([]string{"-c", "safe.directory=*"}, args...)...)
-	}
+	git := func(args ...string) []byte { return projecttest.Git(t, pr.workspace, args...) }
 	git("checkout", "-q", pr.head)
 	if err := os.WriteFile(filepath.Join(pr.workspace, path), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -249,27 +246,39 @@ func (pr *pullRequest) push(t *testing.T, path, content string) {
 	git("add", path)
 	git("commit", "-q", "-m", "push "+path)
 	pr.head = strings.TrimSpace(string(git("rev-parse", "HEAD")))
-	git("checkout", "-q", "--detach", pr.base)
-	git("merge", "-q", "--no-ff", "-m", "Merge "+pr.head+" into "+pr.base, pr.head)
-	pr.merge = strings.TrimSpace(string(git("rev-parse", "HEAD")))
-	pr.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: pr.base, HeadRef: "card-amount", HeadSHA: pr.head})
+	pr.checkoutMerge(t)
 	ownAll(t, pr.workspace, runnerUID, runnerUID)
+}
+
+// checkoutMerge makes GitHub's test merge of the head into the base
+// (refs/pull/7/merge) and checks it out, detached, as actions/checkout
+// does; the fake serves every commit, with its parents and archive.
+func (pr *pullRequest) checkoutMerge(t *testing.T) {
+	t.Helper()
+	pr.merge = projecttest.TestMerge(t, pr.workspace, pr.base, pr.head, "refs/pull/7/merge")
+	projecttest.Git(t, pr.workspace, "checkout", "-q", "--detach", pr.merge)
+	serveHistory(t, pr.gh, pr.workspace)
+	pr.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
+		BaseRef: "main", BaseSHA: pr.base, HeadRef: "card-amount", HeadSHA: pr.head, MergeCommitSHA: pr.merge})
+}
+
+// serveHistory has the GitHub fake serve every commit of the repository in
+// dir, with its parents and its archive.
+func serveHistory(t *testing.T, gh *githubtest.Server, dir string) {
+	t.Helper()
+	projecttest.History(t, dir, func(sha string, parents []string, archive []byte) {
+		gh.AddCommit(sha, parents...)
+		gh.SetArchive(sha, archive)
+	})
 }
 
 func newPullRequest(t *testing.T, r *runner) *pullRequest {
 	t.Helper()
-	pr := &pullRequest{gh: githubtest.NewServer(t)}
+	pr := &pullRequest{gh: githubtest.NewServer(t), workspace: r.workspace}
 	pr.base, pr.head = projecttest.ShopPullRequest(t, r.workspace, nil)
-	git := func(args ...string) []byte { return projecttest.Git(t, r.workspace, args...) }
-	git("checkout", "-q", "--detach", pr.base)
-	git("merge", "-q", "--no-ff", "-m", "Merge "+pr.head+" into "+pr.base, pr.head)
-	pr.merge = strings.TrimSpace(string(git("rev-parse", "HEAD")))
-	pr.gh.SetArchive(pr.base, git("archive", "--format=tar.gz", "--prefix=acme-shop-"+pr.base[:7]+"/", pr.base))
-	pr.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: pr.base, HeadRef: "card-amount", HeadSHA: pr.head})
+	projecttest.Git(t, r.workspace, "branch", "-M", "card-amount")
+	pr.checkoutMerge(t)
 	pr.gh.SetPermission("octocat", "write")
-	pr.workspace = r.workspace
 
 	ctx := context.Background()
 	w, err := duckdb.Open(ctx, "duckdb://"+filepath.Join(r.workspace, "warehouse.duckdb"))
@@ -322,6 +331,11 @@ func TestGitHubAction(t *testing.T) {
 	if a.Runs.Using != "docker" || !strings.HasPrefix(a.Runs.Image, "docker://ghcr.io/dataops-dev/dataops:") {
 		t.Fatalf("action.yml runs %s %s: want the published image, docker://ghcr.io/dataops-dev/dataops:VERSION", a.Runs.Using, a.Runs.Image)
 	}
+	// The runner's checkout belongs to its user, which git (here, the
+	// test's) refuses unless told.
+	t.Setenv("GIT_CONFIG_COUNT", "1")
+	t.Setenv("GIT_CONFIG_KEY_0", "safe.directory")
+	t.Setenv("GIT_CONFIG_VALUE_0", "*")
 	built := imageUnderTest(t)
 	// The image as action.yml names it, so the runner's docker run is
 	// exactly the one users get.

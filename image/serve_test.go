@@ -52,11 +52,10 @@ func newBot(t *testing.T) *bot {
 	b := &bot{gh: githubtest.NewServer(t), dir: t.TempDir()}
 	repo := filepath.Join(b.dir, "repo")
 	b.base, b.head = projecttest.ShopPullRequest(t, repo, nil)
-	for _, sha := range []string{b.base, b.head} {
-		b.gh.SetArchive(sha, projecttest.Git(t, repo, "archive", "--format=tar.gz", "--prefix=acme-shop-"+sha[:7]+"/", sha))
-	}
+	merge := projecttest.TestMerge(t, repo, b.base, b.head, "refs/pull/7/merge")
+	serveHistory(t, b.gh, repo)
 	b.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: b.base, HeadRef: "card-amount", HeadSHA: b.head})
+		BaseRef: "main", BaseSHA: b.base, HeadRef: "card-amount", HeadSHA: b.head, MergeCommitSHA: merge})
 
 	w, dsn := warehousetest.PostgresDatabase(t)
 	m := projecttest.Compile(t, projecttest.Shop(t, nil), project.Target{Name: "prod", Schema: "main", Type: w.Dialect().Name()})
