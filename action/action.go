@@ -214,8 +214,9 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 	// pull_request events by default the test merge (refs/pull/N/merge).
 	// Anything else (the default branch, on issue_comment) is not the pull
 	// request's, and its sources come from GitHub's archives. The commit
-	// is read from .git itself: the image has no git, and GITHUB_SHA is
-	// not what a workflow that checks out another ref has.
+	// is read from .git itself: git, run as root, refuses a workspace the
+	// runner's user owns, and GITHUB_SHA is not what a workflow that checks
+	// out another ref has.
 	workspace := orDefault(env.get("GITHUB_WORKSPACE"), ".")
 	checkedOut, err := checkedOut(workspace)
 	if err != nil {

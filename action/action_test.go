@@ -72,6 +72,17 @@ func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, baseEdi
 	projecttest.CardAmount.Apply(t, f.dir)
 	prEdits.Apply(t, f.dir)
 	f.headSHA = f.commit(t, "head")
+	f.openPullRequest(t)
+	f.gh.SetPermission("octocat", "write")
+	f.gh.SetPermission("visitor", "read")
+	return f
+}
+
+// openPullRequest makes GitHub's test merge of the head (refs/pull/7/merge)
+// and checks it out as actions/checkout does; the fake serves every
+// commit and pull request 7 at the head.
+func (f *fixture) openPullRequest(t *testing.T) {
+	t.Helper()
 	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
 	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
 	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
@@ -80,9 +91,6 @@ func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, baseEdi
 	})
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
 		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
-	f.gh.SetPermission("octocat", "write")
-	f.gh.SetPermission("visitor", "read")
-	return f
 }
 
 func (f *fixture) git(t *testing.T, args ...string) []byte {

@@ -21,14 +21,7 @@ func (f *fixture) pushHead(t *testing.T, files map[string]string) string {
 		write(t, filepath.Join(f.dir, path), content)
 	}
 	f.headSHA = f.commit(t, "push")
-	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
-	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
-	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
-		f.gh.AddCommit(sha, parents...)
-		f.gh.SetArchive(sha, archive)
-	})
-	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
+	f.openPullRequest(t)
 	return f.headSHA
 }
 

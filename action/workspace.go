@@ -10,7 +10,8 @@ import (
 )
 
 // checkedOut returns the commit a git work tree has checked out, read from
-// its .git folder (the image has no git). actions/checkout leaves either a
+// its .git folder: git itself, run as root in the Action's container,
+// refuses a work tree the runner's user owns. actions/checkout leaves either a
 // detached HEAD (pull_request: the merge commit) or a branch (the default
 // branch on issue_comment, whose workspace is not the pull request's).
 func checkedOut(workTree string) (string, error) {
