@@ -34,6 +34,10 @@ func imageUnderTest(t *testing.T) string {
 	if image := os.Getenv("DATAOPS_TEST_IMAGE"); image != "" {
 		return image
 	}
+	// go test caches a passing result keyed by the files a test reads: the
+	// build context is read here, so that a change to the code builds and
+	// tests the image again instead of reusing the last result.
+	readContext(t)
 	buildOnce.Do(func() { buildErr = buildImage() })
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -55,6 +59,30 @@ func requireDocker(t *testing.T) {
 	}
 	fmt.Fprintf(os.Stderr, "SKIPPING the image tests: %s\n", msg)
 	t.Skipf("SKIPPING: %s", msg)
+}
+
+// readContext reads every file the image's build may use.
+func readContext(t *testing.T) {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "target" || d.Name() == "dbt_packages") {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() {
+			_, err = os.ReadFile(p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read the build context: %v", err)
+	}
 }
 
 func buildImage() error {
