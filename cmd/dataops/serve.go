@@ -137,6 +137,13 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 	if u := getenv("DATABASE_URL"); u != "" {
 		url = u
 	}
+	// The secrets are read: the image's bot leaves root here (serve_user.go).
+	if err := runAsDataUser(getenv, logger); err != nil {
+		return nil, err
+	}
+	if err := checkStoreFolder(url); err != nil {
+		return nil, err
+	}
 	st, err := store.OpenWith(ctx, url, store.Options{VisibilityTimeout: cfg.VisibilityTimeout.Duration, MaxAttempts: cfg.MaxAttempts})
 	if err != nil {
 		return nil, err
