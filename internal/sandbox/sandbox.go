@@ -44,8 +44,11 @@ const (
 	DefaultMemory  = 2 << 30
 	DefaultTimeout = 5 * time.Minute
 	// maxStack bounds each goroutine's stack in the child: a runaway
-	// recursion ends sooner than at Go's 1 GB.
-	maxStack = 256 << 20
+	// recursion ends sooner than at Go's 1 GB, and before its discarded
+	// smaller stacks (half as much again) bring the collector, which then
+	// scans the deep one over and over. The engine's call depth (200) keeps
+	// real templates far below it.
+	maxStack = 64 << 20
 	// maxStderr is how much of the child's dying words are kept.
 	maxStderr = 64 << 10
 )
