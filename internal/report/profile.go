@@ -16,9 +16,9 @@ import (
 type profileView int
 
 const (
-	profileCompact profileView = iota // changed and flagged columns; the rest folded
-	profileFull                       // every column
-	profileFlagsOnly                  // the row line and the flags, for a shortened comment
+	profileCompact   profileView = iota // changed and flagged columns; the rest folded
+	profileFull                         // every column
+	profileFlagsOnly                    // the row line and the flags, for a shortened comment
 )
 
 // maxProfileValues is how many of a column's values a cell lists.

@@ -141,4 +141,3 @@ func hugeDiffs() []report.ModelDiff {
 	}
 	return out
 }
-
