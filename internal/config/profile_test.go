@@ -14,7 +14,7 @@ func TestParseProfile(t *testing.T) {
 	}{
 		{name: "defaults", yml: "project: .\n", check: func(t *testing.T, c Config) {
 			p := c.Profile
-			if !p.Enabled || p.SampleRows != 50_000 || p.LowCardinality != 20 || p.Rules.RowCount != 10 || p.Rules.NullShare != 5 ||
+			if !p.Enabled || p.SampleRows != 30_000 || p.LowCardinality != 20 || p.Rules.RowCount != 10 || p.Rules.NullShare != 5 ||
 				p.Rules.DistinctCount != 20 || p.Rules.MeanShift != 1 || !p.Rules.OutOfRange || !p.Rules.NewValue || len(c.Diff.FailOn.Profile) != 0 {
 				t.Errorf("defaults %+v", p)
 			}

@@ -72,13 +72,20 @@ func Number(f float64) string {
 const maxValueRunes = 40
 
 // Value writes a value as a person reads it: NULL, dates without a time,
-// timestamps without a zone, floats like Number, long text cut.
+// timestamps without a zone, floats in full without an exponent in the
+// usual range, long text cut.
 func Value(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "NULL"
 	case float64:
-		return Number(x)
+		switch a := math.Abs(x); {
+		case math.IsNaN(x) || math.IsInf(x, 0):
+			return Number(x)
+		case a >= 1e-4 && a < 1e15 || a == 0:
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
 	case string:
 		if r := []rune(x); len(r) > maxValueRunes {
 			return string(r[:maxValueRunes-1]) + "…"

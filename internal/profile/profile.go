@@ -13,7 +13,8 @@
 // low-cardinality columns) is computed in the same statement from a
 // sample: the whole relation when it has at most Options.SampleRows rows
 // (by the engine's estimate), so small relations are profiled exactly, and
-// above that about SampleRows rows picked by the hash of Options.SampleKey
+// above that between half of and all SampleRows rows, picked by the hash of
+// Options.SampleKey
 // (the model's unique key) or, without a key, of the whole row. Hashing
 // makes the sample a function of the data: identical rows are sampled
 // alike in production and in the environment, so identical data gives
@@ -80,7 +81,7 @@ type Options struct {
 
 // Defaults for Options.
 const (
-	DefaultSampleRows     = 50_000
+	DefaultSampleRows     = 30_000
 	DefaultLowCardinality = 20
 	// MaskedValue replaces a sensitive value when Options.Mask is nil.
 	MaskedValue = "•••"

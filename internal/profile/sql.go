@@ -1,22 +1,27 @@
 package profile
 
 // The statement: one aggregate scan of the relation for what is counted
-// exactly, a sample (a materialized CTE) for what needs the values grouped
-// or sorted, and per sampled column a grouping of the sample for its
-// distinct values and its most frequent ones. It returns one row; each
-// result column has a decoder (a slot) that fills the profile.
+// exactly, and one aggregate over the sample (the whole relation, or the
+// rows whose key's hash ends in k zero bits) for what needs the values sorted
+// or grouped: means, quantiles and lengths directly, and for the distinct
+// counts and frequent values one list of sampled values per column,
+// grouped by a lateral subquery. It returns one row; each result column
+// has a decoder (a slot) that fills the profile.
 //
-//	WITH s AS MATERIALIZED (SELECT "a" AS c0, ... FROM rel [WHERE hash(key) < $1]),
-//	     g0 AS (SELECT v, n, row_number() OVER (ORDER BY n DESC, v) AS r
-//	            FROM (SELECT c0 AS v, count(*) AS n FROM s WHERE c0 IS NOT NULL GROUP BY c0) x), ...
-//	SELECT f.f0, ..., a.a0, ..., g0s.d, g0s.f, g0s.n, g0s.t, ...
+//	SELECT f.f0, ..., a.a0, ..., g0.d, g0.f, g0.n, t0.t, ...
 //	FROM (SELECT count(*) AS f0, count("a") AS f1, min("a") ... FROM rel) f
-//	CROSS JOIN (SELECT count(*) AS a0, avg(c0) ... FROM s) a
-//	CROSS JOIN (SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n,
-//	                   string_agg(<[v, n] as JSON>, ',' ORDER BY r) FILTER (WHERE r <= K) AS t FROM g0) g0s ...
+//	CROSS JOIN (SELECT avg("a") ..., array_agg("a") AS l0, ... FROM rel [WHERE (hash(key) & $1) = 0]) a
+//	CROSS JOIN LATERAL (SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n
+//	                    FROM (SELECT count(*) AS n FROM unnest(a.l0) AS u(v) WHERE v IS NOT NULL GROUP BY v) x) g0
+//	CROSS JOIN LATERAL (SELECT string_agg(<[v, n] as JSON>, ',' ORDER BY n DESC, v) AS t
+//	                    FROM (SELECT v, count(*) AS n FROM unnest(a.l0) AS u(v) WHERE v IS NOT NULL AND g0.d <= K GROUP BY v) y) t0 ...
 //
+// Both aggregates scan in parallel on PostgreSQL: the full one with partial
+// aggregates, the sample one with its filter in the workers, so that only
+// the sampled rows reach the (serial) aggregate that collects them. The
+// lists never leave the warehouse; only counts and at most K values do.
 // Identifiers are quoted by the Dialect; the only value, the sample's hash
-// threshold, is a bound parameter.
+// mask, is a bound parameter.
 
 import (
 	"context"
@@ -37,7 +42,8 @@ type colPlan struct {
 	fam    datadiff.Family
 	q      string // the quoted column name
 	minMax bool   // minimum and maximum from the full scan
-	// sampled: the column is in the sample, as c<index>.
+	// sampled: the column's values are collected from the sample, as
+	// list l<index>.
 	sampled bool
 	index   int
 	values  bool // its values may be listed
@@ -124,8 +130,8 @@ func plan(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, co
 // sampleFraction is the share of rows to sample from about est rows: a
 // power of two, 1/2^k, giving between SampleRows/2 and SampleRows rows.
 // Rounding makes production and an environment of similar sizes sample
-// with the same threshold, hence the same rows where their data is the
-// same; across a power of two, the smaller sample is part of the larger.
+// with the same mask, hence the same rows where their data is the same;
+// across a power of two, the smaller sample is part of the larger.
 func sampleFraction(est, sampleRows int64) float64 {
 	k := math.Ceil(math.Log2(float64(est) / float64(sampleRows)))
 	return math.Pow(2, -max(k, 1))
@@ -213,15 +219,17 @@ func (st *statement) samplePredicate(cols []warehouse.Column, fraction float64) 
 	for i, c := range key {
 		quoted[i] = st.d.QuoteIdent(c.Name)
 	}
-	// The threshold is the fraction of the hash's range, as an unsigned
-	// 64-bit number (fraction < 1, so it fits).
-	threshold := uint64(fraction * 18446744073709551616.0)
+	// fraction is 1/2^k: keep the rows whose hash has k low zero bits.
+	// An equality, which PostgreSQL's planner takes as selective (an
+	// inequality it would guess keeps a third of the rows, and then
+	// gather them from parallel workers no more).
+	mask := uint64(math.Round(1/fraction)) - 1
 	if st.d.Name() == "duckdb" {
-		st.hash = "hash(" + strings.Join(quoted, ", ") + ")"
-		st.args = []any{strconv.FormatUint(threshold, 10)}
-		st.hash += " < CAST(" + st.d.Placeholder(1) + " AS UBIGINT)"
+		st.hash = "(hash(" + strings.Join(quoted, ", ") + ") & CAST(" + st.d.Placeholder(1) + " AS UBIGINT)) = 0"
+		st.args = []any{strconv.FormatUint(mask, 10)}
 		return
 	}
+	var hash string
 	switch {
 	case len(key) == 0:
 		// Nothing PostgreSQL can hash: a random sample, the one case
@@ -230,15 +238,14 @@ func (st *statement) samplePredicate(cols []warehouse.Column, fraction float64) 
 		st.args = []any{fraction}
 		return
 	case len(key) == 1 && datadiff.TypeFamily(key[0].Type) == datadiff.FamilyInteger:
-		st.hash = "hashint8extended(CAST(" + quoted[0] + " AS bigint), 0)"
+		hash = "hashint8extended(CAST(" + quoted[0] + " AS bigint), 0)"
 	case len(key) == 1 && datadiff.TypeFamily(key[0].Type) == datadiff.FamilyText:
-		st.hash = "hashtextextended(CAST(" + quoted[0] + " AS text), 0)"
+		hash = "hashtextextended(CAST(" + quoted[0] + " AS text), 0)"
 	default:
-		st.hash = "hash_record_extended(ROW(" + strings.Join(quoted, ", ") + "), 0)"
+		hash = "hash_record_extended(ROW(" + strings.Join(quoted, ", ") + "), 0)"
 	}
-	// PostgreSQL's extended hashes are signed: shift the threshold down.
-	st.args = []any{int64(threshold ^ (1 << 63))}
-	st.hash += " < " + st.d.Placeholder(1)
+	st.hash = "(" + hash + " & " + st.d.Placeholder(1) + ") = 0"
+	st.args = []any{int64(mask)}
 }
 
 // sql builds the statement and its slots.
@@ -248,7 +255,7 @@ func (st *statement) sql() (string, []any) {
 	postgres := d.Name() != "duckdb"
 	rel := d.QuoteRelation(st.rel)
 	st.slots = nil
-	var full, agg, outs, from, ctes, proj []string
+	var full, agg, outs, laterals []string
 	addFull := func(expr string, set func(any) error) {
 		alias := "f" + strconv.Itoa(len(full))
 		full = append(full, expr+" AS "+alias)
@@ -288,8 +295,7 @@ func (st *statement) sql() (string, []any) {
 			continue
 		}
 		sampled = true
-		c := "c" + strconv.Itoa(cp.index)
-		proj = append(proj, cp.q+" AS "+c)
+		c := cp.q
 		if cp.out.Kind == KindNumber {
 			finite := ""
 			if cp.fam == datadiff.FamilyFloat || (postgres && cp.fam == datadiff.FamilyDecimal) {
@@ -324,42 +330,51 @@ func (st *statement) sql() (string, []any) {
 			})
 			addAgg("max(length("+c+"))", intTo(&cp.out.Length.Max))
 		}
-		g := "g" + strconv.Itoa(cp.index)
-		ctes = append(ctes, g+" AS (SELECT v, n, row_number() OVER (ORDER BY n DESC, v) AS r FROM (SELECT "+c+" AS v, count(*) AS n FROM s WHERE "+
-			c+" IS NOT NULL GROUP BY "+c+") x)")
-		top := "CAST(NULL AS " + types.Text + ")"
-		if cp.values {
-			// Only the first K groups become JSON: the CASE keeps DuckDB
-			// from building it for every group before the FILTER.
-			k := strconv.Itoa(st.opts.LowCardinality + 1)
-			entry := datadiff.JSONArraySQL(d, []string{datadiff.SampleJSONElement(d, "v", cp.out.Type), text("n")})
-			top = "string_agg(CASE WHEN r <= " + k + " THEN " + entry + " END, ',' ORDER BY r) FILTER (WHERE r <= " + k + ")"
+		// The sampled values travel as one list per column, grouped
+		// again below: never to the client.
+		list := "l" + strconv.Itoa(cp.index)
+		valueType := cp.out.Type
+		if postgres {
+			if strings.HasSuffix(cp.out.Type, "]") {
+				// array_agg of arrays makes one array of more dimensions,
+				// which unnest flattens: collect their text instead.
+				c, valueType = text(c), "text"
+			}
+			agg = append(agg, "array_agg("+c+") AS "+list)
+		} else {
+			agg = append(agg, "list("+c+") AS "+list)
 		}
-		from = append(from, "(SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n, "+top+" AS t FROM "+g+") "+g+"s")
-		outs = append(outs, g+"s.d", g+"s.f", g+"s.n", g+"s.t")
-		st.slots = append(st.slots, intTo(&cp.sampleD), intTo(&cp.sample1), intTo(&cp.sampleN), stringTo(&cp.top))
+		values := "unnest(a." + list + ") AS u(v)"
+		g := "g" + strconv.Itoa(cp.index)
+		laterals = append(laterals, "(SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n FROM (SELECT count(*) AS n FROM "+
+			values+" WHERE v IS NOT NULL GROUP BY v) x) "+g)
+		outs = append(outs, g+".d", g+".f", g+".n")
+		st.slots = append(st.slots, intTo(&cp.sampleD), intTo(&cp.sample1), intTo(&cp.sampleN))
+		if cp.values {
+			// The most frequent values, grouped only for a column with few.
+			k := strconv.Itoa(st.opts.LowCardinality + 1)
+			entry := datadiff.JSONArraySQL(d, []string{datadiff.SampleJSONElement(d, "v", valueType), text("n")})
+			top := "t" + strconv.Itoa(cp.index)
+			laterals = append(laterals, "(SELECT string_agg("+entry+", ',' ORDER BY n DESC, v) AS t FROM (SELECT v, count(*) AS n FROM "+
+				values+" WHERE v IS NOT NULL AND "+g+".d <= "+k+" GROUP BY v) y) "+top)
+			outs = append(outs, top+".t")
+			st.slots = append(st.slots, stringTo(&cp.top))
+		}
 	}
 
 	var b strings.Builder
 	if sampled {
 		addAgg("count(*)", intTo(&st.sample))
+	}
+	b.WriteString("SELECT " + strings.Join(outs, ", ") + "\nFROM (SELECT " + strings.Join(full, ", ") + " FROM " + rel + ") f")
+	if sampled {
 		where := ""
 		if st.hash != "" {
 			where = " WHERE " + st.hash
 		}
-		b.WriteString("WITH s AS MATERIALIZED (SELECT " + strings.Join(proj, ", ") + " FROM " + rel + where + ")")
-		for _, cte := range ctes {
-			b.WriteString(",\n" + cte)
-		}
-		b.WriteString("\n")
-	}
-	// The outer select lists the result columns in the order their slots
-	// were added.
-	b.WriteString("SELECT " + strings.Join(outs, ", ") + "\nFROM (SELECT " + strings.Join(full, ", ") + " FROM " + rel + ") f")
-	if sampled {
-		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(agg, ", ") + " FROM s) a")
-		for _, f := range from {
-			b.WriteString("\nCROSS JOIN " + f)
+		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(agg, ", ") + " FROM " + rel + where + ") a")
+		for _, l := range laterals {
+			b.WriteString("\nCROSS JOIN LATERAL " + l)
 		}
 	}
 	return b.String(), st.args

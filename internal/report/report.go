@@ -17,6 +17,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/profile"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/scm"
 )
@@ -46,6 +47,10 @@ type ModelDiff struct {
 	Key    []string         `json:"key,omitempty"`
 	Result *datadiff.Result `json:"result,omitempty"`
 	Error  string           `json:"error,omitempty"`
+	// Profile compares the model's column statistics; ProfileError says
+	// why it could not.
+	Profile      *profile.Diff `json:"profile,omitempty"`
+	ProfileError string        `json:"profile_error,omitempty"`
 }
 
 // Command is a comment command people can run next.
@@ -74,7 +79,7 @@ type Input struct {
 // Comment renders the PR comment, shortened until it fits MaxComment.
 func Comment(in Input) string {
 	for level := 0; ; level++ {
-		v := view(in, level)
+		v := view(in, level, false)
 		out := render(v)
 		if len([]rune(out)) <= MaxComment || level >= maxLevel {
 			if len([]rune(out)) > MaxComment {
@@ -87,7 +92,7 @@ func Comment(in Input) string {
 
 // Full renders the whole report with nothing shortened, for a check run's
 // text or a step summary.
-func Full(in Input) string { return render(view(in, 0)) }
+func Full(in Input) string { return render(view(in, 0, true)) }
 
 func render(v *commentView) string {
 	var b bytes.Buffer
@@ -132,9 +137,13 @@ type diffView struct {
 	SchemaLine string
 	Columns    []datadiff.ColumnDiff
 	Samples    string
+	Profile    string
 }
 
-func view(in Input, level int) *commentView {
+// view prepares the report at a shortening level; full shows every
+// column of the profiles (the check text), where the comment shows the
+// changed ones.
+func view(in Input, level int, full bool) *commentView {
 	v := &commentView{Marker: Marker, Checks: in.Checks, Plan: in.Plan, Shortened: level > 0,
 		FullDetails: in.FullDetails, Commands: in.Commands, ShortSHA: short(in.HeadSHA), Environment: in.Environment}
 	if in.Comparison.PullHead != "" {
@@ -177,6 +186,14 @@ func view(in Input, level int) *commentView {
 				dv.Samples = samples(d.Result)
 			}
 		}
+		pv := profileCompact
+		switch {
+		case full:
+			pv = profileFull
+		case level >= levelNoColumns:
+			pv = profileFlagsOnly
+		}
+		dv.Profile = profileMarkdown(d.Profile, pv)
 		v.Diffs = append(v.Diffs, dv)
 	}
 	v.Failures = failures(in)
@@ -485,6 +502,9 @@ func cell(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
 	s = strings.ReplaceAll(s, "\n", " ")
 	s = strings.ReplaceAll(s, "|", "\\|")
+	// Text from a pull request's data must not open tags: GitHub renders
+	// some HTML in markdown.
+	s = strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
 	if len([]rune(s)) > 200 {
 		s = string([]rune(s)[:197]) + "…"
 	}
