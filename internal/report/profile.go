@@ -85,7 +85,9 @@ func profileHeadline(d *profile.Diff) string {
 	return s + "."
 }
 
-func sampleNote(d *profile.Diff) string {
+func sampleNote(d *profile.Diff) string { return sampleNoteWith(d, mdName) }
+
+func sampleNoteWith(d *profile.Diff, name func(string) string) string {
 	var notes []string
 	for _, s := range []struct {
 		name string
@@ -96,7 +98,11 @@ func sampleNote(d *profile.Diff) string {
 		}
 		by := "whole rows"
 		if len(s.p.SampleKey) > 0 {
-			by = "`" + strings.Join(s.p.SampleKey, "`, `") + "`"
+			names := make([]string, len(s.p.SampleKey))
+			for i, k := range s.p.SampleKey {
+				names[i] = name(k)
+			}
+			by = strings.Join(names, ", ")
 		}
 		notes = append(notes, fmt.Sprintf("%s from %s sampled rows (by the hash of %s)", s.name, profile.Count(s.p.SampleRows), by))
 	}
