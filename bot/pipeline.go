@@ -55,6 +55,11 @@ type Pipeline struct {
 	// Compare, when set, says which commits to compare instead of the
 	// host: a CI job compares what it checked out (CheckoutCompare).
 	Compare func(ctx context.Context, pr scm.PullRequest) (scm.Comparison, error)
+	// Recorder, when set, keeps what the run does for the bot's web
+	// pages (record.go); RunURL is the run's page there, which the comment
+	// and every check link to.
+	Recorder Recorder
+	RunURL   string
 }
 
 // Outcome is what a run concluded.
@@ -69,6 +74,8 @@ type Outcome struct {
 	Plan   *plan.Plan
 	Build  *build.Result
 	Diffs  []report.ModelDiff
+	// Shortened: the comment had to leave parts of the report out.
+	Shortened bool
 }
 
 // Passed reports whether every stage passed (the gate).
@@ -131,6 +138,12 @@ func (r *run) start() {
 }
 
 func (r *run) publish(ctx context.Context, c scm.Check) {
+	if r.p.RunURL != "" {
+		c.DetailsURL = r.p.RunURL
+	}
+	if r.p.Recorder != nil {
+		r.p.Recorder.Check(ctx, c)
+	}
 	if err := r.p.Host.PublishCheck(ctx, r.sha, c); err != nil {
 		// A check that cannot be published must not stop the run: the
 		// comment and the other checks still tell people what happened.
@@ -357,14 +370,24 @@ func (r *run) finish(ctx context.Context) error {
 	}
 	in := report.Input{Project: r.p.Config.Project, Environment: r.out.Environment, HeadSHA: r.ev.PullRequest.HeadSHA,
 		Base: r.ev.PullRequest.BaseRef, Comparison: r.out.Comparison, Checks: cs, Plan: r.out.Plan, Head: r.head, Diffs: r.out.Diffs, Build: r.out.Build,
-		Commands: r.p.Commands, FullDetails: r.p.FullDetails}
+		Commands: r.p.Commands, FullDetails: r.p.FullDetails, RunURL: r.p.RunURL}
 	if in.Project == "." || in.Project == "" {
 		if r.head != nil {
 			in.Project = r.head.Project
 		}
 	}
-	r.out.Comment = report.Comment(in)
+	r.out.Comment, r.out.Shortened = report.CommentShortened(in)
 	r.out.Report = report.Full(in)
+	if r.p.Recorder != nil {
+		// Kept before the comment that links to it is posted.
+		doc := report.NewDocument(in)
+		doc.CommentShortened = r.out.Shortened
+		r.p.Recorder.Report(ctx, doc)
+		if r.out.Build != nil {
+			rows, bytes := environmentSize(ctx, r.p.Warehouse, r.out.Environment, r.out.Build)
+			r.p.Recorder.EnvironmentSize(ctx, r.out.Environment, rows, bytes)
+		}
+	}
 	if err := r.p.Host.UpsertComment(ctx, r.ev.PullRequest.Number, report.Marker, r.out.Comment); err != nil {
 		return fmt.Errorf("post the comment: %w", err)
 	}

@@ -55,6 +55,9 @@ type Worker struct {
 	// makes it look at once (the intake in the same process signals it).
 	Poll time.Duration
 	Wake <-chan struct{}
+	// RunURL, when set, makes the address of a run's web page (serve.yml
+	// public_url), which the comment and the checks link to.
+	RunURL func(repo, runID string) string
 
 	idOnce sync.Once
 	id     string
@@ -185,7 +188,7 @@ func (w *Worker) work(ctx context.Context, r *store.Received) (string, error) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := w.heartbeat(runCtx, cancel, r, lockKey, job, ev, log)
-	err = w.handle(runCtx, ev, job, base)
+	err = w.handle(runCtx, ev, job, r, base)
 	stop()
 	switch {
 	case errors.Is(context.Cause(runCtx), errSuperseded):
@@ -326,7 +329,7 @@ func (w *Worker) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, 
 // handle runs one event with the repository's host, warehouse and
 // configuration (dataops.yml as on the base branch: a pull request cannot
 // change the rules it is checked by).
-func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, log *slog.Logger) error {
+func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, r *store.Received, log *slog.Logger) error {
 	h, err := w.Connections.Host(ctx, ev.Host, ev.Repo, ev.InstallationID)
 	if err != nil {
 		return err
@@ -361,14 +364,20 @@ func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, log *slog.
 		}
 		return err
 	}
+	rec := newRunRecorder(w.Store, log, job, ev, r.Attempt)
+	runURL := ""
+	if w.RunURL != nil {
+		runURL = w.RunURL(job.Repo, rec.run.ID)
+	}
 	handler := &Handler{Host: host, Warehouse: wh, Config: cfg, Logger: log,
 		State: &storeState{s: w.Store, repo: job.Repo, owner: w.ID(), lease: w.lease(), installation: ev.InstallationID, ttl: cfg.Environments.TTL.Duration},
 		Pipeline: func(ev Event) *Pipeline {
 			return &Pipeline{Host: host, Warehouse: wh, Config: cfg, Sources: ArchiveSources{Host: host, Project: cfg.Project},
 				Logger: log, Threads: w.Threads, Commands: Commands(true), StageDone: w.Metrics.Stage, LookupEnv: DBTEnvOnly,
-				FullDetails: "Each check's details hold the full report."}
+				FullDetails: "Each check's details hold the full report.", Recorder: rec, RunURL: runURL}
 		}}
 	_, err = handler.Handle(ctx, ev)
+	rec.finish(context.WithoutCancel(ctx), err, context.Cause(ctx))
 	return err
 }
 
@@ -455,6 +464,10 @@ func (st *storeState) SaveResults(ctx context.Context, pr int, sha string, resul
 
 func (st *storeState) Results(ctx context.Context, pr int) (string, []byte, error) {
 	return st.s.Results(ctx, st.repo, pr)
+}
+
+func (st *storeState) GateChanged(ctx context.Context, pr int, headSHA, conclusion string) error {
+	return st.s.GateChanged(ctx, st.repo, pr, headSHA, conclusion)
 }
 
 // LockDeploy takes the repository's deploy lock and keeps renewing it

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -152,15 +153,30 @@ func (s *Store) UpdateRun(ctx context.Context, id string, stages []Stage, gate s
 	return nil
 }
 
+// SaveRunReport records a run's report (before the comment linking to it
+// is posted; the run may still be running).
+func (s *Store) SaveRunReport(ctx context.Context, id string, report []byte) error {
+	if _, err := s.db.ExecContext(ctx, s.rebind("update dataops_runs set report = ?, updated_at = ? where id = ?"), report, time.Now().UnixMilli(), id); err != nil {
+		return fmt.Errorf("save the report of run %s: %w", id, err)
+	}
+	return nil
+}
+
+// maxRunError bounds the error a run keeps.
+const maxRunError = 4000
+
 // FinishRun records how a run ended, with its stages, gate, error (for a
-// failed run) and report (nil when there is none).
+// failed run) and report (nil keeps the one SaveRunReport saved).
 func (s *Store) FinishRun(ctx context.Context, id, status, gate, errText string, stages []Stage, report []byte) error {
 	enc, err := encodeStages(stages)
 	if err != nil {
 		return fmt.Errorf("finish run %s: %w", id, err)
 	}
+	if len(errText) > maxRunError {
+		errText = strings.ToValidUTF8(errText[:maxRunError], "") + "…"
+	}
 	now := time.Now().UnixMilli()
-	if _, err := s.db.ExecContext(ctx, s.rebind("update dataops_runs set status = ?, gate = ?, error = ?, stages = ?, report = ?, updated_at = ?, finished_at = ? where id = ?"),
+	if _, err := s.db.ExecContext(ctx, s.rebind("update dataops_runs set status = ?, gate = ?, error = ?, stages = ?, report = coalesce(?, report), updated_at = ?, finished_at = ? where id = ?"),
 		status, gate, errText, enc, report, now, now, id); err != nil {
 		return fmt.Errorf("finish run %s: %w", id, err)
 	}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestRuns(t *testing.T) {
@@ -43,6 +45,12 @@ func TestRuns(t *testing.T) {
 			t.Errorf("report of a running run: %q %v", rep, err)
 		}
 		stages[1] = Stage{Name: "dataops/gate", Status: "completed", Conclusion: "failure", StartedAt: start.Add(time.Second), FinishedAt: start.Add(2 * time.Second)}
+		if err := s.SaveRunReport(ctx, "r1", []byte(`{"doc":0}`)); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := s.RunReport(ctx, "r1"); err != nil || string(rep) != `{"doc":0}` {
+			t.Errorf("report saved while running: %q %v", rep, err)
+		}
 		if err := s.FinishRun(ctx, "r1", RunCompleted, "failure", "", stages, []byte(`{"doc":1}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -128,8 +136,17 @@ func TestRuns(t *testing.T) {
 		}
 
 		// Pruning keeps running runs and the newer ones.
-		if err := s.FinishRun(ctx, "r3", RunCompleted, "success", "", nil, []byte(`{}`)); err != nil {
+		if err := s.SaveRunReport(ctx, "r3", []byte(`{"r3":1}`)); err != nil {
 			t.Fatal(err)
+		}
+		if err := s.FinishRun(ctx, "r3", RunFailed, "", strings.Repeat("é", 3000), nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if rep, _ := s.RunReport(ctx, "r3"); string(rep) != `{"r3":1}` {
+			t.Errorf("finishing without a report dropped the saved one: %q", rep)
+		}
+		if got, _ := s.Run(ctx, "r3"); got.Status != RunFailed || len(got.Error) > 4010 || !utf8.ValidString(got.Error) {
+			t.Errorf("a long error kept as %d bytes (valid UTF-8: %v)", len(got.Error), utf8.ValidString(got.Error))
 		}
 		n, err := s.PruneRuns(ctx, time.Now().Add(time.Hour))
 		if err != nil || n != 3 {
