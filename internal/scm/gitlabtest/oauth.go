@@ -330,3 +330,27 @@ func (s *Server) getProject(c *call) response {
 		"permissions": map[string]any{"project_access": access, "group_access": nil},
 	}}
 }
+
+// IssueOAuthToken hands out an OAuth token of username with scopes without
+// the authorization flow, for tests of what the token reads.
+func (s *Server) IssueOAuthToken(username string, scopes ...string) string {
+	token := randomToken()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.oauthTokens == nil {
+		s.oauthTokens = map[string]oauthToken{}
+	}
+	s.oauthTokens[token] = oauthToken{user: s.userLocked(username), scopes: scopes, expires: time.Now().Add(oauthTokenLifetime)}
+	return token
+}
+
+// RevokeOAuthTokens ends every OAuth token of username.
+func (s *Server) RevokeOAuthTokens(username string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok, t := range s.oauthTokens {
+		if strings.EqualFold(t.user.Username, username) {
+			delete(s.oauthTokens, tok)
+		}
+	}
+}
