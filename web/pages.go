@@ -25,7 +25,7 @@ func repoPath(key string) string {
 }
 
 func pullPath(key string, pr int) string { return repoPath(key) + "/pulls/" + strconv.Itoa(pr) }
-func runPath(key, id string) string     { return repoPath(key) + "/runs/" + url.PathEscape(id) }
+func runPath(key, id string) string      { return repoPath(key) + "/runs/" + url.PathEscape(id) }
 
 // repoOf reads the repository a page is about and checks that the person
 // may read it. A repository they may not read is answered like one that

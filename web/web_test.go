@@ -223,7 +223,7 @@ func TestSignInAndAccess(t *testing.T) {
 		{"/repos/github/acme%2Fsecret/environments", 404, "Not found"},
 		{"/repos/github/acme%2Fsecret/deploys", 404, "Not found"},
 		{"/repos/github/acme%2Fshop/runs/run-secret", 404, "Not found"}, // another repository's run
-		{"/repos/github/acme%2Fnothing", 200, "No runs yet"}, // readable on GitHub, unknown here
+		{"/repos/github/acme%2Fnothing", 200, "No runs yet"},            // readable on GitHub, unknown here
 		{"/repos/gitlab/acme%2Fshop", 404, "Not found"},
 		{"/repos/github/acme%2Fshop/pulls/x", 404, "Not found"},
 		{"/nowhere", 404, "There is no page"},
