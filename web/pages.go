@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm"
@@ -439,8 +440,11 @@ func deployedAny(rels []store.DeployRelation) bool {
 	return false
 }
 
+// firstLine is a deploy message's first line as plain text: without its
+// markdown and its leading emoji.
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "<!-- dataops:deploy -->")), "\n")
+	line = strings.TrimLeftFunc(line, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	return strings.ReplaceAll(line, "`", "")
 }
 

@@ -177,7 +177,10 @@ func span(d time.Duration) string {
 	case d < 48*time.Hour:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
-	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	if h := int(d.Hours()) % 24; h > 0 {
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, h)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours())/24)
 }
 
 // num writes a count with thousands separators; a negative one is unknown.
