@@ -546,6 +546,10 @@ func rows(s datadiff.Side) string {
 	return fmt.Sprint(s.Rows)
 }
 
+// tagEscaper is built once: building a Replacer costs far more than
+// using one, and cell runs for every value of a report.
+var tagEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;")
+
 // cell makes text safe inside a markdown table cell.
 func cell(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
@@ -553,7 +557,7 @@ func cell(s string) string {
 	s = strings.ReplaceAll(s, "|", "\\|")
 	// Text from a pull request's data must not open tags: GitHub renders
 	// some HTML in markdown.
-	s = strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	s = tagEscaper.Replace(s)
 	if len([]rune(s)) > 200 {
 		s = string([]rune(s)[:197]) + "…"
 	}
