@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -188,13 +191,30 @@ type runView struct {
 	PullURL  string
 	EventURL string
 	Live     bool
-	Doc      *report.Document
-	// DocProblem says why there is no report to show.
+	// Report is the report's part of the page, rendered once per version
+	// of the run (reportCache); DocProblem says why there is none.
+	Report     template.HTML
 	DocProblem string
-	Lineage    lineageView
-	// Diffs by model, for the lineage's links.
-	DiffOf map[string]bool
 }
+
+// reportView is what the report's part of the page shows.
+type reportView struct {
+	Doc     *report.Document
+	Lineage lineageView
+	// DiffOf tells the models with a diff, for the lineage's links.
+	DiffOf map[string]bool
+	// RunPath leads to the run's page; a check's text longer than
+	// MaxInline is linked there, not inlined.
+	RunPath   string
+	MaxInline int
+	// The long parts, written in Go (tables.go).
+	PlanRows, Diffs, Nodes template.HTML
+}
+
+// maxInlineText is the longest check text shown in the page: GitHub's own
+// limit. The diff check's text is the whole report as markdown, which the
+// page shows already, as tables; a longer text is a link away.
+const maxInlineText = 65535
 
 func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	key, perm, ok := s.repoOf(w, r, sess)
@@ -212,29 +232,91 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess *session) 
 	}
 	v := runView{Repo: s.repoView(key, perm, "pulls"), Run: run, PullURL: pullPath(key, run.PR),
 		EventURL: runPath(key, run.ID) + "/events", Live: run.Status == store.RunRunning}
-	if run.HasReport {
-		data, err := s.cfg.Store.RunReport(r.Context(), run.ID)
+	switch {
+	case run.HasReport:
+		v.Report, v.DocProblem, err = s.reportOf(r.Context(), run)
 		if err != nil {
 			s.storeFailed(w, r, sess, err)
 			return
 		}
-		v.Doc, v.DocProblem = decodeDocument(data)
-	} else if !v.Live {
+	case !v.Live:
 		v.DocProblem = "This run ended before its report was made."
 		if run.Error != "" {
 			v.DocProblem = "This run ended before its report was made: see its error above."
 		}
 	}
-	if v.Doc != nil {
-		v.DiffOf = map[string]bool{}
-		for _, d := range v.Doc.Diffs {
-			v.DiffOf[d.Model] = true
-		}
-		if v.Doc.Lineage != nil {
-			v.Lineage = drawLineage(*v.Doc.Lineage, v.DiffOf)
+	s.render(w, r, sess, http.StatusOK, "run", fmt.Sprintf("%s #%d run %s", v.Repo.Name, run.PR, short(run.HeadSHA)), v)
+}
+
+// sizeHint: the page is about as long as its report.
+func (v runView) sizeHint() int { return len(v.Report) }
+
+// reportOf renders a run's report, or takes it from the cache: the same
+// for every reader, and unchanged until the run's record changes.
+func (s *Server) reportOf(ctx context.Context, run store.Run) (template.HTML, string, error) {
+	cacheKey := run.ID + "@" + strconv.FormatInt(run.UpdatedAt.UnixNano(), 10)
+	if html, ok := s.reports.get(cacheKey); ok {
+		return html, "", nil
+	}
+	data, err := s.cfg.Store.RunReport(ctx, run.ID)
+	if err != nil {
+		return "", "", err
+	}
+	doc, problem := decodeDocument(data)
+	if doc == nil {
+		return "", problem, nil
+	}
+	rv := reportView{Doc: doc, DiffOf: map[string]bool{}, RunPath: runPath(run.Repo, run.ID), MaxInline: maxInlineText}
+	for _, d := range doc.Diffs {
+		rv.DiffOf[d.Model] = true
+	}
+	if doc.Lineage != nil {
+		rv.Lineage = drawLineage(*doc.Lineage, rv.DiffOf)
+	}
+	if doc.Plan != nil {
+		rv.PlanRows = planRows(doc.Plan.Changes, rv.DiffOf)
+	}
+	rv.Diffs, rv.Nodes = diffSections(doc.Diffs), nodeRows(doc.Nodes)
+	var b bytes.Buffer
+	b.Grow(len(data) * 3 / 2)
+	if err := pages["run"].ExecuteTemplate(&b, "report", rv); err != nil {
+		return "", "", fmt.Errorf("render the report of run %s: %w", run.ID, err)
+	}
+	html := template.HTML(b.String())
+	s.reports.put(cacheKey, html)
+	return html, "", nil
+}
+
+// checkText serves a check's whole text, too long to inline, as plain
+// text.
+func (s *Server) checkText(w http.ResponseWriter, r *http.Request, sess *session) {
+	key, _, ok := s.repoOf(w, r, sess)
+	if !ok {
+		return
+	}
+	run, err := s.cfg.Store.Run(r.Context(), r.PathValue("run"))
+	if err != nil || run.Repo != key || !run.HasReport {
+		s.notFound(w, r, sess)
+		return
+	}
+	data, err := s.cfg.Store.RunReport(r.Context(), run.ID)
+	if err != nil {
+		s.storeFailed(w, r, sess, err)
+		return
+	}
+	doc, _ := decodeDocument(data)
+	if doc == nil {
+		s.notFound(w, r, sess)
+		return
+	}
+	for _, c := range doc.Checks {
+		if c.Name == r.PathValue("name") {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, c.Text)
+			return
 		}
 	}
-	s.render(w, r, sess, http.StatusOK, "run", fmt.Sprintf("%s #%d run %s", v.Repo.Name, run.PR, short(run.HeadSHA)), v)
+	s.notFound(w, r, sess)
 }
 
 // decodeDocument reads a stored report; a newer format than this dataops

@@ -65,6 +65,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, sess *session, s
 		}
 	}
 	var b bytes.Buffer
+	hint := 32 << 10
+	if h, ok := data.(interface{ sizeHint() int }); ok {
+		hint += h.sizeHint()
+	}
+	b.Grow(hint)
 	if err := pages[page].ExecuteTemplate(&b, "layout", v); err != nil {
 		s.cfg.Logger.Error("web: render", "page", page, "err", err)
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
@@ -125,7 +130,8 @@ var funcs = template.FuncMap{
 		return span(time.Since(t)) + " ago"
 	},
 	"span": span,
-	"plus": func(a, b int) int { return a + b },
+	"plus":  func(a, b int) int { return a + b },
+	"int64": func(n int) int64 { return int64(n) },
 }
 
 func when(t time.Time) string {

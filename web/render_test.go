@@ -36,3 +36,11 @@ func TestFormats(t *testing.T) {
 		t.Errorf("names that clean alike must stay apart: %q %q", a, b)
 	}
 }
+
+func TestEscape(t *testing.T) {
+	o := newOut(0)
+	o.text(`<a href="x" onclick='y'>&` + "\x00")
+	if got, want := string(o.html()), "&lt;a href=&#34;x&#34; onclick=&#39;y&#39;&gt;&amp;\uFFFD"; got != want {
+		t.Errorf("escaped %q, want %q", got, want)
+	}
+}

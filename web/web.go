@@ -82,7 +82,9 @@ type Server struct {
 	secure bool
 	hosts  map[string]*Host
 	access *accessCache
-	mux    *http.ServeMux
+	// reports are rendered reports, by run and version.
+	reports *reportCache
+	mux     *http.ServeMux
 }
 
 // New checks the configuration and makes the Server.
@@ -127,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 		s.hosts[h.Name] = h
 	}
 	s.access = newAccessCache(cfg.AccessCache, cfg.Now)
+	s.reports = newReportCache(maxCachedReports)
 	s.routes()
 	return s, nil
 }
@@ -154,6 +157,7 @@ func (s *Server) routes() {
 	page("GET /repos/{host}/{repo}/pulls/{pr}", s.pullPage)
 	page("GET /repos/{host}/{repo}/runs/{run}", s.runPage)
 	page("GET /repos/{host}/{repo}/runs/{run}/events", s.runEvents)
+	page("GET /repos/{host}/{repo}/runs/{run}/checks/{name...}", s.checkText)
 	page("GET /repos/{host}/{repo}/environments", s.environmentsPage)
 	page("GET /repos/{host}/{repo}/deploys", s.deploysPage)
 	page("GET /queue", s.queuePage)

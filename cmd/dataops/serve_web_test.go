@@ -157,10 +157,11 @@ func TestServeWebPages(t *testing.T) {
 			if _, pr := fetch(t, visitor, pages+"/repos/github/acme%2Fshop/pulls/7"); !strings.Contains(pr, runPath) || !strings.Contains(pr, "Update the README with new information.") {
 				t.Errorf("the pull request's page does not list the run:\n%s", pr)
 			}
-			if _, envs := fetch(t, visitor, pages+"/repos/github/acme%2Fshop/environments"); !strings.Contains(envs, "<code>pr_7</code>") ||
-				!regexp.MustCompile(`<td class="n">[1-9][0-9,]*</td>`).MatchString(envs) {
-				t.Errorf("the environments page:\n%s", envs)
-			}
+			// The size is recorded once the job ends, just after the comment.
+			waitFor(t, "the environment and its size", func() bool {
+				_, envs := fetch(t, visitor, pages+"/repos/github/acme%2Fshop/environments")
+				return strings.Contains(envs, "<code>pr_7</code>") && regexp.MustCompile(`<td class="n">[1-9][0-9,]*</td>`).MatchString(envs)
+			})
 
 			// Deploy and rollback, with who asked.
 			f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops deploy"))
