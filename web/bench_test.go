@@ -161,7 +161,9 @@ func benchProfile(schema string, rows int64, shift float64) *profile.Profile {
 // without a network.
 type staticViewer struct{}
 
-func (staticViewer) User(context.Context) (scm.User, error) { return scm.User{ID: 1, Login: "bench"}, nil }
+func (staticViewer) User(context.Context) (scm.User, error) {
+	return scm.User{ID: 1, Login: "bench"}, nil
+}
 func (staticViewer) Access(context.Context, string) (scm.Permission, error) {
 	return scm.PermissionRead, nil
 }

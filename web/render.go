@@ -129,7 +129,7 @@ var funcs = template.FuncMap{
 		}
 		return span(time.Since(t)) + " ago"
 	},
-	"span": span,
+	"span":  span,
 	"plus":  func(a, b int) int { return a + b },
 	"int64": func(n int) int64 { return int64(n) },
 }
