@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +92,3 @@ func (s *Server) permission(ctx context.Context, sess *session, repoKey string) 
 
 // canRead: anything but none lets a person see a repository's pages.
 func canRead(p scm.Permission) bool { return p != "" && p != scm.PermissionNone }
-
-// errNotReadable answers a repository the person may not see.
-var errNotReadable = errors.New("not readable")

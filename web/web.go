@@ -19,6 +19,12 @@
 // job only when they can write to it. The answers are cached for
 // Config.AccessCache. Nothing here is served without sign-in: the
 // webhooks, /healthz, /readyz and /metrics are the serve command's own.
+//
+// Where this differs from ARCHITECTURE.md's "only internal/scm talks to
+// GitHub/GitLab": the sign-in's code-for-token exchange is golang.org/x/
+// oauth2's, called from here, against the hosts' OAuth endpoints (which
+// are not their REST APIs). Everything asked of a host with a person's
+// token (who they are, what they may read) goes through scm.Viewer.
 package web
 
 import (
