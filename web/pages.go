@@ -266,7 +266,17 @@ func (s *Server) reportOf(ctx context.Context, run store.Run) (template.HTML, st
 	if doc == nil {
 		return "", problem, nil
 	}
-	rv := reportView{Doc: doc, DiffOf: map[string]bool{}, RunPath: runPath(run.Repo, run.ID), MaxInline: maxInlineText}
+	html, err := renderReport(doc, runPath(run.Repo, run.ID), len(data)*3/2)
+	if err != nil {
+		return "", "", fmt.Errorf("render the report of run %s: %w", run.ID, err)
+	}
+	s.reports.put(cacheKey, html)
+	return html, "", nil
+}
+
+// renderReport renders the report's part of a run's page.
+func renderReport(doc *report.Document, runPath string, sizeHint int) (template.HTML, error) {
+	rv := reportView{Doc: doc, DiffOf: map[string]bool{}, RunPath: runPath, MaxInline: maxInlineText}
 	for _, d := range doc.Diffs {
 		rv.DiffOf[d.Model] = true
 	}
@@ -278,13 +288,11 @@ func (s *Server) reportOf(ctx context.Context, run store.Run) (template.HTML, st
 	}
 	rv.Diffs, rv.Nodes = diffSections(doc.Diffs), nodeRows(doc.Nodes)
 	var b bytes.Buffer
-	b.Grow(len(data) * 3 / 2)
+	b.Grow(sizeHint)
 	if err := pages["run"].ExecuteTemplate(&b, "report", rv); err != nil {
-		return "", "", fmt.Errorf("render the report of run %s: %w", run.ID, err)
+		return "", err
 	}
-	html := template.HTML(b.String())
-	s.reports.put(cacheKey, html)
-	return html, "", nil
+	return template.HTML(b.String()), nil
 }
 
 // checkText serves a check's whole text, too long to inline, as plain
