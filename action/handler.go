@@ -37,8 +37,9 @@ func (h *handler) handle(ctx context.Context, ev bot.Event) (*bot.Outcome, error
 }
 
 func (h *handler) pipeline(ev bot.Event) *bot.Pipeline {
-	sources := bot.WorkspaceSources{HeadSHA: h.checkedOut,
-		Other: bot.ArchiveSources{Host: h.host, Project: h.cfg.Project}}
+	sources := &bot.PackageSources{Sources: bot.WorkspaceSources{HeadSHA: h.checkedOut,
+		Other: bot.ArchiveSources{Host: h.host, Project: h.cfg.Project}},
+		Dir: filepath.Join(h.workspace, h.cfg.Project), Root: h.workspace, Logger: h.logger}
 	p := &bot.Pipeline{Host: h.host, Warehouse: h.w, Config: h.cfg, Sources: sources,
 		ProjectDir: filepath.Join(h.workspace, h.cfg.Project), Logger: h.logger, Select: h.selection,
 		FullDetails: h.fullDetails, Commands: bot.Commands(false), Compare: h.compare}

@@ -189,7 +189,9 @@ func (r *run) execute(ctx context.Context) {
 	r.prod = project.Target{Name: "prod", Schema: cfg.Production.Schema, Type: engine}
 	envTarget := project.Target{Name: r.out.Environment, Schema: r.out.Environment, Type: engine}
 
-	// Compile base and head.
+	// Compile base and head. The head's errors that its base already had
+	// are not the pull request's: the check lists them and goes on with
+	// what compiled.
 	var base *project.Manifest
 	compile := r.stage(ctx, scm.CheckCompile, "Compiling", func() checks.Result {
 		cmp, err := r.p.comparison(ctx, r.ev.PullRequest)
@@ -197,24 +199,24 @@ func (r *run) execute(ctx context.Context) {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not tell which commits to compare", Summary: err.Error()}
 		}
 		r.out.Comparison = cmp
-		var ds project.Diagnostics
-		r.head, ds, err = r.compile(ctx, cmp.Head, envTarget)
+		head, hds, err := r.compile(ctx, cmp.Head, envTarget)
 		if err != nil {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not read the sources", Summary: err.Error()}
 		}
-		if len(ds) > 0 {
-			return checks.Compile(cfg.Project, nil, ds)
+		if head == nil {
+			return checks.Compile(cfg.Project, nil, plan.Attribution{Introduced: hds})
 		}
 		var bds project.Diagnostics
 		base, bds, err = r.compile(ctx, cmp.Base, envTarget)
-		if err == nil && len(bds) > 0 {
-			err = fmt.Errorf("%d problems; the first: %s", len(bds), bds[0])
+		if err == nil && base == nil {
+			err = fmt.Errorf("%d problems; the first: %s", len(bds.Errors()), bds.Errors()[0])
 		}
 		if err != nil {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "The base revision does not compile",
 				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %v", short(cmp.Base), err)}
 		}
-		return checks.Compile(cfg.Project, r.head, nil)
+		r.head = head
+		return checks.Compile(cfg.Project, head, plan.Attribute(base, head, bds, hds))
 	})
 	if compile.Failed() {
 		r.skipRest(ctx, "the project does not compile")
@@ -302,7 +304,9 @@ func (r *run) dryRun(ctx context.Context, opts build.Options, base *project.Mani
 	})
 }
 
-// compile reads and compiles the project at sha ("" = the work tree).
+// compile reads and compiles the project at sha ("" = the work tree). The
+// manifest holds what compiled, and is nil only when the project's own
+// configuration cannot be read.
 func (r *run) compile(ctx context.Context, sha string, target project.Target) (*project.Manifest, project.Diagnostics, error) {
 	var p *project.Project
 	var ds project.Diagnostics
@@ -318,11 +322,15 @@ func (r *run) compile(ctx context.Context, sha string, target project.Target) (*
 	if p == nil {
 		return nil, ds, nil
 	}
-	m, ds := project.Compile(p, project.Options{Target: target, LookupEnv: r.p.LookupEnv})
-	if len(ds) > 0 {
+	// Templates that query while compiling (dbt_utils.star, run_query)
+	// read production: the environment does not hold the models yet.
+	m, cds := project.Compile(ctx, p, project.Options{Target: target, LookupEnv: r.p.LookupEnv,
+		Warehouse: build.CompileWarehouse(r.p.Warehouse), QueryTarget: &r.prod})
+	ds = append(ds, cds...)
+	if ds.HasConfigErrors() {
 		return nil, ds, nil
 	}
-	return m, nil, nil
+	return m, ds, nil
 }
 
 // diff compares each model the pull request builds with production.

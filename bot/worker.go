@@ -372,7 +372,8 @@ func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, r *store.R
 	handler := &Handler{Host: host, Warehouse: wh, Config: cfg, Logger: log,
 		State: &storeState{s: w.Store, repo: job.Repo, owner: w.ID(), lease: w.lease(), installation: ev.InstallationID, ttl: cfg.Environments.TTL.Duration},
 		Pipeline: func(ev Event) *Pipeline {
-			return &Pipeline{Host: host, Warehouse: wh, Config: cfg, Sources: ArchiveSources{Host: host, Project: cfg.Project},
+			sources := &PackageSources{Sources: ArchiveSources{Host: host, Project: cfg.Project}, LookupEnv: DBTEnvOnly, Logger: log}
+			return &Pipeline{Host: host, Warehouse: wh, Config: cfg, Sources: sources,
 				Logger: log, Threads: w.Threads, Commands: Commands(true), StageDone: w.Metrics.Stage, LookupEnv: DBTEnvOnly,
 				FullDetails: "Each check's details hold the full report.", Recorder: rec, RunURL: runURL}
 		}}

@@ -57,34 +57,6 @@ func Skip(name, why string) Result {
 	return Result{Name: name, Conclusion: Skipped, Title: "Skipped: " + why, Summary: "Skipped: " + why + "."}
 }
 
-// Compile reports a compile of the head revision. dir is the project's
-// folder relative to the repository root, so annotations point at files in
-// the pull request.
-func Compile(dir string, m *project.Manifest, ds project.Diagnostics) Result {
-	r := Result{Name: scm.CheckCompile}
-	if len(ds) == 0 && m != nil {
-		s := m.Stats()
-		r.Conclusion = Success
-		r.Title = fmt.Sprintf("Compiled %s", s)
-		r.Summary = fmt.Sprintf("Compiled `%s`: %s.", m.Project, s)
-		return r
-	}
-	r.Conclusion = Failure
-	r.Title = plural(len(ds), "compile error")
-	var lines []string
-	for _, d := range ds {
-		a := scm.Annotation{Path: repoPath(dir, d.Path), Line: d.Line, Level: scm.LevelFailure, Title: "compile error", Message: d.Message}
-		if d.Hint != "" {
-			a.Message += " (" + d.Hint + ")"
-		}
-		r.Annotations = append(r.Annotations, a)
-		d.Path = a.Path
-		lines = append(lines, "- `"+d.String()+"`")
-	}
-	r.Summary = "The head revision does not compile:\n\n" + strings.Join(lines, "\n")
-	return r
-}
-
 // DryRun reports the engine's check of each changed model, with the schema
 // changes the plan found.
 func DryRun(dir string, res *build.Result, p *plan.Plan) Result {

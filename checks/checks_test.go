@@ -104,7 +104,7 @@ func TestGate(t *testing.T) {
 }
 
 func TestCompileStage(t *testing.T) {
-	r := Compile(".", nil, project.Diagnostics{{Path: "models/a.sql", Line: 2, Col: 3, Message: "boom", Hint: "fix it"}})
+	r := Compile(".", nil, plan.Attribution{Introduced: project.Diagnostics{{Path: "models/a.sql", Line: 2, Col: 3, Message: "boom", Hint: "fix it"}}})
 	if r.Conclusion != Failure || r.Title != "1 compile error" || r.Annotations[0].Path != "models/a.sql" || r.Annotations[0].Message != "boom (fix it)" {
 		t.Errorf("%+v", r)
 	}

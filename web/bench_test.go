@@ -65,8 +65,8 @@ func makeBenchReport() (report.Input, error) {
 		if p == nil || len(ds) > 0 {
 			return nil, fmt.Errorf("load the synthetic project: %v", ds)
 		}
-		m, ds := project.Compile(p, project.Options{Target: target})
-		if len(ds) > 0 {
+		m, ds := project.Compile(context.Background(), p, project.Options{Target: target})
+		if len(ds.Errors()) > 0 {
 			return nil, fmt.Errorf("compile the synthetic project: %v", ds)
 		}
 		return m, nil
@@ -129,7 +129,7 @@ func makeBenchReport() (report.Input, error) {
 		}
 		diffs = append(diffs, report.ModelDiff{Model: n.Name, Path: n.Path, Key: []string{"id"}, Result: r, Profile: pd})
 	}
-	stages := []checks.Result{checks.Compile("", headM, nil), checks.DryRun("", res, pl), checks.Build("", res), checks.Diff(diffs, pl, config.FailOn{})}
+	stages := []checks.Result{checks.Compile("", headM, plan.Attribution{}), checks.DryRun("", res, pl), checks.Build("", res), checks.Diff(diffs, pl, config.FailOn{})}
 	stages = append(stages, checks.Gate(stages))
 	var cs []scm.Check
 	for _, s := range stages {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -83,8 +84,14 @@ func runBuild(args []string, out, errOut io.Writer) int {
 		}
 		target = project.Target{Name: name, Schema: name, Type: w.Dialect().Name()}
 	}
-	m, cds := project.Compile(p, project.Options{Target: target})
-	if len(cds) > 0 {
+	m, cds := project.Compile(ctx, p, project.Options{Target: target, Warehouse: build.CompileWarehouse(w)})
+	printDiagnostics(errOut, *dir, cds.Warnings())
+	for _, id := range sortedSkipped(m) {
+		if s := m.Skipped[id]; s.Kind == project.KindModel {
+			fmt.Fprintf(errOut, "not built: %s %s (%s): %s\n", s.Kind, s.Name, filepath.Join(*dir, filepath.FromSlash(s.Path)), s.Reason)
+		}
+	}
+	if cds = cds.Errors(); len(cds) > 0 {
 		printDiagnostics(errOut, *dir, cds)
 		if cds.HasConfigErrors() {
 			return exitUsage

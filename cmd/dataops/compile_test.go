@@ -47,6 +47,8 @@ func TestCompileCommand(t *testing.T) {
 	shop := copyDir(t, "../../examples/shop")
 	broken := copyDir(t, "../../internal/project/testdata/broken/many")
 	badConfig := copyDir(t, "../../internal/project/testdata/broken/config_error")
+	profiles := t.TempDir()
+	os.WriteFile(filepath.Join(profiles, "profiles.yml"), []byte("shop:\n  target: sf\n  outputs:\n    sf: {type: snowflake, schema: x}\n    ci: {type: duckdb, path: ci.duckdb, schema: ci_schema}\n"), 0o644)
 	tests := []struct {
 		name     string
 		args     []string
@@ -74,6 +76,10 @@ func TestCompileCommand(t *testing.T) {
 			stderr: `no target "staging" in profiles.yml; known targets: dev, pg, prod`},
 		{name: "bad selector", args: []string{"compile", "--project", shop, "--select", "fct_order"}, code: exitUsage,
 			stderr: `did you mean 'fct_orders'?`},
+		{name: "profiles dir, another output chosen", args: []string{"compile", "--project", shop, "--profiles-dir", profiles, "--target", "ci"}, code: exitOK,
+			stdout: "target ci (duckdb, schema ci_schema)"},
+		{name: "profiles dir, unsupported output chosen", args: []string{"compile", "--project", shop, "--profiles-dir", profiles}, code: exitUsage,
+			stderr: `output "sf" (` + filepath.Join(profiles, "profiles.yml") + `:4) has type "snowflake": dataops compiles for duckdb and postgres; choose another output with --target`},
 		{name: "unknown flag", args: []string{"compile", "--projct", shop}, code: exitUsage, stderr: "flag provided but not defined: -projct"},
 		{name: "stray argument", args: []string{"compile", "--project", shop, "orders"}, code: exitUsage, stderr: `unexpected argument "orders"`},
 		{name: "help", args: []string{"compile", "--help"}, code: exitOK, stdout: "Usage: dataops compile [--project DIR]"},
@@ -149,7 +155,14 @@ func TestCompileJSON(t *testing.T) {
 	if len(sum.Errors) != 1 || sum.Errors[0].Path != "models/orders.sql" || sum.Errors[0].Line != 3 || sum.Errors[0].Hint != "did you mean 'stg_orders'?" {
 		t.Errorf("errors = %+v", sum.Errors)
 	}
-	if _, err := os.Stat(filepath.Join(broken, "target")); !os.IsNotExist(err) {
-		t.Errorf("a failed compile must write nothing: %v", err)
+	// Partial results: what compiled is written, what did not is listed.
+	if _, err := os.Stat(filepath.Join(broken, "target", "compiled", "models", "stg_orders.sql")); err != nil {
+		t.Errorf("a model that compiled must be written: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(broken, "target", "compiled", "models", "orders.sql")); !os.IsNotExist(err) {
+		t.Errorf("a model that did not compile must not be written: %v", err)
+	}
+	if len(sum.Skipped) != 1 || sum.Skipped[0].Name != "orders" || sum.Skipped[0].Cause != "error" {
+		t.Errorf("skipped = %+v", sum.Skipped)
 	}
 }

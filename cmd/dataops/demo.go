@@ -168,8 +168,9 @@ func buildProduction(ctx context.Context, w warehouse.Warehouse, dir string, cfg
 	if p == nil {
 		return ds
 	}
-	m, ds := project.Compile(p, project.Options{Target: project.Target{Name: "prod", Schema: cfg.Production.Schema, Type: w.Dialect().Name()}})
-	if len(ds) > 0 {
+	m, ds := project.Compile(ctx, p, project.Options{Target: project.Target{Name: "prod", Schema: cfg.Production.Schema, Type: w.Dialect().Name()},
+		Warehouse: build.CompileWarehouse(w)})
+	if ds = ds.Errors(); len(ds) > 0 {
 		return ds
 	}
 	all, _ := m.Select("", nil)

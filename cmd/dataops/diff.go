@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/mask"
@@ -127,8 +128,9 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 		printDiagnostics(errOut, dir, ds)
 		return exitUsage
 	}
-	m, ds := project.Compile(p, project.Options{Target: project.Target{Name: env, Schema: env, Type: w.Dialect().Name()}})
-	if len(ds) > 0 {
+	m, ds := project.Compile(ctx, p, project.Options{Target: project.Target{Name: env, Schema: env, Type: w.Dialect().Name()},
+		Warehouse: build.CompileWarehouse(w)})
+	if ds = ds.Errors(); len(ds) > 0 {
 		printDiagnostics(errOut, dir, ds)
 		return exitFailure
 	}

@@ -74,7 +74,7 @@ func compileFiles(tb testing.TB, files []project.File, target project.Target) *p
 	if p == nil {
 		tb.Fatal(ds)
 	}
-	m, ds := project.Compile(p, project.Options{Target: target})
+	m, ds := project.Compile(context.Background(), p, project.Options{Target: target})
 	if len(ds) > 0 {
 		tb.Fatal(ds)
 	}

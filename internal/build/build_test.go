@@ -38,7 +38,7 @@ func shop(t *testing.T, changes map[string]string) *project.Project {
 
 func compile(t *testing.T, p *project.Project, target project.Target) *project.Manifest {
 	t.Helper()
-	m, ds := project.Compile(p, project.Options{Target: target})
+	m, ds := project.Compile(context.Background(), p, project.Options{Target: target})
 	if len(ds) > 0 {
 		t.Fatal(ds)
 	}

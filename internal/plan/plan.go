@@ -67,6 +67,12 @@ func Diff(base, head *project.Manifest) *Plan {
 	for _, id := range head.Order() {
 		h := head.Nodes[id]
 		b, existed := base.Nodes[id]
+		if !existed && base.Skipped[id] != nil {
+			// It did not compile on the base: whatever it is now is new.
+			p.Changes = append(p.Changes, change(h, Modified, []string{"compiles now"}))
+			changed[id] = true
+			continue
+		}
 		if !existed {
 			p.Changes = append(p.Changes, change(h, Added, nil))
 			changed[id] = true
@@ -82,7 +88,9 @@ func Diff(base, head *project.Manifest) *Plan {
 		}
 	}
 	for _, id := range base.Order() {
-		if _, still := head.Nodes[id]; !still {
+		// A node the head could not compile is reported by the compile
+		// check, not as removed.
+		if _, still := head.Nodes[id]; !still && head.Skipped[id] == nil {
 			p.Changes = append(p.Changes, change(base.Nodes[id], Removed, nil))
 		}
 	}

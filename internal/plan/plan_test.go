@@ -292,7 +292,7 @@ func TestAssess(t *testing.T) {
 			if p == nil {
 				t.Fatal(ds)
 			}
-			m, ds := project.Compile(p, project.Options{Target: prod})
+			m, ds := project.Compile(context.Background(), p, project.Options{Target: prod})
 			if len(ds) > 0 {
 				t.Fatal(ds)
 			}
@@ -349,7 +349,7 @@ func TestDownstreamUsage(t *testing.T) {
 	commitAll(t, filepath.Dir(dir), "more models")
 	prod := project.Target{Name: "prod", Schema: "analytics", Type: "duckdb"}
 	p, _ := project.Load(dir)
-	m, ds := project.Compile(p, project.Options{Target: prod})
+	m, ds := project.Compile(context.Background(), p, project.Options{Target: prod})
 	if len(ds) > 0 {
 		t.Fatal(ds)
 	}

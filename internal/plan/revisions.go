@@ -27,7 +27,7 @@ func CompileRevisions(ctx context.Context, dir, baseRev, headRev, targetName str
 			return nil, err
 		}
 	}
-	head, err := compileFiles(dir, headFiles, headRev == "", targetName, vars)
+	head, err := compileFiles(ctx, dir, headFiles, headRev == "", targetName, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func CompileRevisions(ctx context.Context, dir, baseRev, headRev, targetName str
 	if err != nil {
 		return nil, err
 	}
-	base, err := compileFiles(dir, baseFiles, false, targetName, vars)
+	base, err := compileFiles(ctx, dir, baseFiles, false, targetName, vars)
 	if hp, ok := err.(HeadProblems); ok {
 		// The base is what the pull request starts from; it is not the
 		// pull request's fault, but nothing can be compared without it.
@@ -48,7 +48,7 @@ func CompileRevisions(ctx context.Context, dir, baseRev, headRev, targetName str
 	return &Revisions{Base: base, Head: head, BaseRev: baseRev, HeadRev: headRev}, nil
 }
 
-func compileFiles(dir string, files []project.File, fromDisk bool, targetName string, vars map[string]any) (*project.Manifest, error) {
+func compileFiles(ctx context.Context, dir string, files []project.File, fromDisk bool, targetName string, vars map[string]any) (*project.Manifest, error) {
 	var p *project.Project
 	var ds project.Diagnostics
 	if fromDisk {
@@ -63,9 +63,9 @@ func compileFiles(dir string, files []project.File, fromDisk bool, targetName st
 	if err != nil {
 		return nil, err
 	}
-	m, ds := project.Compile(p, project.Options{Target: target, Vars: vars})
-	if len(ds) > 0 {
-		return nil, HeadProblems{ds}
+	m, ds := project.Compile(ctx, p, project.Options{Target: target, Vars: vars})
+	if errs := ds.Errors(); len(errs) > 0 {
+		return nil, HeadProblems{errs}
 	}
 	return m, nil
 }

@@ -37,7 +37,11 @@ func (m *Manifest) WriteArtifacts(projectDir string, sel Selection) error {
 func CompiledPath(n *Node) string {
 	if n.Kind == KindTest && n.Test != nil {
 		dir := strings.TrimSuffix(n.Path, path.Ext(n.Path))
-		return dir + "/" + n.Name + ".sql"
+		name := n.Name
+		if n.Config.Alias != "" {
+			name = n.Config.Alias
+		}
+		return dir + "/" + name + ".sql"
 	}
 	return n.Path
 }

@@ -1,6 +1,7 @@
 package project_test
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"testing"
@@ -30,7 +31,7 @@ func BenchmarkCompile(b *testing.B) {
 				if len(ds) > 0 {
 					b.Fatalf("LoadFiles: %v", ds)
 				}
-				if _, ds := project.Compile(p, opts); len(ds) > 0 {
+				if _, ds := project.Compile(context.Background(), p, opts); len(ds) > 0 {
 					b.Fatalf("Compile: %d diagnostics, first: %v", len(ds), ds[0])
 				}
 			}

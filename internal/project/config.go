@@ -28,7 +28,7 @@ type Config struct {
 }
 
 // Materializations dataops knows how to build.
-var materializations = []string{"view", "table", "incremental", "ephemeral", "seed", "test"}
+var materializations = []string{"view", "table", "incremental", "ephemeral", "seed", "test", "snapshot", "materialized_view"}
 
 func defaultConfig(kind NodeKind) Config {
 	c := Config{Enabled: true}
@@ -118,9 +118,8 @@ func (c *Config) set(key string, value any) error {
 		if err != nil {
 			return err
 		}
-		if s != "merge" && s != "append" && s != "delete+insert" {
-			return fmt.Errorf("unknown incremental_strategy %q: use merge, append or delete+insert", s)
-		}
+		// Adapters define their own strategies (insert_overwrite,
+		// microbatch, ...); a build uses merge or append whatever is named.
 		c.IncrementalStrategy = s
 	case "pre_hook":
 		hooks, err := asStrings(key, value)

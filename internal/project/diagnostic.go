@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Diagnostic is one problem found while loading or compiling a project. It
@@ -17,6 +18,12 @@ type Diagnostic struct {
 	// Config marks problems in dbt_project.yml or profiles.yml: the project
 	// cannot be understood at all, so the command exits with a usage status.
 	Config bool `json:"config,omitempty"`
+	// Warning marks what dbt warns about and still runs (properties for a
+	// model that does not exist, keys dbt ignores): reported, never failing.
+	Warning bool `json:"warning,omitempty"`
+	// Node is the unique id of the node this problem keeps from compiling,
+	// when there is one: a pull request is blamed only for its own nodes.
+	Node string `json:"node,omitempty"`
 }
 
 func (d Diagnostic) String() string {
@@ -29,6 +36,9 @@ func (d Diagnostic) String() string {
 		}
 	}
 	b.WriteString(": ")
+	if d.Warning {
+		b.WriteString("warning: ")
+	}
 	b.WriteString(d.Message)
 	if d.Hint != "" {
 		b.WriteString(" (")
@@ -50,11 +60,33 @@ func (ds Diagnostics) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// Errors returns the problems that are not warnings.
+func (ds Diagnostics) Errors() Diagnostics {
+	var out Diagnostics
+	for _, d := range ds {
+		if !d.Warning {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Warnings returns the warnings.
+func (ds Diagnostics) Warnings() Diagnostics {
+	var out Diagnostics
+	for _, d := range ds {
+		if d.Warning {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // HasConfigErrors reports whether any problem is in the project's own
 // configuration rather than in a model.
 func (ds Diagnostics) HasConfigErrors() bool {
 	for _, d := range ds {
-		if d.Config {
+		if d.Config && !d.Warning {
 			return true
 		}
 	}
@@ -89,6 +121,9 @@ func closest(name string, candidates []string) []string {
 	limit := len(name)/3 + 1
 	var found []scored
 	for _, c := range candidates {
+		if diff := utf8.RuneCountInString(c) - utf8.RuneCountInString(name); diff > limit || -diff > limit {
+			continue // the distance is at least the difference in length
+		}
 		if d := editDistance(name, c); d <= limit {
 			found = append(found, scored{c, d})
 		}

@@ -16,6 +16,16 @@ type Manifest struct {
 	Macros   map[string]MacroInfo `json:"macros"`
 	Vars     map[string]any       `json:"vars,omitempty"`
 	Disabled []string             `json:"disabled,omitempty"`
+	// Skipped lists the nodes that are not in Nodes because they, or
+	// something they depend on, did not compile.
+	Skipped map[string]*Skipped `json:"skipped,omitempty"`
+
+	// namer places a node for another target than the compile's (the
+	// project's generate_*_name macros, when it has them).
+	namer func(n *Node, t Target) Relation
+
+	// cycles found by buildGraph, each a list of node ids
+	cycles [][]string
 
 	parents  map[string][]string
 	children map[string][]string
@@ -48,9 +58,14 @@ func (m *Manifest) buildGraph() Diagnostics {
 	m.parents = map[string][]string{}
 	m.children = map[string][]string{}
 	m.byName = map[string]string{}
+	m.order = nil
+	m.cycles = nil
 	for id, n := range m.Nodes {
-		if n.Kind == KindModel || n.Kind == KindSeed {
-			m.byName[n.Name] = id
+		if n.Kind == KindModel || n.Kind == KindSeed || n.Kind == KindSnapshot {
+			// A name means the root project's node first, as in ref().
+			if prev, taken := m.byName[n.Name]; !taken || n.Package == m.Project && m.Nodes[prev].Package != m.Project {
+				m.byName[n.Name] = id
+			}
 		}
 		m.parents[id] = n.DependsOn.Nodes
 		for _, p := range n.DependsOn.Nodes {
@@ -113,6 +128,7 @@ func (m *Manifest) cycleDiagnostic(stack []string, back string, reported map[str
 		return nil
 	}
 	reported[key] = true
+	m.cycles = append(m.cycles, cycle)
 	// stack holds children before parents; print the flow of data.
 	names := make([]string, 0, len(cycle)+1)
 	for i := len(cycle) - 1; i >= 0; i-- {
@@ -122,19 +138,6 @@ func (m *Manifest) cycleDiagnostic(stack []string, back string, reported map[str
 	n := m.Nodes[cycle[0]]
 	return Diagnostics{{Path: n.Path, Line: n.Line, Message: "dependency cycle: " + strings.Join(names, " -> "),
 		Hint: "models cannot ref each other in a loop; move the shared logic into a model both use"}}
-}
-
-func (m *Manifest) assignRelations() {
-	for _, n := range m.Nodes {
-		if n.Kind == KindSource {
-			continue
-		}
-		n.Relation.Name = n.Name
-		if n.Config.Alias != "" {
-			n.Relation.Name = n.Config.Alias
-		}
-		n.Relation = m.RelationIn(n, m.Target)
-	}
 }
 
 // Ref says how a reference to a node is read: from a relation, or inlined
@@ -203,11 +206,28 @@ func (m *Manifest) RelationIn(n *Node, t Target) Relation {
 		}
 		return n.Relation
 	}
+	if t == m.Target {
+		return n.Relation
+	}
+	if m.namer != nil {
+		return m.namer(n, t)
+	}
+	return defaultRelation(n, t)
+}
+
+// defaultRelation is where a node goes without a project macro deciding:
+// its alias or name, in the target's schema, or in its custom schema on
+// the production target (dbt's generate_schema_name_for_env).
+func defaultRelation(n *Node, t Target) Relation {
 	schema := t.Schema
 	if n.Config.Schema != "" && t.Production() {
 		schema = n.Config.Schema
 	}
-	return Relation{Schema: schema, Name: n.Relation.Name}
+	name := n.Name
+	if n.Config.Alias != "" {
+		name = n.Config.Alias
+	}
+	return Relation{Schema: schema, Name: name}
 }
 
 // substitute replaces placeholders; inlined references become CTE names
@@ -245,14 +265,18 @@ func (m *Manifest) resolvePlaceholder(self *Node, kind, key, ph string, resolve 
 	case "this":
 		return quoteRelation(resolve(self).Relation)
 	case "src":
-		if n, ok := m.Nodes["source."+m.Project+"."+key]; ok {
+		if n, ok := m.Nodes[self.refIDs[key]]; ok {
 			if seed := m.Nodes[n.LoadedBy]; seed != nil {
 				return quoteRelation(resolve(seed).Relation)
 			}
-			return quoteRelation(n.Relation)
+			r := n.Relation
+			if r.Database == m.Target.Database {
+				r.Database = ""
+			}
+			return quoteRelation(r)
 		}
 	case "ref":
-		n, ok := m.Lookup(key)
+		n, ok := m.Nodes[self.refIDs[key]]
 		if !ok {
 			break
 		}
@@ -260,32 +284,37 @@ func (m *Manifest) resolvePlaceholder(self *Node, kind, key, ph string, resolve 
 		if !ref.Inline || ctes == nil {
 			return quoteRelation(ref.Relation)
 		}
+		// dbt names the CTE after the model, unquoted, and writes the
+		// model's SQL as compiled.
 		cte := "__dbt__cte__" + n.Name
 		if !seen[n.UniqueID] {
 			seen[n.UniqueID] = true
 			inner := m.substitute(n, n.rendered, resolve, ctes, seen)
-			*ctes = append(*ctes, quoteIdent(cte)+" as (\n"+strings.TrimSpace(inner)+"\n)")
+			*ctes = append(*ctes, " "+cte+" as (\n"+inner+"\n)")
 		}
-		return quoteIdent(cte)
+		return cte
 	}
 	return ph
 }
 
 var leadingWith = regexp.MustCompile(`(?is)^(\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*)with\b`)
 
-// injectCTEs puts ephemeral models in front of a query, inside its own WITH
-// clause when it has one, as dbt does.
+// injectCTEs puts ephemeral models in front of a query as dbt does, text
+// for text: after the query's own WITH and the space that follows it
+// (then a comma), or else as a new "with" before the query's first word.
 func injectCTEs(sql string, ctes []string, lineMap []int) (string, []int) {
-	block := strings.Join(ctes, ",\n")
+	block := strings.Join(ctes, ", ")
+	at, insert := 0, ""
 	if loc := leadingWith.FindStringIndex(sql); loc != nil {
-		insert := " " + block + ","
-		at := loc[1]
-		line := strings.Count(sql[:at], "\n")
-		out := sql[:at] + insert + sql[at:]
-		return out, insertLines(lineMap, line+1, strings.Count(insert, "\n"))
+		rest := sql[loc[1]:]
+		at, insert = loc[1]+len(rest)-len(strings.TrimLeft(rest, " \t\r\n")), block+","
+	} else {
+		at = len(sql) - len(strings.TrimLeft(sql, " \t\r\n"))
+		insert = "with" + block
 	}
-	insert := "with " + block + "\n"
-	return insert + sql, insertLines(lineMap, 0, strings.Count(insert, "\n"))
+	line := strings.Count(sql[:at], "\n")
+	out := sql[:at] + insert + sql[at:]
+	return out, insertLines(lineMap, line, strings.Count(insert, "\n"))
 }
 
 // insertLines adds n unknown lines after index at of a line map.
@@ -310,6 +339,9 @@ func quoteRelation(r Relation) string {
 	if r.Schema == "" {
 		return quoteIdent(r.Name)
 	}
+	if r.Database != "" {
+		return quoteIdent(r.Database) + "." + quoteIdent(r.Schema) + "." + quoteIdent(r.Name)
+	}
 	return quoteIdent(r.Schema) + "." + quoteIdent(r.Name)
 }
 
@@ -317,7 +349,7 @@ func quoteRelation(r Relation) string {
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // renderAll fills every node's CompiledSQL for the compile's target.
-func (m *Manifest) renderAll() Diagnostics {
+func (m *Manifest) renderAll() {
 	var todo []*Node
 	for _, id := range m.order {
 		if n := m.Nodes[id]; n.Kind == KindModel || n.Kind == KindTest {
@@ -331,7 +363,6 @@ func (m *Manifest) renderAll() Diagnostics {
 			n.IncrementalSQL, _ = m.SQLFor(n, true, nil)
 		}
 	})
-	return nil
 }
 
 // Key returns the columns that identify a model's rows, for comparing
@@ -363,10 +394,18 @@ type Stats struct {
 	Sources int `json:"sources"`
 	Tests   int `json:"tests"`
 	Macros  int `json:"macros"`
+	// Skipped counts the models that did not compile or depend on one
+	// that did not.
+	Skipped int `json:"skipped_models,omitempty"`
 }
 
 func (m *Manifest) Stats() Stats {
 	s := Stats{Macros: len(m.Macros)}
+	for _, sk := range m.Skipped {
+		if sk.Kind == KindModel {
+			s.Skipped++
+		}
+	}
 	for _, n := range m.Nodes {
 		switch n.Kind {
 		case KindModel:
@@ -383,5 +422,12 @@ func (m *Manifest) Stats() Stats {
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d models, %d seeds, %d sources, %d tests, %d macros", s.Models, s.Seeds, s.Sources, s.Tests, s.Macros)
+	out := fmt.Sprintf("%d models, %d seeds, %d sources, %d tests, %d macros", s.Models, s.Seeds, s.Sources, s.Tests, s.Macros)
+	if s.Skipped > 0 {
+		out += fmt.Sprintf("; %d models skipped", s.Skipped)
+	}
+	return out
 }
+
+// QuoteRelation writes a relation as compiled SQL refers to it.
+func QuoteRelation(r Relation) string { return quoteRelation(r) }

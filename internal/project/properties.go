@@ -2,7 +2,6 @@ package project
 
 import (
 	"fmt"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -36,6 +35,7 @@ type patch struct {
 	columns     []Column
 	config      []configEntry
 	tests       []testDecl
+	used        bool // a node took it
 }
 
 type configEntry struct {
@@ -60,6 +60,8 @@ type sourceDecl struct {
 	line        int
 	source      string
 	table       string
+	database    string
+	enabled     bool
 	schema      string
 	identifier  string
 	description string
@@ -71,20 +73,21 @@ type sourceDecl struct {
 
 // properties collects every properties file of the project.
 type properties struct {
-	models  map[string]*patch
-	seeds   map[string]*patch
-	sources []sourceDecl
+	models    map[string]*patch
+	seeds     map[string]*patch
+	snapshots map[string]*patch
+	sources   []sourceDecl
 }
 
-func (p *Project) readProperties() (properties, Diagnostics) {
-	props := properties{models: map[string]*patch{}, seeds: map[string]*patch{}}
+func (pkg *Package) readProperties() (properties, Diagnostics) {
+	props := properties{models: map[string]*patch{}, seeds: map[string]*patch{}, snapshots: map[string]*patch{}}
 	var ds Diagnostics
-	for _, f := range p.properties {
+	for _, f := range pkg.properties {
 		if f.root == nil {
 			continue
 		}
 		ds = append(ds, checkKeys(f.path, f.root, "a properties file", propertiesKeys)...)
-		for _, section := range []string{"models", "seeds"} {
+		for _, section := range []string{"models", "seeds", "snapshots"} {
 			list := lookup(f.root, section)
 			if list == nil {
 				continue
@@ -93,10 +96,7 @@ func (p *Project) readProperties() (properties, Diagnostics) {
 				ds = append(ds, at(f.path, list, "%s: must be a list of entries with name:", section))
 				continue
 			}
-			target := props.models
-			if section == "seeds" {
-				target = props.seeds
-			}
+			target := map[string]map[string]*patch{"models": props.models, "seeds": props.seeds, "snapshots": props.snapshots}[section]
 			for _, entry := range list.Content {
 				pt, eds := readPatch(f.path, entry, section[:len(section)-1])
 				ds = append(ds, eds...)
@@ -262,8 +262,8 @@ func readTests(path string, owner *yaml.Node, column string) ([]testDecl, Diagno
 	var ds Diagnostics
 	for _, key := range []string{"tests", "data_tests"} {
 		list := lookup(owner, key)
-		if list == nil {
-			continue
+		if list == nil || list.Kind == yaml.ScalarNode && list.Tag == "!!null" {
+			continue // tests: with nothing under it, as dbt reads it
 		}
 		if list.Kind != yaml.SequenceNode {
 			ds = append(ds, at(path, list, "%s: must be a list", key))
@@ -291,7 +291,8 @@ func readTests(path string, owner *yaml.Node, column string) ([]testDecl, Diagno
 							cfg, cds := readConfigBlock(path, kv[1])
 							t.config = append(t.config, cfg...)
 							ds = append(ds, cds...)
-						case "severity", "where", "tags", "enabled":
+						case "severity", "where", "tags", "enabled", "limit", "warn_if", "error_if", "fail_calc",
+							"store_failures", "store_failures_as", "meta":
 							v, _ := plain(kv[1])
 							t.config = append(t.config, configEntry{k, v, kv[0]})
 						case "arguments":
@@ -320,12 +321,7 @@ func readTests(path string, owner *yaml.Node, column string) ([]testDecl, Diagno
 				ds = append(ds, at(path, item, "a test entry must be a name or a mapping"))
 				continue
 			}
-			if !contains(genericTests, t.kind) {
-				ds = append(ds, Diagnostic{Path: path, Line: item.Line, Col: item.Column,
-					Message: fmt.Sprintf("unknown generic test %q", t.kind),
-					Hint:    strings.TrimSpace(didYouMean(t.kind, genericTests) + " dataops supports unique, not_null, accepted_values and relationships; write others as singular tests in tests/")})
-				continue
-			}
+			t.config = append(t.config, testConfigFromArgs(t.args)...)
 			out = append(out, t)
 		}
 	}
@@ -345,12 +341,19 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 			continue
 		}
 		schema := source
-		if n := lookup(s, "schema"); n != nil {
+		if n := lookup(s, "schema"); n != nil && n.Value != "" {
 			schema = n.Value
 		}
+		database := ""
+		if n := lookup(s, "database"); n != nil {
+			database = n.Value
+		}
+		enabled := enabledIn(lookup(s, "config"), true)
 		tables := lookup(s, "tables")
 		if tables == nil || tables.Kind != yaml.SequenceNode {
-			ds = append(ds, at(path, s, "source %q has no tables: list", source))
+			d := at(path, s, "source %q has no tables: list, so it declares nothing", source)
+			d.Warning = true
+			ds = append(ds, d)
 			continue
 		}
 		for _, t := range tables.Content {
@@ -360,7 +363,7 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 				continue
 			}
 			decl := sourceDecl{path: path, line: t.Line, source: source, table: table,
-				schema: schema, identifier: table}
+				schema: schema, database: database, identifier: table, enabled: enabledIn(lookup(t, "config"), enabled)}
 			if n := lookup(t, "identifier"); n != nil && n.Value != "" {
 				decl.identifier = n.Value
 			}
@@ -385,4 +388,39 @@ func readSources(path string, list *yaml.Node) ([]sourceDecl, Diagnostics) {
 		}
 	}
 	return out, ds
+}
+
+// enabledIn reads enabled: from a config block, def when absent.
+func enabledIn(cfg *yaml.Node, def bool) bool {
+	if n := lookup(cfg, "enabled"); n != nil {
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	}
+	return def
+}
+
+// testConfigArgs are the arguments dbt takes as a test's configuration
+// wherever they are written, arguments: included.
+var testConfigArgs = []string{"severity", "tags", "enabled", "where", "limit", "warn_if", "error_if", "fail_calc",
+	"store_failures", "store_failures_as", "meta", "database", "schema", "alias"}
+
+// testConfigFromArgs moves config: and the configuration keys out of a
+// test's arguments.
+func testConfigFromArgs(args map[string]any) []configEntry {
+	var out []configEntry
+	if cfg, ok := args["config"].(map[string]any); ok {
+		for _, k := range sortedKeys(cfg) {
+			out = append(out, configEntry{key: k, value: cfg[k]})
+		}
+		delete(args, "config")
+	}
+	for _, k := range testConfigArgs {
+		if v, ok := args[k]; ok {
+			out = append(out, configEntry{key: k, value: v})
+			delete(args, k)
+		}
+	}
+	return out
 }

@@ -11,22 +11,10 @@ import (
 // and gets a minimal dbt_project.yml unless it has one.
 func compileFiles(t *testing.T, files map[string]string, target Target) (*Manifest, Diagnostics) {
 	t.Helper()
-	if _, ok := files[projectFile]; !ok {
-		files[projectFile] = "name: p\nvars:\n  region: eu\n"
-	}
-	var list []File
-	for path, content := range files {
-		list = append(list, File{Path: path, Content: []byte(content)})
-	}
-	p, ds := LoadFiles("proj", list)
-	if p == nil {
-		return nil, ds
-	}
 	if target.Name == "" {
 		target = Target{Name: "dev", Schema: "main", Type: "duckdb"}
 	}
-	m, cds := Compile(p, Options{Target: target})
-	return m, append(ds, cds...)
+	return compileOpts(t, files, Options{Target: target})
 }
 
 func mustCompile(t *testing.T, files map[string]string, target Target) *Manifest {
@@ -163,9 +151,9 @@ func TestEphemeralInlining(t *testing.T) {
 		model string
 		want  string
 	}{
-		{"plain", "with \"__dbt__cte__e1\" as (\nselect 1 as id\n),\n\"__dbt__cte__e2\" as (\nselect id from \"__dbt__cte__e1\"\n)\nselect id from \"__dbt__cte__e2\""},
-		{"withs", "-- leading comment\nwith \"__dbt__cte__e1\" as (\nselect 1 as id\n), x as (select 1 as id)\nselect * from x join \"__dbt__cte__e1\" using (id)"},
-		{"twice", "with \"__dbt__cte__e1\" as (\nselect 1 as id\n),\n\"__dbt__cte__e2\" as (\nselect id from \"__dbt__cte__e1\"\n)\nselect * from \"__dbt__cte__e1\" union all select * from \"__dbt__cte__e2\""},
+		{"plain", "with __dbt__cte__e1 as (\nselect 1 as id\n),  __dbt__cte__e2 as (\nselect id from __dbt__cte__e1\n)select id from __dbt__cte__e2"},
+		{"withs", "-- leading comment\nwith  __dbt__cte__e1 as (\nselect 1 as id\n),x as (select 1 as id)\nselect * from x join __dbt__cte__e1 using (id)"},
+		{"twice", "with __dbt__cte__e1 as (\nselect 1 as id\n),  __dbt__cte__e2 as (\nselect id from __dbt__cte__e1\n)select * from __dbt__cte__e1 union all select * from __dbt__cte__e2"},
 		{"refeph", `select * from "main"."plain"`},
 	}
 	for _, tc := range tests {
@@ -230,10 +218,10 @@ models:
 	}
 	m := mustCompile(t, files, Target{})
 	want := map[string]string{
-		"test.p.unique_customers_id":                           "select \"id\" as unique_field, count(*) as n_records\nfrom \"main\".\"customers\"\nwhere \"id\" is not null\ngroup by \"id\"\nhaving count(*) > 1",
-		"test.p.not_null_customers_id":                         "select \"id\"\nfrom \"main\".\"customers\"\nwhere \"id\" is null",
-		"test.p.accepted_values_customers_status_a_it_s":       "with all_values as (\n    select \"status\" as value_field, count(*) as n_records\n    from (select * from \"main\".\"customers\" where id > 0) dbt_subquery\n    group by \"status\"\n)\nselect value_field, n_records\nfrom all_values\nwhere value_field not in ('a', 'it''s')",
-		"test.p.relationships_orders_customer_id_id_customers": "with child as (\n    select \"customer_id\" as from_field\n    from \"main\".\"orders\"\n    where \"customer_id\" is not null\n),\nparent as (\n    select \"id\" as to_field\n    from \"main\".\"customers\"\n)\nselect from_field\nfrom child\nleft join parent on child.from_field = parent.to_field\nwhere parent.to_field is null",
+		"test.p.unique_customers_id":                                  "select \"id\" as unique_field, count(*) as n_records\nfrom \"main\".\"customers\"\nwhere \"id\" is not null\ngroup by \"id\"\nhaving count(*) > 1",
+		"test.p.not_null_customers_id":                                "select \"id\"\nfrom \"main\".\"customers\"\nwhere \"id\" is null",
+		"test.p.accepted_values_customers_status__a__it_s":            "with all_values as (\n    select \"status\" as value_field, count(*) as n_records\n    from (select * from \"main\".\"customers\" where id > 0) dbt_subquery\n    group by \"status\"\n)\nselect value_field, n_records\nfrom all_values\nwhere value_field not in ('a', 'it''s')",
+		"test.p.relationships_orders_customer_id__id__ref_customers_": "with child as (\n    select \"customer_id\" as from_field\n    from \"main\".\"orders\"\n    where \"customer_id\" is not null\n),\nparent as (\n    select \"id\" as to_field\n    from \"main\".\"customers\"\n)\nselect from_field\nfrom child\nleft join parent on child.from_field = parent.to_field\nwhere parent.to_field is null",
 	}
 	var ids []string
 	for id, n := range m.Nodes {
@@ -255,10 +243,10 @@ models:
 			t.Errorf("%s:\n%s\nwant:\n%s", id, n.CompiledSQL, sql)
 		}
 	}
-	if sev := m.Nodes["test.p.accepted_values_customers_status_a_it_s"].Config.Severity; sev != "warn" {
+	if sev := m.Nodes["test.p.accepted_values_customers_status__a__it_s"].Config.Severity; sev != "warn" {
 		t.Errorf("severity = %q", sev)
 	}
-	rel := m.Nodes["test.p.relationships_orders_customer_id_id_customers"]
+	rel := m.Nodes["test.p.relationships_orders_customer_id__id__ref_customers_"]
 	if strings.Join(rel.DependsOn.Nodes, ",") != "model.p.customers,model.p.orders" {
 		t.Errorf("a relationships test depends on both models: %v", rel.DependsOn.Nodes)
 	}
@@ -286,6 +274,8 @@ func TestSelect(t *testing.T) {
 		{"1+c", "b,c"},
 		{"2+c", "a,b,c,s"},
 		{"@b", "a,b,c,s,unique_c_id"},
+		{"@d", "a,d"},
+		{"package:p,tag:finance", "b"},
 		{"tag:nightly", "a,b"},
 		{"tag:nightly,tag:finance", "b"},
 		{"tag:nightly tag:finance", "a,b"},
@@ -317,6 +307,11 @@ func TestSelect(t *testing.T) {
 		{"bb", `selector "bb" matches no model, seed or test (did you mean 'b'?)`},
 		{"tga:x", `unknown selector method "tga" (did you mean 'tag'?)`},
 		{"a++", "expected"},
+		{"tag:nigthly", `selector "tag:nigthly" matches no tag (did you mean 'nightly'?)`},
+		{"path:models/mart", `selector "path:models/mart" matches no file or folder (did you mean 'models/marts'?)`},
+		{"config.materialized:tabel", `matches no node with materialized tabel (did you mean 'table'?)`},
+		{"resource_type:modle", `matches no resource type (did you mean 'model'?)`},
+		{"package:q", `matches no package (did you mean 'p'?)`},
 	}
 	for _, tc := range bad {
 		t.Run("error "+tc.expr, func(t *testing.T) {
@@ -377,10 +372,10 @@ func TestResolversAndHooks(t *testing.T) {
 	}
 	inline := func(n *Node) Ref { return Ref{Inline: n == up, Relation: n.Relation} }
 	sql, lineMap := m.SQLFor(down, false, inline)
-	if want := "with \"__dbt__cte__up\" as (\nselect 1 as id\n)\n\nselect * from \"__dbt__cte__up\""; sql != want {
+	if want := "\nwith __dbt__cte__up as (\nselect 1 as id\n)select * from __dbt__cte__up"; sql != want {
 		t.Errorf("inlined:\n%s\nwant:\n%s", sql, want)
 	}
-	if fmt.Sprint(lineMap) != "[0 0 0 0 2]" {
+	if fmt.Sprint(lineMap) != "[0 0 0 2]" {
 		t.Errorf("line map = %v", lineMap)
 	}
 	pre, post := m.Hooks(down, deferUp)
@@ -400,6 +395,45 @@ func TestKey(t *testing.T) {
 		n, _ := m.Lookup(name)
 		if got := strings.Join(m.Key(n), ","); got != want {
 			t.Errorf("key of %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// checkPartial checks what must hold of every compile's partial result:
+// every diagnostic has a path and a message; every error that names a
+// node skips it; every skipped node has a cause, and one skipped for its
+// own errors has an error naming it; no compiled node depends on a node
+// that is not compiled; nothing is both compiled and skipped.
+func checkPartial(t *testing.T, m *Manifest, ds Diagnostics) {
+	t.Helper()
+	for _, d := range ds {
+		if d.Path == "" || d.Message == "" {
+			t.Fatalf("diagnostic without a path or message: %+v", d)
+		}
+		if d.Node != "" && !d.Warning && m.Skipped[d.Node] == nil {
+			t.Fatalf("error for %s, which is not skipped: %v", d.Node, d)
+		}
+	}
+	named := map[string]bool{}
+	for _, d := range ds.Errors() {
+		named[d.Node] = true
+	}
+	for id, s := range m.Skipped {
+		if m.Nodes[id] != nil {
+			t.Fatalf("%s is both compiled and skipped", id)
+		}
+		if s.Reason == "" || s.Cause == "" {
+			t.Fatalf("skipped without a reason: %+v", s)
+		}
+		if s.Cause == CauseError && !named[id] {
+			t.Fatalf("%s is skipped for errors that are not reported", id)
+		}
+	}
+	for id, n := range m.Nodes {
+		for _, p := range n.DependsOn.Nodes {
+			if m.Nodes[p] == nil {
+				t.Fatalf("%s depends on %s, which is not compiled", id, p)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestSeededSourcesFollowTheirSeed(t *testing.T) {
 		t.Fatal(ds)
 	}
 	compile := func(target Target) *Manifest {
-		m, ds := Compile(p, Options{Target: target})
+		m, ds := Compile(context.Background(), p, Options{Target: target})
 		if len(ds) > 0 {
 			t.Fatal(ds)
 		}

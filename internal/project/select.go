@@ -3,7 +3,6 @@ package project
 import (
 	"fmt"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -102,9 +101,13 @@ func (m *Manifest) selectPart(part string, extra map[string]SelectorMethod) (Sel
 	for id := range base {
 		out[id] = true
 	}
-	if upDepth != noWalk {
+	if upDepth != noWalk || at {
+		d := upDepth
+		if at {
+			d = -1
+		}
 		for id := range base {
-			m.walk(id, m.parents, upDepth, out)
+			m.walk(id, m.parents, d, out)
 		}
 	}
 	if downDepth != noWalk || at {
@@ -171,30 +174,43 @@ func (m *Manifest) matchMethod(value string, extra map[string]SelectorMethod) (S
 		return nil, fmt.Errorf("selector %q has no value after the colon", value)
 	}
 	out := Selection{}
+	// candidates collects the values the method could have matched, for
+	// the hint when it matches nothing.
+	candidates := map[string]bool{}
+	nothing := func(what string) error {
+		return fmt.Errorf("selector %q matches no %s%s", value, what, hintSuffix(didYouMean(arg, sortedKeys(candidates))))
+	}
 	switch {
 	case method == "name" || method == "fqn":
 		for id, n := range m.Nodes {
 			if n.Kind != KindSource && globMatch(arg, n.Name) {
 				out[id] = true
 			}
+			if n.Kind == KindModel || n.Kind == KindSeed || n.Kind == KindSnapshot {
+				candidates[n.Name] = true
+			}
 		}
 		if len(out) == 0 {
-			var names []string
-			for _, n := range m.Nodes {
-				if n.Kind == KindModel || n.Kind == KindSeed {
-					names = append(names, n.Name)
+			// A node that did not compile is reported by the compile; a
+			// selection naming it selects nothing rather than failing.
+			for _, s := range m.Skipped {
+				if globMatch(arg, s.Name) {
+					return out, nil
 				}
 			}
-			sort.Strings(names)
-			return nil, fmt.Errorf("selector %q matches no model, seed or test%s", value, hintSuffix(didYouMean(arg, names)))
+			return nil, nothing("model, seed or test")
 		}
 	case method == "tag":
 		for id, n := range m.Nodes {
 			for _, t := range n.Config.Tags {
+				candidates[t] = true
 				if globMatch(arg, t) {
 					out[id] = true
 				}
 			}
+		}
+		if len(out) == 0 {
+			return nil, nothing("tag")
 		}
 	case method == "path":
 		arg = strings.TrimSuffix(path.Clean(arg), "/")
@@ -205,14 +221,44 @@ func (m *Manifest) matchMethod(value string, extra map[string]SelectorMethod) (S
 			if n.Path == arg || strings.HasPrefix(n.Path, arg+"/") || globMatch(arg, n.Path) {
 				out[id] = true
 			}
+			for dir := n.Path; dir != "." && dir != "/" && dir != ""; dir = path.Dir(dir) {
+				candidates[dir] = true
+			}
+		}
+		if len(out) == 0 {
+			return nil, nothing("file or folder")
 		}
 	case method == "source":
 		for id, n := range m.Nodes {
-			if n.Kind == KindSource && (globMatch(arg, n.SourceName) || globMatch(arg, n.SourceName+"."+n.Name)) {
+			if n.Kind != KindSource {
+				continue
+			}
+			candidates[n.SourceName] = true
+			candidates[n.SourceName+"."+n.Name] = true
+			if globMatch(arg, n.SourceName) || globMatch(arg, n.SourceName+"."+n.Name) {
 				out[id] = true
 			}
 		}
+		if len(out) == 0 {
+			return nil, nothing("source")
+		}
+	case method == "package":
+		for id, n := range m.Nodes {
+			candidates[n.Package] = true
+			if globMatch(arg, n.Package) {
+				out[id] = true
+			}
+		}
+		if len(out) == 0 {
+			return nil, nothing("package")
+		}
 	case method == "resource_type":
+		for _, k := range []NodeKind{KindModel, KindSeed, KindSource, KindTest, KindSnapshot} {
+			candidates[string(k)] = true
+		}
+		if !candidates[arg] {
+			return nil, nothing("resource type")
+		}
 		for id, n := range m.Nodes {
 			if string(n.Kind) == arg {
 				out[id] = true
@@ -221,15 +267,22 @@ func (m *Manifest) matchMethod(value string, extra map[string]SelectorMethod) (S
 	case strings.HasPrefix(method, "config."):
 		key := strings.TrimPrefix(method, "config.")
 		for id, n := range m.Nodes {
-			if configValue(n.Config, key) == arg {
+			v := configValue(n.Config, key)
+			if v != "" {
+				candidates[v] = true
+			}
+			if v == arg {
 				out[id] = true
 			}
+		}
+		if len(out) == 0 {
+			return nil, nothing("node with " + key + " " + arg)
 		}
 	default:
 		if fn, ok := extra[method]; ok {
 			return fn(m, arg)
 		}
-		known := []string{"name", "tag", "path", "source", "resource_type", "config.materialized"}
+		known := []string{"name", "tag", "path", "source", "package", "resource_type", "config.materialized"}
 		for k := range extra {
 			known = append(known, k)
 		}

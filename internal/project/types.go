@@ -8,6 +8,9 @@ const (
 	KindSeed   NodeKind = "seed"
 	KindSource NodeKind = "source"
 	KindTest   NodeKind = "test"
+	// KindSnapshot is a {% snapshot %} block: compiled so models can ref
+	// it, never built by dataops (its history lives in production).
+	KindSnapshot NodeKind = "snapshot"
 )
 
 // Target is what a run renders for: dbt's `target` variable.
@@ -15,6 +18,9 @@ type Target struct {
 	Name   string `json:"name"`
 	Schema string `json:"schema"`
 	Type   string `json:"type"` // duckdb or postgres
+	// Database is target.database: the DuckDB file's name, the
+	// PostgreSQL database; templates use it in fully qualified names.
+	Database string `json:"database,omitempty"`
 }
 
 // Production reports whether custom schemas are used as given. Like dbt's
@@ -52,6 +58,7 @@ type Node struct {
 	UniqueID    string   `json:"unique_id"`
 	Kind        NodeKind `json:"resource_type"`
 	Name        string   `json:"name"`
+	Package     string   `json:"package_name"`
 	Path        string   `json:"path,omitempty"` // file relative to the project directory
 	Description string   `json:"description,omitempty"`
 	Config      Config   `json:"config"`
@@ -89,6 +96,15 @@ type Node struct {
 	rendered            string
 	renderedIncremental string
 	preHooks, postHooks []string
+	// fqn is dbt's fully qualified name below the package: folders under
+	// the resource folder, then the name.
+	fqn []string
+	// testCall is set for a generic test written as a macro: rendered
+	// once every node is configured.
+	testCall *testCall
+	// refIDs maps each reference key the templates used (a ref's
+	// "[package.]name", a source's "source.table") to the node it resolved to.
+	refIDs map[string]string
 }
 
 // Depends lists what a node uses; macros and vars let a plan see that a
@@ -99,8 +115,50 @@ type Depends struct {
 	Vars   []string `json:"vars,omitempty"`
 }
 
-// Relation is where a node lives in the warehouse.
+// Relation is where a node lives in the warehouse. Database is set for
+// sources that name one; relations are written with it only when it is not
+// the target's.
 type Relation struct {
-	Schema string `json:"schema"`
-	Name   string `json:"name"`
+	Database string `json:"database,omitempty"`
+	Schema   string `json:"schema"`
+	Name     string `json:"name"`
+}
+
+// SkipCause says why a node is in Manifest.Skipped.
+type SkipCause string
+
+const (
+	// CauseError: the node's own template, config or properties have
+	// errors; they are among the compile's Diagnostics with its id.
+	CauseError SkipCause = "error"
+	// CauseUpstream: a node it depends on is skipped.
+	CauseUpstream SkipCause = "upstream"
+	// CauseUnsupported: dataops does not compile nodes of its kind
+	// (Python models).
+	CauseUnsupported SkipCause = "unsupported"
+	// CauseWarehouse: its templates query the warehouse while compiling,
+	// and the compile had none.
+	CauseWarehouse SkipCause = "warehouse"
+)
+
+// Skipped is a node that is not in Manifest.Nodes: it did not compile, or
+// cannot be built because of what it depends on.
+type Skipped struct {
+	UniqueID string   `json:"unique_id"`
+	Kind     NodeKind `json:"resource_type"`
+	Name     string   `json:"name"`
+	Package  string   `json:"package_name"`
+	Path     string   `json:"path"`
+	Line     int      `json:"line,omitempty"`
+	// Checksum is of the node's source, to tell whether a change touched it.
+	Checksum string    `json:"checksum"`
+	Cause    SkipCause `json:"cause"`
+	Reason   string    `json:"reason"`
+	// Upstream names the skipped nodes this one depends on (CauseUpstream).
+	Upstream []string `json:"upstream,omitempty"`
+}
+
+func skippedFrom(n *Node, cause SkipCause, reason string) *Skipped {
+	return &Skipped{UniqueID: n.UniqueID, Kind: n.Kind, Name: n.Name, Package: n.Package, Path: n.Path, Line: n.Line,
+		Checksum: checksum(n.RawSQL), Cause: cause, Reason: reason}
 }

@@ -80,7 +80,7 @@ func TestCleanPR(t *testing.T) {
 			Columns: []datadiff.ColumnDiff{{Name: "units_sold", MatchPercent: 100}}}}}
 	in := report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Plan: p, Head: head, Diffs: diffs, Commands: commands,
 		Comparison: scm.Comparison{Base: "1234567890abcdef", Head: "fedcba0987654321", Mode: scm.CompareMerge, PullHead: sha},
-		Checks: stages(checks.Compile("", head, nil), checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Success, Title: "1 model checked by the engine"},
+		Checks: stages(checks.Compile("", head, plan.Attribution{}), checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Success, Title: "1 model checked by the engine"},
 			checks.Result{Name: scm.CheckBuild, Conclusion: checks.Success, Title: "1 built, 0 failed, 0 skipped; tests: 3 passed, 0 failed, 0 warned"},
 			checks.Diff(diffs, p, config.FailOn{}), checks.Gate(nil))}
 	out := report.Comment(in)
@@ -132,7 +132,7 @@ func TestCompileErrors(t *testing.T) {
 		{Path: "models/orders.sql", Line: 3, Col: 9, Message: `ref to unknown model "stg_order"`, Hint: "did you mean 'stg_orders'?"},
 		{Path: "models/schema.yml", Line: 4, Col: 5, Message: `unknown key "descripton" in model properties`, Hint: "did you mean 'description'?"},
 	}
-	compile := checks.Compile("analytics", nil, ds)
+	compile := checks.Compile("analytics", nil, plan.Attribution{Introduced: ds})
 	if compile.Annotations[0].Path != "analytics/models/orders.sql" || compile.Annotations[0].Line != 3 {
 		t.Errorf("annotation %+v", compile.Annotations[0])
 	}
@@ -189,7 +189,7 @@ func breakingInput(t *testing.T) report.Input {
 	if diffCheck.Conclusion != checks.Failure {
 		t.Errorf("a breaking change fails the diff when the rules say so: %+v", diffCheck)
 	}
-	all := []checks.Result{checks.Compile("", head, nil), {Name: scm.CheckDryRun, Conclusion: checks.Success, Title: "2 models checked by the engine; 1 breaking change"},
+	all := []checks.Result{checks.Compile("", head, plan.Attribution{}), {Name: scm.CheckDryRun, Conclusion: checks.Success, Title: "2 models checked by the engine; 1 breaking change"},
 		checks.Build("", buildRes), diffCheck}
 	all = append(all, checks.Gate(all))
 	return report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Plan: p, Head: head, Diffs: diffs, Build: buildRes,

@@ -2,6 +2,7 @@ package projecttest_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path"
 	"strings"
@@ -19,7 +20,7 @@ func compile(t *testing.T, files []project.File) *project.Manifest {
 	if len(ds) > 0 {
 		t.Fatalf("LoadFiles: %d diagnostics, first: %v", len(ds), ds[0])
 	}
-	m, ds := project.Compile(p, devTarget)
+	m, ds := project.Compile(context.Background(), p, devTarget)
 	if len(ds) > 0 {
 		for i, d := range ds {
 			if i == 5 {
@@ -194,7 +195,7 @@ func TestWriteDir(t *testing.T) {
 	if len(ds) > 0 {
 		t.Fatalf("Load: %v", ds)
 	}
-	m, ds := project.Compile(p, devTarget)
+	m, ds := project.Compile(context.Background(), p, devTarget)
 	if len(ds) > 0 {
 		t.Fatalf("Compile: %v", ds)
 	}

@@ -1,6 +1,7 @@
 package projecttest
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -67,7 +68,7 @@ func Compile(t testing.TB, files []project.File, target project.Target) *project
 	if p == nil {
 		t.Fatal(ds)
 	}
-	m, ds := project.Compile(p, project.Options{Target: target})
+	m, ds := project.Compile(context.Background(), p, project.Options{Target: target})
 	if len(ds) > 0 {
 		t.Fatal(ds)
 	}

@@ -1,5 +1,5 @@
 
-with "__dbt__cte__int_order_items_priced" as (
+with  __dbt__cte__int_order_items_priced as (
 -- Order lines enriched with the product they refer to and the line total.
 select
     order_items.order_item_id,
@@ -13,8 +13,7 @@ select
 from "main"."stg_order_items" as order_items
 inner join "main"."stg_products" as products
     on order_items.product_id = products.product_id
-),
-"__dbt__cte__int_order_payments" as (
+),  __dbt__cte__int_order_payments as (
 -- One row per order with the amount paid through each payment method.
 
 
@@ -28,7 +27,7 @@ select
     cast(sum(case when payment_method = 'coupon' then amount else 0 end) as numeric(12, 2)) as coupon_amount
 from "main"."stg_payments"
 group by order_id
-), orders as (
+),orders as (
     select
         order_id,
         customer_id,
@@ -45,7 +44,7 @@ order_lines as (
         count(*) as line_count,
         sum(quantity) as item_quantity,
         sum(line_total) as order_total
-    from "__dbt__cte__int_order_items_priced"
+    from __dbt__cte__int_order_items_priced
     group by order_id
 ),
 
@@ -58,7 +57,7 @@ payments as (
         bank_transfer_amount,
         gift_card_amount,
         coupon_amount
-    from "__dbt__cte__int_order_payments"
+    from __dbt__cte__int_order_payments
 )
 
 select

@@ -1,5 +1,5 @@
 
-with "__dbt__cte__int_order_items_priced" as (
+with  __dbt__cte__int_order_items_priced as (
 -- Order lines enriched with the product they refer to and the line total.
 select
     order_items.order_item_id,
@@ -13,14 +13,14 @@ select
 from "main"."stg_order_items" as order_items
 inner join "main"."stg_products" as products
     on order_items.product_id = products.product_id
-), sold_lines as (
+),sold_lines as (
     select
         items.product_id,
         items.order_id,
         items.quantity,
         items.line_total,
         orders.status
-    from "__dbt__cte__int_order_items_priced" as items
+    from __dbt__cte__int_order_items_priced as items
     inner join "main"."stg_orders" as orders
         on items.order_id = orders.order_id
 )

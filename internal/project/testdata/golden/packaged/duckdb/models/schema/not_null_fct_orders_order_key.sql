@@ -1,0 +1,3 @@
+select "order_key"
+from "analytics"."fct_orders"
+where "order_key" is null

@@ -1,0 +1,4 @@
+
+select amount
+from "analytics"."fct_orders"
+where amount < 0
