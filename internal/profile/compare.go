@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/big"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 // Rules say which differences between production and the environment are
@@ -33,6 +35,20 @@ func DefaultRules() Rules { return RulesFrom(config.DefaultProfile(), config.Fil
 // OptionsFrom takes the sampling settings of dataops.yml's profile section.
 func OptionsFrom(p config.Profile) Options {
 	return Options{SampleRows: p.SampleRows, LowCardinality: p.LowCardinality}
+}
+
+// Model profiles a model's relation in production (base) and in the
+// environment (head), the same way, and compares the two.
+func Model(ctx context.Context, w warehouse.Warehouse, model string, base, head warehouse.Relation, opts Options, rules Rules) (*Diff, error) {
+	pb, err := Run(ctx, w, base, opts)
+	if err != nil {
+		return nil, err
+	}
+	ph, err := Run(ctx, w, head, opts)
+	if err != nil {
+		return nil, err
+	}
+	return Compare(model, pb, ph, rules)
 }
 
 // Flag is one rule that fired.
@@ -160,6 +176,9 @@ func Compare(model string, base, head *Profile, rules Rules) (*Diff, error) {
 			continue
 		}
 		r := columnRules(rules, mine, p.Name)
+		if slices.ContainsFunc(head.Key, func(k string) bool { return strings.EqualFold(k, p.Name) }) {
+			r.ignore = append(r.ignore, config.FlagOutOfRange)
+		}
 		d.Flags = append(d.Flags, r.check(p.Name, p.Base, p.Head)...)
 	}
 	return d, nil
@@ -453,10 +472,11 @@ func pluralWord(n int, word string) string {
 }
 
 // CheckModels reports a column rule naming a model the project does not
-// have, as an error naming its line in dataops.yml.
-func (r Rules) CheckModels(models []string) error {
+// have (isModel says which it has), as an error naming its line in
+// dataops.yml.
+func (r Rules) CheckModels(isModel func(name string) bool) error {
 	for _, cr := range r.Columns {
-		if !slices.Contains(models, cr.Model) {
+		if !isModel(cr.Model) {
 			return &config.Error{Path: r.Path, Line: cr.Line, Field: "profile.columns", Message: fmt.Sprintf("no model %q in the project", cr.Model)}
 		}
 	}

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,10 +190,25 @@ func TestUnknownModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules := RulesFrom(cfg.Profile, "dataops.yml")
-	if err := rules.CheckModels([]string{"orders", "customers"}); err == nil || err.Error() != `dataops.yml:5: profile.columns: no model "ordres" in the project` {
+	models := func(names ...string) func(string) bool { return func(m string) bool { return slices.Contains(names, m) } }
+	if err := rules.CheckModels(models("orders", "customers")); err == nil || err.Error() != `dataops.yml:5: profile.columns: no model "ordres" in the project` {
 		t.Fatalf("error %v", err)
 	}
-	if err := rules.CheckModels([]string{"orders", "ordres"}); err != nil {
+	if err := rules.CheckModels(models("orders", "ordres")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKeyHasNoRange: new keys beyond production's are expected, so the
+// key is not held to production's range.
+func TestKeyHasNoRange(t *testing.T) {
+	base, head := prof(10, num("id", 0, int64(1), int64(10), 5, 3)), prof(11, num("id", 0, int64(1), int64(11), 5.5, 3))
+	d, err := Compare("m", base, head, DefaultRules())
+	if err != nil || len(d.Flags) != 1 || d.Flags[0].Flag != "out_of_range" {
+		t.Fatalf("without a key: %+v %v", d, err)
+	}
+	head.Key = []string{"ID"}
+	if d, err = Compare("m", base, head, DefaultRules()); err != nil || len(d.Flags) != 0 {
+		t.Fatalf("with a key: %+v %v", d.Flags, err)
 	}
 }

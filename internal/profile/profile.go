@@ -56,6 +56,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
@@ -68,9 +69,10 @@ type Options struct {
 	// LowCardinality: a column with at most this many distinct values
 	// lists them with their counts. 0 means DefaultLowCardinality.
 	LowCardinality int
-	// SampleKey are the columns whose hash picks the sample rows, usually
-	// the model's unique key; without them (or when the relation lacks
-	// one) the whole row is hashed.
+	// SampleKey are the columns whose hash picks the sample rows: the
+	// model's unique key; without them (or when the relation lacks one)
+	// the whole row is hashed. A key is also exempt from out_of_range, as
+	// new keys are usually beyond production's.
 	SampleKey []string
 	// Sensitive reports whether a column's values must be masked; nil
 	// means none is.
@@ -108,6 +110,8 @@ type Profile struct {
 	Sampled    bool     `json:"sampled"`
 	SampleRows int64    `json:"sample_rows"`
 	SampleKey  []string `json:"sample_key,omitempty"`
+	// Key are the columns of Options.SampleKey the relation has.
+	Key []string `json:"key,omitempty"`
 	Columns    []Column `json:"columns"`
 }
 
@@ -201,6 +205,11 @@ func Run(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, opt
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	p.Exists = true
+	for _, k := range opts.SampleKey {
+		if c, ok := datadiff.FindColumn(cols, k); ok {
+			p.Key = append(p.Key, c.Name)
+		}
+	}
 	st, err := plan(ctx, w, rel, cols, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
