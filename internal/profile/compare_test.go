@@ -190,7 +190,9 @@ func TestUnknownModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules := RulesFrom(cfg.Profile, "dataops.yml")
-	models := func(names ...string) func(string) bool { return func(m string) bool { return slices.Contains(names, m) } }
+	models := func(names ...string) func(string) bool {
+		return func(m string) bool { return slices.Contains(names, m) }
+	}
 	if err := rules.CheckModels(models("orders", "customers")); err == nil || err.Error() != `dataops.yml:5: profile.columns: no model "ordres" in the project` {
 		t.Fatalf("error %v", err)
 	}

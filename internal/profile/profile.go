@@ -111,8 +111,8 @@ type Profile struct {
 	SampleRows int64    `json:"sample_rows"`
 	SampleKey  []string `json:"sample_key,omitempty"`
 	// Key are the columns of Options.SampleKey the relation has.
-	Key []string `json:"key,omitempty"`
-	Columns    []Column `json:"columns"`
+	Key     []string `json:"key,omitempty"`
+	Columns []Column `json:"columns"`
 }
 
 // Column is the statistics of one column. Values (Min, Max, the quantiles,
