@@ -1,25 +1,32 @@
 package profile
 
-// The statement: one aggregate scan of the relation for what is counted
-// exactly, and one aggregate over the sample (the whole relation, or the
-// rows whose key's hash ends in k zero bits) for what needs the values sorted
-// or grouped: means, quantiles and lengths directly, and for the distinct
-// counts and frequent values one list of sampled values per column,
-// grouped by a lateral subquery. It returns one row; each result column
-// has a decoder (a slot) that fills the profile.
+// The statement, one per relation, returns one row; each result column
+// has a decoder (a slot) that fills the profile. What it computes is the
+// same on both engines: the exact statistics over every row, the estimated
+// ones over the sample (the whole relation, or the rows whose key's hash
+// ends in k zero bits), and per column the distinct values of the sample
+// with their counts, summed up (distinct, seen once, the most frequent)
+// without leaving the warehouse. How differs, because what is cheap
+// differs:
+//
+// DuckDB: one aggregate over the rows, the sampled ones flagged by s,
+// distinct values in a histogram per column (see duckdbSQL).
+//
+//	SELECT t.x0, ..., cardinality(t.x9), ... FROM (SELECT count(*) AS x0, count(c0) AS x1, min(c0) ...,
+//	       avg(CASE WHEN s THEN c0 END) ..., histogram(CASE WHEN s THEN c0 END) AS x9 ...
+//	  FROM (SELECT "a" AS c0, ..., (hash(key) & $1) = 0 AS s FROM rel) r) t
+//
+// PostgreSQL: two aggregates, each scanned in parallel, the sample's
+// values in arrays grouped by lateral subqueries (see postgresSQL).
 //
 //	SELECT f.f0, ..., a.a0, ..., g0.d, g0.f, g0.n, t0.t, ...
 //	FROM (SELECT count(*) AS f0, count("a") AS f1, min("a") ... FROM rel) f
-//	CROSS JOIN (SELECT avg("a") ..., array_agg("a") AS l0, ... FROM rel [WHERE (hash(key) & $1) = 0]) a
+//	CROSS JOIN (SELECT avg("a") ..., array_agg("a") AS a9, ... FROM rel WHERE (hash(key) & $1) = 0) a
 //	CROSS JOIN LATERAL (SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n
-//	                    FROM (SELECT count(*) AS n FROM unnest(a.l0) AS u(v) WHERE v IS NOT NULL GROUP BY v) x) g0
+//	                    FROM (SELECT count(*) AS n FROM unnest(a.a9) AS u(v) WHERE v IS NOT NULL GROUP BY v) x) g0
 //	CROSS JOIN LATERAL (SELECT string_agg(<[v, n] as JSON>, ',' ORDER BY n DESC, v) AS t
-//	                    FROM (SELECT v, count(*) AS n FROM unnest(a.l0) AS u(v) WHERE v IS NOT NULL AND g0.d <= K GROUP BY v) y) t0 ...
+//	                    FROM (SELECT v, count(*) AS n FROM unnest(a.a9) AS u(v) WHERE v IS NOT NULL AND g0.d <= K GROUP BY v) y) t0 ...
 //
-// Both aggregates scan in parallel on PostgreSQL: the full one with partial
-// aggregates, the sample one with its filter in the workers, so that only
-// the sampled rows reach the (serial) aggregate that collects them. The
-// lists never leave the warehouse; only counts and at most K values do.
 // Identifiers are quoted by the Dialect; the only value, the sample's hash
 // mask, is a bound parameter.
 
@@ -42,11 +49,12 @@ type colPlan struct {
 	fam    datadiff.Family
 	q      string // the quoted column name
 	minMax bool   // minimum and maximum from the full scan
-	// sampled: the column's values are collected from the sample, as
-	// list l<index>.
-	sampled bool
-	index   int
-	values  bool // its values may be listed
+	// sampled: the column's values are collected from the sample; index
+	// numbers the sampled columns.
+	sampled  bool
+	index    int
+	position int  // among all columns
+	values   bool // its values may be listed
 
 	nonNull, trues            int64
 	sampleN, sampleD, sample1 int64
@@ -55,6 +63,7 @@ type colPlan struct {
 
 // statement is the profile query of one relation.
 type statement struct {
+	outs   []string // the outer select list, one entry per slot
 	d      warehouse.Dialect
 	rel    warehouse.Relation
 	opts   Options
@@ -71,7 +80,7 @@ type statement struct {
 func plan(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, cols []warehouse.Column, opts Options) (*statement, error) {
 	st := &statement{d: w.Dialect(), rel: rel, opts: opts}
 	for _, c := range cols {
-		cp := &colPlan{out: Column{Name: c.Name, Type: c.Type}, fam: datadiff.TypeFamily(c.Type), q: st.d.QuoteIdent(c.Name)}
+		cp := &colPlan{out: Column{Name: c.Name, Type: c.Type}, fam: datadiff.TypeFamily(c.Type), q: st.d.QuoteIdent(c.Name), position: len(st.cols)}
 		switch cp.fam {
 		case datadiff.FamilyInteger, datadiff.FamilyDecimal, datadiff.FamilyFloat:
 			cp.out.Kind, cp.minMax, cp.sampled, cp.values = KindNumber, true, true, true
@@ -250,134 +259,265 @@ func (st *statement) samplePredicate(cols []warehouse.Column, fraction float64) 
 
 // sql builds the statement and its slots.
 func (st *statement) sql() (string, []any) {
-	d := st.d
-	types := datadiff.TypesFor(d)
-	postgres := d.Name() != "duckdb"
-	rel := d.QuoteRelation(st.rel)
 	st.slots = nil
-	var full, agg, outs, laterals []string
-	addFull := func(expr string, set func(any) error) {
-		alias := "f" + strconv.Itoa(len(full))
-		full = append(full, expr+" AS "+alias)
-		outs = append(outs, "f."+alias)
-		st.slots = append(st.slots, set)
+	if st.d.Name() == "duckdb" {
+		return st.duckdbSQL(), st.args
 	}
-	addAgg := func(expr string, set func(any) error) {
-		alias := "a" + strconv.Itoa(len(agg))
-		agg = append(agg, expr+" AS "+alias)
-		outs = append(outs, "a."+alias)
-		st.slots = append(st.slots, set)
-	}
-	text := func(expr string) string { return "CAST(" + expr + " AS " + types.Text + ")" }
-	double := func(expr string) string { return "CAST(" + expr + " AS " + types.Double + ")" }
+	return st.postgresSQL(), st.args
+}
 
-	addFull("count(*)", intTo(&st.rows))
+// selectList collects one aggregate's select list, and the outer select
+// list with a slot for each of its entries.
+type selectList struct {
+	st     *statement
+	alias  string // of the aggregate in the outer FROM
+	prefix string // of its columns
+	exprs  []string
+}
+
+// add adds an aggregate expression, read by set.
+func (l *selectList) add(expr string, set func(any) error) {
+	name := l.prefix + strconv.Itoa(len(l.exprs))
+	l.exprs = append(l.exprs, expr+" AS "+name)
+	l.st.outs = append(l.st.outs, l.alias+"."+name)
+	l.st.slots = append(l.st.slots, set)
+}
+
+// hidden adds an aggregate expression the outer select uses but does not
+// return, and returns how to refer to it.
+func (l *selectList) hidden(expr string) string {
+	name := l.prefix + strconv.Itoa(len(l.exprs))
+	l.exprs = append(l.exprs, expr+" AS "+name)
+	return l.alias + "." + name
+}
+
+// out adds an outer select expression, read by set.
+func (st *statement) out(expr string, set func(any) error) {
+	st.outs = append(st.outs, expr)
+	st.slots = append(st.slots, set)
+}
+
+func (st *statement) text(expr string) string {
+	return "CAST(" + expr + " AS " + datadiff.TypesFor(st.d).Text + ")"
+}
+
+func (st *statement) double(expr string) string {
+	return "CAST(" + expr + " AS " + datadiff.TypesFor(st.d).Double + ")"
+}
+
+// exact adds the aggregates over every row; ref names a column.
+func (st *statement) exact(l *selectList, ref func(*colPlan) string) {
+	l.add("count(*)", intTo(&st.rows))
 	for _, cp := range st.cols {
-		addFull("count("+cp.q+")", intTo(&cp.nonNull))
+		c := ref(cp)
+		l.add("count("+c+")", intTo(&cp.nonNull))
 		if cp.fam == datadiff.FamilyBoolean {
-			addFull("count(*) FILTER (WHERE "+cp.q+")", intTo(&cp.trues))
+			l.add("count(*) FILTER (WHERE "+c+")", intTo(&cp.trues))
 		}
 		if cp.minMax {
-			// PostgreSQL compares text in the byte order of the "C"
-			// collation: the same on every server, and cheaper.
-			arg := cp.q
-			if postgres && cp.fam == datadiff.FamilyText {
-				arg += ` COLLATE "C"`
+			if st.d.Name() != "duckdb" && cp.fam == datadiff.FamilyText {
+				// PostgreSQL compares text in the byte order of the "C"
+				// collation: the same on every server, and cheaper.
+				c += ` COLLATE "C"`
 			}
-			addFull(text("min("+arg+")"), valueTo(&cp.out.Min, cp.out.Type))
-			addFull(text("max("+arg+")"), valueTo(&cp.out.Max, cp.out.Type))
+			l.add(st.text("min("+c+")"), valueTo(&cp.out.Min, cp.out.Type))
+			l.add(st.text("max("+c+")"), valueTo(&cp.out.Max, cp.out.Type))
 		}
 	}
+}
 
-	sampled := false
+// estimated adds the aggregates over the sample: means, quantiles and
+// lengths. value(cp, cond) is the column's value in a sampled row where
+// cond (SQL, or "") holds, and NULL elsewhere.
+func (st *statement) estimated(l *selectList, cp *colPlan, value func(cp *colPlan, cond string) string) {
+	c := value(cp, "")
+	if cp.out.Kind == KindNumber {
+		finite := c
+		if cp.fam == datadiff.FamilyFloat || (st.d.Name() != "duckdb" && cp.fam == datadiff.FamilyDecimal) {
+			// NaN and infinities have no mean (DuckDB even errs).
+			t := datadiff.TypesFor(st.d).Double
+			if cp.fam == datadiff.FamilyDecimal {
+				t = "numeric"
+			}
+			q := st.d.QuoteIdent(cp.out.Name)
+			if st.d.Name() == "duckdb" {
+				q = "c" + strconv.Itoa(cp.index)
+			}
+			finite = value(cp, q+" > CAST('-Infinity' AS "+t+") AND "+q+" < CAST('Infinity' AS "+t+")")
+		}
+		l.add(st.double("avg("+finite+")"), floatTo(&cp.out.Mean))
+		l.add(st.double("stddev_samp("+finite+")"), floatTo(&cp.out.StdDev))
+		for _, q := range []struct {
+			fraction string
+			out      *any
+		}{{"0.05", &cp.out.P5}, {"0.5", &cp.out.P50}, {"0.95", &cp.out.P95}} {
+			if st.d.Name() == "duckdb" {
+				l.add(st.text("quantile_disc("+c+", "+q.fraction+")"), valueTo(q.out, cp.out.Type))
+			} else {
+				l.add(st.text("percentile_disc("+q.fraction+") WITHIN GROUP (ORDER BY "+c+")"), valueTo(q.out, cp.out.Type))
+			}
+		}
+	}
+	if cp.out.Kind == KindText {
+		cp.out.Length = &Lengths{}
+		length := "length(" + c + ")"
+		l.add("min("+length+")", intTo(&cp.out.Length.Min))
+		l.add(st.double("avg("+length+")"), func(v any) error {
+			f, err := toFloat(v)
+			if f != nil {
+				cp.out.Length.Avg = *f
+			}
+			return err
+		})
+		l.add("max("+length+")", intTo(&cp.out.Length.Max))
+	}
+}
+
+// entry is the JSON array [value, "count"] of a listed value.
+func (st *statement) entry(value, valueType, count string) string {
+	return datadiff.JSONArraySQL(st.d, []string{datadiff.SampleJSONElement(st.d, value, valueType), st.text(count)})
+}
+
+// duckdbSQL is one aggregate over the rows: the exact statistics over
+// all of them, the estimated ones over the sampled rows only (a CASE or a
+// FILTER on the flag s), the distinct values of each column in a
+// histogram of the sampled values, summed up by the outer select. One
+// pass, one pipeline: DuckDB's fixed cost per pipeline dwarfs the work on
+// a sample.
+func (st *statement) duckdbSQL() string {
+	t := &selectList{st: st, alias: "t", prefix: "x"}
+	ref := func(cp *colPlan) string { return "c" + strconv.Itoa(cp.position) }
+	st.exact(t, ref)
+	sampled := func(cp *colPlan, cond string) string {
+		switch {
+		case st.hash == "" && cond == "":
+			return ref(cp)
+		case st.hash == "":
+			return "CASE WHEN " + cond + " THEN " + ref(cp) + " END"
+		case cond == "":
+			return "CASE WHEN s THEN " + ref(cp) + " END"
+		}
+		return "CASE WHEN s AND " + cond + " THEN " + ref(cp) + " END"
+	}
+	sample := ""
+	if st.hash != "" {
+		sample = " FILTER (WHERE s)"
+	}
+	anySampled := false
 	for _, cp := range st.cols {
 		if !cp.sampled {
 			continue
 		}
-		sampled = true
-		c := cp.q
-		if cp.out.Kind == KindNumber {
-			finite := ""
-			if cp.fam == datadiff.FamilyFloat || (postgres && cp.fam == datadiff.FamilyDecimal) {
-				t := types.Double
-				if cp.fam == datadiff.FamilyDecimal {
-					t = "numeric"
-				}
-				finite = " FILTER (WHERE " + c + " > CAST('-Infinity' AS " + t + ") AND " + c + " < CAST('Infinity' AS " + t + "))"
+		anySampled = true
+		st.estimated(t, cp, sampled)
+		// DuckDB's histogram takes NaN, 0 and -0 for one value: count the
+		// NaNs apart, and add 0 to turn -0 into 0.
+		v, valueType, nans := sampled(cp, ""), cp.out.Type, ""
+		if cp.fam == datadiff.FamilyFloat {
+			v, valueType = sampled(cp, "NOT isnan("+ref(cp)+")"), "double"
+			v = "CAST(" + v + " AS DOUBLE) + CAST(0 AS DOUBLE)"
+			isNaN := "isnan(" + ref(cp) + ")"
+			if st.hash != "" {
+				isNaN = "s AND " + isNaN
 			}
-			addAgg(double("avg("+c+")"+finite), floatTo(&cp.out.Mean))
-			addAgg(double("stddev_samp("+c+")"+finite), floatTo(&cp.out.StdDev))
-			for _, q := range []struct {
-				fraction string
-				out      *any
-			}{{"0.05", &cp.out.P5}, {"0.5", &cp.out.P50}, {"0.95", &cp.out.P95}} {
-				if postgres {
-					addAgg(text("percentile_disc("+q.fraction+") WITHIN GROUP (ORDER BY "+c+")"), valueTo(q.out, cp.out.Type))
-				} else {
-					addAgg(text("quantile_disc("+c+", "+q.fraction+")"), valueTo(q.out, cp.out.Type))
-				}
+			nans = t.hidden("count(*) FILTER (WHERE " + isNaN + ")")
+		}
+		h := t.hidden("histogram(" + v + ")")
+		counts := "map_values(" + h + ")"
+		d := "coalesce(cardinality(" + h + "), 0)"
+		f1 := "coalesce(len(list_filter(" + counts + ", lambda x: x = 1)), 0)"
+		n := "coalesce(list_sum(" + counts + "), 0)"
+		entries := "list_transform(map_entries(" + h + "), lambda e: {'n': -CAST(e.value AS BIGINT), 'v': e.key})"
+		if nans != "" {
+			d += " + CASE WHEN " + nans + " > 0 THEN 1 ELSE 0 END"
+			f1 += " + CASE WHEN " + nans + " = 1 THEN 1 ELSE 0 END"
+			n += " + " + nans
+			entries = "list_concat(" + entries + ", list_filter([{'n': -" + nans + ", 'v': CAST('NaN' AS DOUBLE)}], lambda e: e.n < 0))"
+		}
+		st.out(d, intTo(&cp.sampleD))
+		st.out(f1, intTo(&cp.sample1))
+		st.out(n, intTo(&cp.sampleN))
+		if cp.values {
+			k := strconv.Itoa(st.opts.LowCardinality + 1)
+			st.out("CASE WHEN "+d+" <= "+k+" THEN array_to_string(list_transform(list_sort("+entries+"), lambda e: "+
+				st.entry("e.v", valueType, "-e.n")+"), ',') END", stringTo(&cp.top))
+		}
+	}
+	if anySampled {
+		t.add("count(*)"+sample, intTo(&st.sample))
+	}
+	proj := make([]string, len(st.cols))
+	for _, cp := range st.cols {
+		proj[cp.position] = cp.q + " AS " + ref(cp)
+	}
+	if st.hash != "" {
+		proj = append(proj, st.hash+" AS s")
+	}
+	return "SELECT " + strings.Join(st.outs, ", ") + "\nFROM (SELECT " + strings.Join(t.exprs, ", ") +
+		"\n  FROM (SELECT " + strings.Join(proj, ", ") + " FROM " + st.d.QuoteRelation(st.rel) + ") r) t"
+}
+
+// postgresSQL is two aggregates that PostgreSQL runs in parallel: the
+// exact statistics over every row (partial aggregates in the workers),
+// and the estimated ones over the sample, filtered in the workers so that
+// only the sampled rows reach the aggregate collecting them in lists;
+// lateral subqueries group each list.
+func (st *statement) postgresSQL() string {
+	rel := st.d.QuoteRelation(st.rel)
+	f := &selectList{st: st, alias: "f", prefix: "f"}
+	st.exact(f, func(cp *colPlan) string { return cp.q })
+	a := &selectList{st: st, alias: "a", prefix: "a"}
+	var laterals []string
+	for _, cp := range st.cols {
+		if !cp.sampled {
+			continue
+		}
+		st.estimated(a, cp, func(cp *colPlan, cond string) string {
+			if cond == "" {
+				return cp.q
 			}
+			return "CASE WHEN " + cond + " THEN " + cp.q + " END"
+		})
+		c, valueType := cp.q, cp.out.Type
+		if strings.HasSuffix(cp.out.Type, "]") {
+			// array_agg of arrays makes one array of more dimensions,
+			// which unnest flattens: collect their text instead.
+			c, valueType = st.text(c), "text"
 		}
-		if cp.out.Kind == KindText {
-			cp.out.Length = &Lengths{}
-			addAgg("min(length("+c+"))", intTo(&cp.out.Length.Min))
-			addAgg(double("avg(length("+c+"))"), func(v any) error {
-				f, err := toFloat(v)
-				if f != nil {
-					cp.out.Length.Avg = *f
-				}
-				return err
-			})
-			addAgg("max(length("+c+"))", intTo(&cp.out.Length.Max))
-		}
-		// The sampled values travel as one list per column, grouped
-		// again below: never to the client.
-		list := "l" + strconv.Itoa(cp.index)
-		valueType := cp.out.Type
-		if postgres {
-			if strings.HasSuffix(cp.out.Type, "]") {
-				// array_agg of arrays makes one array of more dimensions,
-				// which unnest flattens: collect their text instead.
-				c, valueType = text(c), "text"
-			}
-			agg = append(agg, "array_agg("+c+") AS "+list)
-		} else {
-			agg = append(agg, "list("+c+") AS "+list)
-		}
-		values := "unnest(a." + list + ") AS u(v)"
+		list := a.hidden("array_agg(" + c + ")")
+		values := "unnest(" + list + ") AS u(v)"
 		g := "g" + strconv.Itoa(cp.index)
 		laterals = append(laterals, "(SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n FROM (SELECT count(*) AS n FROM "+
 			values+" WHERE v IS NOT NULL GROUP BY v) x) "+g)
-		outs = append(outs, g+".d", g+".f", g+".n")
-		st.slots = append(st.slots, intTo(&cp.sampleD), intTo(&cp.sample1), intTo(&cp.sampleN))
+		st.out(g+".d", intTo(&cp.sampleD))
+		st.out(g+".f", intTo(&cp.sample1))
+		st.out(g+".n", intTo(&cp.sampleN))
 		if cp.values {
-			// The most frequent values, grouped only for a column with few.
+			// The most frequent values, grouped again only for a column
+			// with few: a one-time filter skips the others.
 			k := strconv.Itoa(st.opts.LowCardinality + 1)
-			entry := datadiff.JSONArraySQL(d, []string{datadiff.SampleJSONElement(d, "v", valueType), text("n")})
 			top := "t" + strconv.Itoa(cp.index)
-			laterals = append(laterals, "(SELECT string_agg("+entry+", ',' ORDER BY n DESC, v) AS t FROM (SELECT v, count(*) AS n FROM "+
+			laterals = append(laterals, "(SELECT string_agg("+st.entry("v", valueType, "n")+", ',' ORDER BY n DESC, v) AS t FROM (SELECT v, count(*) AS n FROM "+
 				values+" WHERE v IS NOT NULL AND "+g+".d <= "+k+" GROUP BY v) y) "+top)
-			outs = append(outs, top+".t")
-			st.slots = append(st.slots, stringTo(&cp.top))
+			st.out(top+".t", stringTo(&cp.top))
 		}
 	}
-
 	var b strings.Builder
-	if sampled {
-		addAgg("count(*)", intTo(&st.sample))
+	if len(laterals) > 0 {
+		a.add("count(*)", intTo(&st.sample))
 	}
-	b.WriteString("SELECT " + strings.Join(outs, ", ") + "\nFROM (SELECT " + strings.Join(full, ", ") + " FROM " + rel + ") f")
-	if sampled {
+	b.WriteString("SELECT " + strings.Join(st.outs, ", ") + "\nFROM (SELECT " + strings.Join(f.exprs, ", ") + " FROM " + rel + ") f")
+	if len(laterals) > 0 {
 		where := ""
 		if st.hash != "" {
 			where = " WHERE " + st.hash
 		}
-		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(agg, ", ") + " FROM " + rel + where + ") a")
+		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(a.exprs, ", ") + " FROM " + rel + where + ") a")
 		for _, l := range laterals {
 			b.WriteString("\nCROSS JOIN LATERAL " + l)
 		}
 	}
-	return b.String(), st.args
+	return b.String()
 }
 
 // decode fills p from the statement's one result row.
