@@ -84,11 +84,8 @@ func runDiff(args []string, out, errOut io.Writer) int {
 		return diffProject(ctx, w, cfg, *dir, *env, *deferTo, fs.Args(), opts, *asJSON, out, errOut)
 	}
 	var err error
-	if opts.Base, err = parseRelation(*baseRel); err != nil {
-		return usageError(errOut, "diff", "--base: %v", err)
-	}
-	if opts.Head, err = parseRelation(*headRel); err != nil {
-		return usageError(errOut, "diff", "--head: %v", err)
+	if opts.Base, opts.Head, err = parseRelations(*baseRel, *headRel); err != nil {
+		return usageError(errOut, "diff", "%v", err)
 	}
 	var res *datadiff.Result
 	if *headDSN != "" {
@@ -240,6 +237,19 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseRelations reads the --base and --head relations.
+func parseRelations(base, head string) (warehouse.Relation, warehouse.Relation, error) {
+	b, err := parseRelation(base)
+	if err != nil {
+		return b, b, fmt.Errorf("--base: %w", err)
+	}
+	h, err := parseRelation(head)
+	if err != nil {
+		return b, h, fmt.Errorf("--head: %w", err)
+	}
+	return b, h, nil
 }
 
 // parseRelation reads schema.name, each part optionally "quoted".

@@ -44,13 +44,9 @@ func runProfile(args []string, out, errOut io.Writer) int {
 	case *sampleRows < 0:
 		return usageError(errOut, "profile", "--sample-rows cannot be negative")
 	}
-	base, err := parseRelation(*baseRel)
+	base, head, err := parseRelations(*baseRel, *headRel)
 	if err != nil {
-		return usageError(errOut, "profile", "--base: %v", err)
-	}
-	head, err := parseRelation(*headRel)
-	if err != nil {
-		return usageError(errOut, "profile", "--head: %v", err)
+		return usageError(errOut, "profile", "%v", err)
 	}
 	cfg, ok := loadConfig(fs, "profile", *cfgPath, errOut)
 	if !ok {

@@ -6,13 +6,17 @@ import (
 	"time"
 )
 
+// parseCase is one dataops.yml and what Parse must make of it: an error
+// containing wantErr, or a Config that check accepts.
+type parseCase struct {
+	name    string
+	yml     string
+	wantErr string
+	check   func(t *testing.T, c Config)
+}
+
 func TestParse(t *testing.T) {
-	tests := []struct {
-		name    string
-		yml     string
-		wantErr string
-		check   func(t *testing.T, c Config)
-	}{
+	testParse(t, []parseCase{
 		{name: "empty file gives defaults", yml: "", check: func(t *testing.T, c Config) {
 			if c.Environments.Name != "pr_{number}" || c.Production.Schema != "main" || c.Environments.TTL.Duration != 7*24*time.Hour {
 				t.Errorf("defaults = %+v", c)
@@ -41,7 +45,11 @@ func TestParse(t *testing.T) {
 		{name: "template without number", yml: "environments:\n  name: shared\n", wantErr: `dataops.yml:2: environments.name: "shared" must contain {number}`},
 		{name: "a DSN where its variable belongs", yml: "warehouse:\n  dsn_env: postgres://u:p@h/db\n", wantErr: `warehouse.dsn_env: looks like a DSN`},
 		{name: "not a mapping", yml: "- a\n", wantErr: "dataops.yml:1"},
-	}
+	})
+}
+
+func testParse(t *testing.T, tests []parseCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse("dataops.yml", []byte(tc.yml))

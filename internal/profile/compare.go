@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -392,16 +393,14 @@ func compareValues(a, b any) (int, bool) {
 	if !okA || !okB {
 		return 0, false
 	}
-	switch {
-	case math.IsNaN(fa) || math.IsNaN(fb):
-		return boolInt(math.IsNaN(fa)) - boolInt(math.IsNaN(fb)), true
-	case math.IsInf(fa, 0) || math.IsInf(fb, 0):
-		return cmpFloat(fa, fb), true
+	if math.IsNaN(fa) || math.IsNaN(fb) {
+		// NaN above everything; cmp.Compare puts it below.
+		return -cmp.Compare(fa, fb), true
 	}
 	ra, _ := ratOf(a)
 	rb, _ := ratOf(b)
 	if ra == nil || rb == nil {
-		return cmpFloat(fa, fb), true
+		return cmp.Compare(fa, fb), true // infinities
 	}
 	return ra.Cmp(rb), true
 }
@@ -419,23 +418,6 @@ func floatOf(v any) (float64, bool) {
 		}
 	}
 	return 0, false
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // pctChange is |head - base| as a percentage of base (base > 0).

@@ -92,7 +92,7 @@ func Value(v any) string {
 		}
 		return x
 	case time.Time:
-		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+		if isDate(x) {
 			return x.Format("2006-01-02")
 		}
 		return x.Format("2006-01-02 15:04:05.999999")

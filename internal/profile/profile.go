@@ -54,6 +54,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/dataops-dev/dataops/internal/datadiff"
@@ -282,23 +283,23 @@ func (c *Column) real() rawValues {
 }
 
 // JSONValue makes a value encodable as JSON: NaN and infinities become
-// the strings "NaN", "Infinity" and "-Infinity", and dates without a time
-// their date.
+// the strings "NaN", "+Inf" and "-Inf", and dates without a time their
+// date.
 func JSONValue(v any) any {
 	switch x := v.(type) {
 	case float64:
-		switch {
-		case math.IsNaN(x):
-			return "NaN"
-		case math.IsInf(x, 1):
-			return "Infinity"
-		case math.IsInf(x, -1):
-			return "-Infinity"
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return strconv.FormatFloat(x, 'g', -1, 64)
 		}
 	case time.Time:
-		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+		if isDate(x) {
 			return x.Format("2006-01-02")
 		}
 	}
 	return v
+}
+
+// isDate reports whether t is a date: midnight exactly.
+func isDate(t time.Time) bool {
+	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
 }
