@@ -339,8 +339,8 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 			popts := profile.OptionsFrom(cfg)
 			popts.SampleKey = key
 			d.Profile, err = profile.Model(ctx, r.p.Warehouse, n.Name, opts.Base, opts.Head, popts, rules)
-			if err == nil {
-				err = rulesErr
+			if err == nil && rulesErr != nil {
+				err, rulesErr = rulesErr, nil // said once
 			}
 			if err != nil {
 				d.ProfileError = err.Error()
