@@ -7,11 +7,11 @@
 // # What is exact and what is estimated
 //
 // One aggregate scan of the relation counts exactly: rows, and per column
-// NULLs, minimum and maximum (and the true count of a boolean). Everything
-// that needs the values grouped or sorted (distinct counts, means and
-// standard deviations, quantiles p5/p50/p95, text lengths, the values of
-// low-cardinality columns) is computed in the same statement from a
-// sample: the whole relation when it has at most Options.SampleRows rows
+// NULLs, minimum and maximum of numbers and times (and the true count of a
+// boolean). Everything that needs the values grouped or sorted (distinct
+// counts, means and standard deviations, quantiles p5/p50/p95, text lengths
+// and text's minimum and maximum, the values of low-cardinality columns)
+// is computed in the same statement from a sample: the whole relation when it has at most Options.SampleRows rows
 // (by the engine's estimate), so small relations are profiled exactly, and
 // above that between half of and all SampleRows rows, picked by the hash of
 // Options.SampleKey
@@ -131,8 +131,8 @@ type Column struct {
 	// Distinct counts the distinct non-NULL values (estimated when
 	// Estimated).
 	Distinct int64 `json:"distinct"`
-	// Estimated: Distinct, Mean, StdDev, the quantiles, Length and
-	// Values come from the sample.
+	// Estimated: Distinct, Mean, StdDev, the quantiles, Length, Values,
+	// and text's Min and Max come from the sample.
 	Estimated bool     `json:"estimated,omitempty"`
 	Min       any      `json:"min,omitempty"`
 	Max       any      `json:"max,omitempty"`
