@@ -247,18 +247,17 @@ func (r colRules) check(name string, b, h *Column) []Flag {
 		}
 	}
 	rb, rh := b.real(), h.real()
-	if r.on(config.FlagMeanShift) && rb.mean != nil && rh.mean != nil && rb.stddev != nil {
-		shift := math.Abs(*rh.mean - *rb.mean)
-		sd := *rb.stddev
-		if shift > 0 && (sd == 0 || shift/sd > r.MeanShift) {
-			by := "production's values are all equal"
-			if sd > 0 {
-				by = fmt.Sprintf("%.1f standard deviations", shift/sd)
-			}
+	if r.on(config.FlagMeanShift) && rb.mean != nil && rh.mean != nil && rb.stddev != nil && !sameFloat(rb.mean, rh.mean) {
+		shift, sd := math.Abs(*rh.mean-*rb.mean), *rb.stddev
+		moved := fmt.Sprintf("moved by %.1f standard deviations (limit %g)", shift/sd, r.MeanShift)
+		if sd == 0 {
+			moved = "production's values are all equal"
+		}
+		if sd == 0 || shift/sd > r.MeanShift {
 			if h.Masked {
-				flag(config.FlagMeanShift, "mean moved by %s (limit %g)", by, r.MeanShift)
+				flag(config.FlagMeanShift, "mean %s", moved)
 			} else {
-				flag(config.FlagMeanShift, "mean %s → %s: moved by %s (limit %g)", Number(*rb.mean), Number(*rh.mean), by, r.MeanShift)
+				flag(config.FlagMeanShift, "mean %s → %s: %s", Number(*rb.mean), Number(*rh.mean), moved)
 			}
 		}
 	}
