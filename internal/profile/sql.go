@@ -1,34 +1,27 @@
 package profile
 
 // The statement, one per relation, returns one row; each result column
-// has a decoder (a slot) that fills the profile. What it computes is the
-// same on both engines: the exact statistics over every row, the estimated
-// ones over the sample (the whole relation, or the rows whose key's hash
-// ends in k zero bits), and per column the distinct values of the sample
-// with their counts, summed up (distinct, seen once, the most frequent)
-// without leaving the warehouse. How differs, because what is cheap
-// differs:
+// has a decoder (a slot) that fills the profile.
 //
-// DuckDB: one aggregate over the rows, the sampled ones flagged by s,
-// distinct values in a histogram per column (see duckdbSQL).
+//	WITH s AS MATERIALIZED (SELECT "a" AS c0, ... FROM rel [WHERE (hash(key) & $1) = 0]),
+//	v AS MATERIALIZED (SELECT i, v, count(*) AS n FROM <s unpivoted: (column number, value as text)> WHERE v IS NOT NULL GROUP BY i, v)
+//	SELECT f.f0, ..., a.a0, ..., g.g0, ..., t.t0, ...
+//	FROM (SELECT count(*) AS f0, count("a") AS f1, min("a") ... FROM rel) f         -- exact, every row
+//	CROSS JOIN (SELECT avg(c0), stddev_samp(c0), <quantiles>, <lengths> ... FROM s) a  -- estimated, the sample
+//	CROSS JOIN (SELECT count(*) FILTER (WHERE i = 0) AS g0,                           -- distinct values,
+//	                   count(*) FILTER (WHERE i = 0 AND n = 1) AS g1, sum(n) ... FROM v) g  -- those seen once
+//	CROSS JOIN (SELECT string_agg(<[v, n] as JSON>, ',' ORDER BY n DESC, v) FILTER (WHERE i = 0) AS t0, ...
+//	            FROM v WHERE i IN (<the columns with at most K+1 values>)) t              -- their values
 //
-//	SELECT t.x0, ..., cardinality(t.x9), ... FROM (SELECT count(*) AS x0, count(c0) AS x1, min(c0) ...,
-//	       avg(CASE WHEN s THEN c0 END) ..., histogram(CASE WHEN s THEN c0 END) AS x9 ...
-//	  FROM (SELECT "a" AS c0, ..., (hash(key) & $1) = 0 AS s FROM rel) r) t
-//
-// PostgreSQL: two aggregates, each scanned in parallel, the sample's
-// values in arrays grouped by lateral subqueries (see postgresSQL).
-//
-//	SELECT f.f0, ..., a.a0, ..., g0.d, g0.f, g0.n, t0.t, ...
-//	FROM (SELECT count(*) AS f0, count("a") AS f1, min("a") ... FROM rel) f
-//	CROSS JOIN (SELECT avg("a") ..., array_agg("a") AS a9, ... FROM rel WHERE (hash(key) & $1) = 0) a
-//	CROSS JOIN LATERAL (SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n
-//	                    FROM (SELECT count(*) AS n FROM unnest(a.a9) AS u(v) WHERE v IS NOT NULL GROUP BY v) x) g0
-//	CROSS JOIN LATERAL (SELECT string_agg(<[v, n] as JSON>, ',' ORDER BY n DESC, v) AS t
-//	                    FROM (SELECT v, count(*) AS n FROM unnest(a.a9) AS u(v) WHERE v IS NOT NULL AND g0.d <= K GROUP BY v) y) t0 ...
-//
-// Identifiers are quoted by the Dialect; the only value, the sample's hash
-// mask, is a bound parameter.
+// The aggregate scan and the sample's filtered scan both run in parallel
+// on PostgreSQL (the sample is selected by an equality, which the planner
+// takes as selective enough to gather from workers); everything after
+// works on the sample alone, grouping all its columns in one pass, since
+// each extra pass (pipeline) has a fixed cost that outweighs the work on a
+// sample. The values travel as text, only within the statement: the same
+// text means the same value for the types profiled. Identifiers are quoted
+// by the Dialect; the only value, the sample's hash mask, is a bound
+// parameter.
 
 import (
 	"context"
@@ -49,12 +42,10 @@ type colPlan struct {
 	fam    datadiff.Family
 	q      string // the quoted column name
 	minMax bool   // minimum and maximum from the full scan
-	// sampled: the column's values are collected from the sample; index
-	// numbers the sampled columns.
-	sampled  bool
-	index    int
-	position int  // among all columns
-	values   bool // its values may be listed
+	// sampled: the column is in the sample, as c<index>.
+	sampled bool
+	index   int
+	values  bool // its values may be listed
 
 	nonNull, trues            int64
 	sampleN, sampleD, sample1 int64
@@ -80,7 +71,7 @@ type statement struct {
 func plan(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, cols []warehouse.Column, opts Options) (*statement, error) {
 	st := &statement{d: w.Dialect(), rel: rel, opts: opts}
 	for _, c := range cols {
-		cp := &colPlan{out: Column{Name: c.Name, Type: c.Type}, fam: datadiff.TypeFamily(c.Type), q: st.d.QuoteIdent(c.Name), position: len(st.cols)}
+		cp := &colPlan{out: Column{Name: c.Name, Type: c.Type}, fam: datadiff.TypeFamily(c.Type), q: st.d.QuoteIdent(c.Name)}
 		switch cp.fam {
 		case datadiff.FamilyInteger, datadiff.FamilyDecimal, datadiff.FamilyFloat:
 			cp.out.Kind, cp.minMax, cp.sampled, cp.values = KindNumber, true, true, true
@@ -262,11 +253,53 @@ func (st *statement) samplePredicate(cols []warehouse.Column, fraction float64) 
 
 // sql builds the statement and its slots.
 func (st *statement) sql() (string, []any) {
-	st.slots = nil
-	if st.d.Name() == "duckdb" {
-		return st.duckdbSQL(), st.args
+	st.slots, st.outs = nil, nil
+	d := st.d
+	rel := d.QuoteRelation(st.rel)
+	f := &selectList{st: st, alias: "f", prefix: "f"}
+	st.exact(f)
+	a := &selectList{st: st, alias: "a", prefix: "a"}
+	g := &selectList{st: st, alias: "g", prefix: "g"}
+	t := &selectList{st: st, alias: "t", prefix: "t"}
+	var proj, unpivot []string
+	for _, cp := range st.cols {
+		if !cp.sampled {
+			continue
+		}
+		c := "c" + strconv.Itoa(cp.index)
+		proj = append(proj, cp.q+" AS "+c)
+		st.estimated(a, cp, c)
+		unpivot = append(unpivot, st.groupText(cp, c))
+		k := strconv.Itoa(cp.index)
+		g.add("count(*) FILTER (WHERE i = "+k+")", intTo(&cp.sampleD))
+		g.add("count(*) FILTER (WHERE i = "+k+" AND n = 1)", intTo(&cp.sample1))
+		g.add("sum(n) FILTER (WHERE i = "+k+")", intTo(&cp.sampleN))
+		if cp.values {
+			t.add("string_agg("+st.entry("v", "n")+", ',' ORDER BY n DESC, v) FILTER (WHERE i = "+k+")", stringTo(&cp.top))
+		}
 	}
-	return st.postgresSQL(), st.args
+	var b strings.Builder
+	if len(proj) > 0 {
+		a.add("count(*)", intTo(&st.sample))
+		where := ""
+		if st.hash != "" {
+			where = " WHERE " + st.hash
+		}
+		b.WriteString("WITH s AS MATERIALIZED (SELECT " + strings.Join(proj, ", ") + " FROM " + rel + where + "),\n")
+		b.WriteString("v AS MATERIALIZED (SELECT i, v, count(*) AS n FROM " + st.unpivot(unpivot) + " WHERE v IS NOT NULL GROUP BY i, v)\n")
+	}
+	b.WriteString("SELECT " + strings.Join(st.outs, ", ") + "\nFROM (SELECT " + strings.Join(f.exprs, ", ") + " FROM " + rel + ") f")
+	if len(proj) > 0 {
+		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(a.exprs, ", ") + " FROM s) a")
+		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(g.exprs, ", ") + " FROM v) g")
+		if len(t.exprs) > 0 {
+			// Values are listed only for columns with few: the others'
+			// groups are never sorted.
+			b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(t.exprs, ", ") + " FROM v WHERE i IN (SELECT i FROM v GROUP BY i HAVING count(*) <= " +
+				strconv.Itoa(st.opts.LowCardinality+1) + ")) t")
+		}
+	}
+	return b.String(), st.args
 }
 
 // selectList collects one aggregate's select list, and the outer select
@@ -286,20 +319,6 @@ func (l *selectList) add(expr string, set func(any) error) {
 	l.st.slots = append(l.st.slots, set)
 }
 
-// hidden adds an aggregate expression the outer select uses but does not
-// return, and returns how to refer to it.
-func (l *selectList) hidden(expr string) string {
-	name := l.prefix + strconv.Itoa(len(l.exprs))
-	l.exprs = append(l.exprs, expr+" AS "+name)
-	return l.alias + "." + name
-}
-
-// out adds an outer select expression, read by set.
-func (st *statement) out(expr string, set func(any) error) {
-	st.outs = append(st.outs, expr)
-	st.slots = append(st.slots, set)
-}
-
 func (st *statement) text(expr string) string {
 	return "CAST(" + expr + " AS " + datadiff.TypesFor(st.d).Text + ")"
 }
@@ -308,48 +327,42 @@ func (st *statement) double(expr string) string {
 	return "CAST(" + expr + " AS " + datadiff.TypesFor(st.d).Double + ")"
 }
 
-// exact adds the aggregates over every row; ref names a column.
-func (st *statement) exact(l *selectList, ref func(*colPlan) string) {
+// exact adds the aggregates over every row.
+func (st *statement) exact(l *selectList) {
 	l.add("count(*)", intTo(&st.rows))
 	for _, cp := range st.cols {
-		c := ref(cp)
-		l.add("count("+c+")", intTo(&cp.nonNull))
+		l.add("count("+cp.q+")", intTo(&cp.nonNull))
 		if cp.fam == datadiff.FamilyBoolean {
-			l.add("count(*) FILTER (WHERE "+c+")", intTo(&cp.trues))
+			l.add("count(*) FILTER (WHERE "+cp.q+")", intTo(&cp.trues))
 		}
 		if cp.minMax {
-			l.add(st.text("min("+c+")"), valueTo(&cp.out.Min, cp.out.Type))
-			l.add(st.text("max("+c+")"), valueTo(&cp.out.Max, cp.out.Type))
+			l.add(st.text("min("+cp.q+")"), valueTo(&cp.out.Min, cp.out.Type))
+			l.add(st.text("max("+cp.q+")"), valueTo(&cp.out.Max, cp.out.Type))
 		}
 	}
 }
 
-// estimated adds the aggregates over the sample: means, quantiles and
-// lengths. value(cp, cond) is the column's value in a sampled row where
-// cond (SQL, or "") holds, and NULL elsewhere.
-func (st *statement) estimated(l *selectList, cp *colPlan, value func(cp *colPlan, cond string) string) {
-	c := value(cp, "")
+// estimated adds the aggregates over the sample, whose column c holds
+// cp: means, quantiles, text's lengths and range.
+func (st *statement) estimated(l *selectList, cp *colPlan, c string) {
+	duckdb := st.d.Name() == "duckdb"
 	if cp.out.Kind == KindNumber {
-		finite := c
-		if cp.fam == datadiff.FamilyFloat || (st.d.Name() != "duckdb" && cp.fam == datadiff.FamilyDecimal) {
+		finite := ""
+		if cp.fam == datadiff.FamilyFloat || (!duckdb && cp.fam == datadiff.FamilyDecimal) {
 			// NaN and infinities have no mean (DuckDB even errs).
 			t := datadiff.TypesFor(st.d).Double
 			if cp.fam == datadiff.FamilyDecimal {
 				t = "numeric"
 			}
-			q := st.d.QuoteIdent(cp.out.Name)
-			if st.d.Name() == "duckdb" {
-				q = "c" + strconv.Itoa(cp.index)
-			}
-			finite = value(cp, q+" > CAST('-Infinity' AS "+t+") AND "+q+" < CAST('Infinity' AS "+t+")")
+			finite = " FILTER (WHERE " + c + " > CAST('-Infinity' AS " + t + ") AND " + c + " < CAST('Infinity' AS " + t + "))"
 		}
-		l.add(st.double("avg("+finite+")"), floatTo(&cp.out.Mean))
-		l.add(st.double("stddev_samp("+finite+")"), floatTo(&cp.out.StdDev))
+		l.add(st.double("avg("+c+")"+finite), floatTo(&cp.out.Mean))
+		l.add(st.double("stddev_samp("+c+")"+finite), floatTo(&cp.out.StdDev))
 		for _, q := range []struct {
 			fraction string
 			out      *any
 		}{{"0.05", &cp.out.P5}, {"0.5", &cp.out.P50}, {"0.95", &cp.out.P95}} {
-			if st.d.Name() == "duckdb" {
+			if duckdb {
 				l.add(st.text("quantile_disc("+c+", "+q.fraction+")"), valueTo(q.out, cp.out.Type))
 			} else {
 				l.add(st.text("percentile_disc("+q.fraction+") WITHIN GROUP (ORDER BY "+c+")"), valueTo(q.out, cp.out.Type))
@@ -358,9 +371,9 @@ func (st *statement) estimated(l *selectList, cp *colPlan, value func(cp *colPla
 	}
 	if cp.out.Kind == KindText {
 		ordered := c
-		if st.d.Name() != "duckdb" {
+		if !duckdb {
 			// PostgreSQL compares text in the byte order of the "C"
-			// collation: the same on every server, and cheaper.
+			// collation: the same on every server.
 			ordered += ` COLLATE "C"`
 		}
 		l.add(st.text("min("+ordered+")"), valueTo(&cp.out.Min, cp.out.Type))
@@ -379,151 +392,40 @@ func (st *statement) estimated(l *selectList, cp *colPlan, value func(cp *colPla
 	}
 }
 
-// entry is the JSON array [value, "count"] of a listed value.
-func (st *statement) entry(value, valueType, count string) string {
-	return datadiff.JSONArraySQL(st.d, []string{datadiff.SampleJSONElement(st.d, value, valueType), st.text(count)})
+// groupText is a sampled value as text, the form all columns share to be
+// grouped at once: equal values have equal text (a float's -0 is made 0,
+// and PostgreSQL's numeric drops trailing zeros, which would print apart).
+func (st *statement) groupText(cp *colPlan, c string) string {
+	switch {
+	case cp.fam == datadiff.FamilyFloat:
+		c += " + CAST(0 AS " + datadiff.TypesFor(st.d).Double + ")"
+	case st.d.Name() != "duckdb" && strings.EqualFold(cp.out.Type, "numeric"):
+		// An unconstrained numeric keeps each value's scale: 1.5 = 1.50.
+		c = "trim_scale(" + c + ")"
+	}
+	return st.text(c)
 }
 
-// duckdbSQL is one aggregate over the rows: the exact statistics over
-// all of them, the estimated ones over the sampled rows only (a CASE or a
-// FILTER on the flag s), the distinct values of each column in a
-// histogram of the sampled values, summed up by the outer select. One
-// pass, one pipeline: DuckDB's fixed cost per pipeline dwarfs the work on
-// a sample.
-func (st *statement) duckdbSQL() string {
-	t := &selectList{st: st, alias: "t", prefix: "x"}
-	ref := func(cp *colPlan) string { return "c" + strconv.Itoa(cp.position) }
-	st.exact(t, ref)
-	sampled := func(cp *colPlan, cond string) string {
-		switch {
-		case st.hash == "" && cond == "":
-			return ref(cp)
-		case st.hash == "":
-			return "CASE WHEN " + cond + " THEN " + ref(cp) + " END"
-		case cond == "":
-			return "CASE WHEN s THEN " + ref(cp) + " END"
+// unpivot turns each sampled row into one row (i, v) per column: its
+// number among the sampled columns and its value as text.
+func (st *statement) unpivot(texts []string) string {
+	if st.d.Name() == "duckdb" {
+		is := make([]string, len(texts))
+		for i := range texts {
+			is[i] = strconv.Itoa(i)
 		}
-		return "CASE WHEN s AND " + cond + " THEN " + ref(cp) + " END"
+		return "(SELECT unnest([" + strings.Join(is, ", ") + "]) AS i, unnest([" + strings.Join(texts, ", ") + "]) AS v FROM s) u"
 	}
-	sample := ""
-	if st.hash != "" {
-		sample = " FILTER (WHERE s)"
+	rows := make([]string, len(texts))
+	for i, t := range texts {
+		rows[i] = "(" + strconv.Itoa(i) + ", " + t + ")"
 	}
-	anySampled := false
-	for _, cp := range st.cols {
-		if !cp.sampled {
-			continue
-		}
-		anySampled = true
-		st.estimated(t, cp, sampled)
-		// DuckDB's histogram takes NaN, 0 and -0 for one value: count the
-		// NaNs apart, and add 0 to turn -0 into 0.
-		v, valueType, nans := sampled(cp, ""), cp.out.Type, ""
-		if cp.fam == datadiff.FamilyFloat {
-			v, valueType = sampled(cp, "NOT isnan("+ref(cp)+")"), "double"
-			v = "CAST(" + v + " AS DOUBLE) + CAST(0 AS DOUBLE)"
-			isNaN := "isnan(" + ref(cp) + ")"
-			if st.hash != "" {
-				isNaN = "s AND " + isNaN
-			}
-			nans = t.hidden("count(*) FILTER (WHERE " + isNaN + ")")
-		}
-		h := t.hidden("histogram(" + v + ")")
-		counts := "map_values(" + h + ")"
-		d := "coalesce(cardinality(" + h + "), 0)"
-		f1 := "coalesce(len(list_filter(" + counts + ", lambda x: x = 1)), 0)"
-		n := "coalesce(list_sum(" + counts + "), 0)"
-		entries := "list_transform(map_entries(" + h + "), lambda e: {'n': -CAST(e.value AS BIGINT), 'v': e.key})"
-		if nans != "" {
-			d += " + CASE WHEN " + nans + " > 0 THEN 1 ELSE 0 END"
-			f1 += " + CASE WHEN " + nans + " = 1 THEN 1 ELSE 0 END"
-			n += " + " + nans
-			entries = "list_concat(" + entries + ", list_filter([{'n': -" + nans + ", 'v': CAST('NaN' AS DOUBLE)}], lambda e: e.n < 0))"
-		}
-		st.out(d, intTo(&cp.sampleD))
-		st.out(f1, intTo(&cp.sample1))
-		st.out(n, intTo(&cp.sampleN))
-		if cp.values {
-			k := strconv.Itoa(st.opts.LowCardinality + 1)
-			st.out("CASE WHEN "+d+" <= "+k+" THEN array_to_string(list_transform(list_sort("+entries+"), lambda e: "+
-				st.entry("e.v", valueType, "-e.n")+"), ',') END", stringTo(&cp.top))
-		}
-	}
-	if anySampled {
-		t.add("count(*)"+sample, intTo(&st.sample))
-	}
-	proj := make([]string, len(st.cols))
-	for _, cp := range st.cols {
-		proj[cp.position] = cp.q + " AS " + ref(cp)
-	}
-	if st.hash != "" {
-		proj = append(proj, st.hash+" AS s")
-	}
-	return "SELECT " + strings.Join(st.outs, ", ") + "\nFROM (SELECT " + strings.Join(t.exprs, ", ") +
-		"\n  FROM (SELECT " + strings.Join(proj, ", ") + " FROM " + st.d.QuoteRelation(st.rel) + ") r) t"
+	return "s CROSS JOIN LATERAL (VALUES " + strings.Join(rows, ", ") + ") AS u(i, v)"
 }
 
-// postgresSQL is two aggregates that PostgreSQL runs in parallel: the
-// exact statistics over every row (partial aggregates in the workers),
-// and the estimated ones over the sample, filtered in the workers so that
-// only the sampled rows reach the aggregate collecting them in lists;
-// lateral subqueries group each list.
-func (st *statement) postgresSQL() string {
-	rel := st.d.QuoteRelation(st.rel)
-	f := &selectList{st: st, alias: "f", prefix: "f"}
-	st.exact(f, func(cp *colPlan) string { return cp.q })
-	a := &selectList{st: st, alias: "a", prefix: "a"}
-	var laterals []string
-	for _, cp := range st.cols {
-		if !cp.sampled {
-			continue
-		}
-		st.estimated(a, cp, func(cp *colPlan, cond string) string {
-			if cond == "" {
-				return cp.q
-			}
-			return "CASE WHEN " + cond + " THEN " + cp.q + " END"
-		})
-		c, valueType := cp.q, cp.out.Type
-		if strings.HasSuffix(cp.out.Type, "]") {
-			// array_agg of arrays makes one array of more dimensions,
-			// which unnest flattens: collect their text instead.
-			c, valueType = st.text(c), "text"
-		}
-		list := a.hidden("array_agg(" + c + ")")
-		values := "unnest(" + list + ") AS u(v)"
-		g := "g" + strconv.Itoa(cp.index)
-		laterals = append(laterals, "(SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n FROM (SELECT count(*) AS n FROM "+
-			values+" WHERE v IS NOT NULL GROUP BY v) x) "+g)
-		st.out(g+".d", intTo(&cp.sampleD))
-		st.out(g+".f", intTo(&cp.sample1))
-		st.out(g+".n", intTo(&cp.sampleN))
-		if cp.values {
-			// The most frequent values, grouped again only for a column
-			// with few: a one-time filter skips the others.
-			k := strconv.Itoa(st.opts.LowCardinality + 1)
-			top := "t" + strconv.Itoa(cp.index)
-			laterals = append(laterals, "(SELECT string_agg("+st.entry("v", valueType, "n")+", ',' ORDER BY n DESC, v) AS t FROM (SELECT v, count(*) AS n FROM "+
-				values+" WHERE v IS NOT NULL AND "+g+".d <= "+k+" GROUP BY v) y) "+top)
-			st.out(top+".t", stringTo(&cp.top))
-		}
-	}
-	var b strings.Builder
-	if len(laterals) > 0 {
-		a.add("count(*)", intTo(&st.sample))
-	}
-	b.WriteString("SELECT " + strings.Join(st.outs, ", ") + "\nFROM (SELECT " + strings.Join(f.exprs, ", ") + " FROM " + rel + ") f")
-	if len(laterals) > 0 {
-		where := ""
-		if st.hash != "" {
-			where = " WHERE " + st.hash
-		}
-		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(a.exprs, ", ") + " FROM " + rel + where + ") a")
-		for _, l := range laterals {
-			b.WriteString("\nCROSS JOIN LATERAL " + l)
-		}
-	}
-	return b.String()
+// entry is the JSON array [value, "count"] of a listed value (text).
+func (st *statement) entry(value, count string) string {
+	return datadiff.JSONArraySQL(st.d, []string{datadiff.SampleJSONElement(st.d, value, "text"), st.text(count)})
 }
 
 // decode fills p from the statement's one result row.
