@@ -16,6 +16,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/profile"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm"
@@ -333,12 +334,19 @@ func (r *run) compile(ctx context.Context, sha string, target project.Target) (*
 	return m, ds, nil
 }
 
-// diff compares each model the pull request builds with production.
+// diff compares each model the pull request builds with production: its
+// rows by key (datadiff) and its column statistics (profile).
 func (r *run) diff(ctx context.Context) []report.ModelDiff {
 	var out []report.ModelDiff
 	if r.out.Build == nil {
 		return nil
 	}
+	cfg := r.p.Config.Profile
+	rules := profile.RulesFrom(cfg, config.FileName)
+	rulesErr := rules.CheckModels(func(name string) bool {
+		n, ok := r.head.Lookup(name)
+		return ok && n.Kind == project.KindModel
+	})
 	// What was built: the plan's models, or those a selection named.
 	for _, built := range r.out.Build.Nodes {
 		n := r.head.Nodes[built.ID]
@@ -363,6 +371,18 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 		case err != nil:
 			d.Error = err.Error()
 			d.Result = nil
+		}
+		if cfg.Enabled {
+			// Keyless models too: the profile needs no key.
+			popts := profile.OptionsFrom(cfg)
+			popts.SampleKey = key
+			d.Profile, err = profile.Model(ctx, r.p.Warehouse, n.Name, opts.Base, opts.Head, popts, rules)
+			if err == nil && rulesErr != nil {
+				err, rulesErr = rulesErr, nil // said once
+			}
+			if err != nil {
+				d.ProfileError = err.Error()
+			}
 		}
 		out = append(out, d)
 	}

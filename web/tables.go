@@ -289,6 +289,15 @@ func profileTable(o htmlOut, p *report.DocProfile) {
 		o.raw("</tr>")
 	}
 	o.raw("</tbody></table>\n")
+	for _, c := range p.Columns {
+		if c.AllValues != "" {
+			o.raw(`<p class="muted">Every value of `)
+			o.code(c.Name)
+			o.raw(" here: ")
+			o.text(c.AllValues)
+			o.raw("</p>\n")
+		}
+	}
 	if len(p.Flags) > 0 {
 		o.raw(`<ul class="flags">`)
 		for _, f := range p.Flags {

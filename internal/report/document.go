@@ -159,6 +159,9 @@ type DocProfileColumn struct {
 	Range    string `json:"range"`
 	Mean     string `json:"mean"`
 	Values   string `json:"values"`
+	// AllValues lists every value of the head's column when Values could
+	// list only some.
+	AllValues string `json:"all_values,omitempty"`
 }
 
 // DocFailure is a model or test that failed.
@@ -291,34 +294,42 @@ func docRows(rows []datadiff.Row) *DocTable {
 }
 
 func docProfile(d *profile.Diff) *DocProfile {
-	// The headline holds counts and fixed words only: its bold marks go.
-	p := &DocProfile{Headline: strings.ReplaceAll(profileHeadline(d), "**", ""), Flags: d.Flags, Note: sampleNoteWith(d, plainName)}
+	p := &DocProfile{Headline: d.Headline(), Flags: d.Flags, Note: d.SampleNote()}
 	for _, pair := range d.Pairs() {
-		p.Columns = append(p.Columns, DocProfileColumn{Name: pair.Name, Changed: pair.Changed, Flagged: len(pair.Flags) > 0,
-			Type:     sideText(pair, func(c *profile.Column) string { return c.Type }),
-			Nulls:    sideText(pair, nullsText),
-			Distinct: sideText(pair, distinctText),
-			Range:    sideText(pair, rangeText),
-			Mean:     sideText(pair, meanText),
-			Values:   sideText(pair, valuesText)})
+		c := pair.Cells() // as profile.ColumnHeader names them
+		for i := range c {
+			c[i] = docValue(c[i])
+		}
+		col := DocProfileColumn{Name: c[0], Changed: pair.Changed, Flagged: len(pair.Flags) > 0,
+			Type: c[1], Nulls: c[2], Distinct: c[3], Range: c[4], Mean: c[5], Values: c[6]}
+		if h := pair.Head; h != nil && len(h.Values) > maxCellValues {
+			col.AllValues = allValues(h)
+		}
+		p.Columns = append(p.Columns, col)
 	}
 	return p
 }
 
-// sideText is side without markdown: a statistic once when equal on both
-// sides, "a → b" when not, "—" for a side without the column.
-func sideText(p profile.Pair, text func(*profile.Column) string) string {
-	get := func(c *profile.Column) string {
-		if c == nil {
-			return "—"
+// maxCellValues is how many values a profile's cell lists
+// (internal/profile's table); the page lists the rest as well.
+const maxCellValues = 5
+
+// allValues lists every value of a column with few values, with its
+// count, as the profile's cells write them.
+func allValues(c *profile.Column) string {
+	parts := make([]string, len(c.Values))
+	approx := ""
+	if c.Estimated {
+		approx = "≈"
+	}
+	for i, v := range c.Values {
+		val := profile.Value(v.Value)
+		if _, ok := v.Value.(string); ok {
+			val = "“" + val + "”"
 		}
-		return docValue(text(c))
+		parts[i] = val + " (" + approx + profile.Count(v.Count) + ")"
 	}
-	b, h := get(p.Base), get(p.Head)
-	if p.Base == nil || b == h {
-		return h
-	}
-	return b + " → " + h
+	return docValue(strings.Join(parts, " · "))
 }
 
 func docFailure(n build.NodeResult) DocFailure {

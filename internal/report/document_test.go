@@ -10,6 +10,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/mask"
+	"github.com/dataops-dev/dataops/internal/profile"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/warehouse"
@@ -153,5 +154,26 @@ func TestDocumentProfiles(t *testing.T) {
 	}
 	if !strings.Contains(doc.Diffs[1].Profile.Note, "sampled rows (by the hash of whole rows)") || strings.Contains(doc.Diffs[1].Profile.Headline, "**") {
 		t.Errorf("daily_revenue's profile: %+v", doc.Diffs[1].Profile)
+	}
+}
+
+// TestDocumentListsEveryValue: a column with more values than a cell
+// lists has all of them on the page.
+func TestDocumentListsEveryValue(t *testing.T) {
+	many := func(schema string) *profile.Profile {
+		c := profile.Column{Name: "state", Type: "varchar", Kind: profile.KindText, Distinct: 8}
+		for _, v := range []string{"a", "b", "c", "d", "e", "f", "g", "<h>"} {
+			c.Values = append(c.Values, profile.ValueCount{Value: v, Count: 10})
+		}
+		return &profile.Profile{Relation: warehouse.Relation{Schema: schema, Name: "m"}, Exists: true, Rows: 80, Columns: []profile.Column{c}}
+	}
+	d, err := profile.Compare("m", many("main"), many("pr_1"), profile.DefaultRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := report.NewDocument(report.Input{Diffs: []report.ModelDiff{{Model: "m", Profile: d}}})
+	col := doc.Diffs[0].Profile.Columns[0]
+	if !strings.Contains(col.Values, "+3 more") || col.AllValues != "“a” (10) · “b” (10) · “c” (10) · “d” (10) · “e” (10) · “f” (10) · “g” (10) · “<h>” (10)" {
+		t.Errorf("values %q, all %q", col.Values, col.AllValues)
 	}
 }
