@@ -376,6 +376,10 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 			// Keyless models too: the profile needs no key.
 			popts := profile.OptionsFrom(cfg)
 			popts.SampleKey = key
+			// The run's masks: a profile's values (minimums, maximums,
+			// listed values) are samples too.
+			cols := r.mask.Node(n.UniqueID)
+			popts.Sensitive, popts.Mask = cols.Sensitive, cols.Text
 			d.Profile, err = profile.Model(ctx, r.p.Warehouse, n.Name, opts.Base, opts.Head, popts, rules)
 			if err == nil && rulesErr != nil {
 				err, rulesErr = rulesErr, nil // said once

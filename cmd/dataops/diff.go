@@ -172,6 +172,8 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 		if cfg.Profile.Enabled {
 			popts := profile.OptionsFrom(cfg.Profile)
 			popts.SampleKey = o.Key
+			cols := masks.Node(n.UniqueID)
+			popts.Sensitive, popts.Mask = cols.Sensitive, cols.Text
 			d.Profile, err = profile.Model(ctx, w, n.Name, o.Base, o.Head, popts, rules)
 			if err != nil {
 				d.ProfileError = err.Error()

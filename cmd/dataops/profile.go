@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/profile"
 )
 
@@ -53,6 +54,10 @@ func runProfile(args []string, out, errOut io.Writer) int {
 		return exitUsage
 	}
 	opts := profile.OptionsFrom(cfg.Profile)
+	// Two relations named here have no project to mark columns: the
+	// patterns of mask: (and their defaults) name the sensitive ones.
+	cols := mask.New(cfg.Mask).Node("")
+	opts.Sensitive, opts.Mask = cols.Sensitive, cols.Text
 	opts.SampleKey = splitList(*key)
 	if *sampleRows > 0 {
 		opts.SampleRows = *sampleRows

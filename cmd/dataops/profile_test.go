@@ -96,3 +96,35 @@ func TestProfileCommand(t *testing.T) {
 func unknownColumnError(path string) string {
 	return path + `:3: profile.columns: model orders has no column "amuont" (its columns: id, status, amount)`
 }
+
+// TestProfileCommandMasks: two relations named on the command line have no
+// project to mark their columns; mask:'s patterns (here the default for
+// email) keep their values out of the output all the same.
+func TestProfileCommandMasks(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	for _, stmt := range []string{
+		"CREATE SCHEMA pr_9",
+		"CREATE TABLE main.people AS SELECT 1 AS id, 'ann@people.test' AS email UNION ALL SELECT 2, 'bob@people.test'",
+		"CREATE TABLE pr_9.people AS SELECT * FROM main.people UNION ALL SELECT 3, 'cy@people.test'",
+	} {
+		if err := w.Exec(context.Background(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	for _, json := range []bool{false, true} {
+		args := []string{"profile", "--warehouse", dsn, "--base", "main.people", "--head", "pr_9.people", "--key", "id"}
+		if json {
+			args = append(args, "--json")
+		}
+		code, out, errOut := runCLI(args...)
+		if code == exitUsage || !strings.Contains(out, "email") {
+			t.Fatalf("exit %d: %s\n%s", code, errOut, out)
+		}
+		for _, email := range []string{"ann@people.test", "bob@people.test", "cy@people.test"} {
+			if strings.Contains(out+errOut, email) {
+				t.Errorf("the output (json %v) holds %s:\n%s", json, email, out)
+			}
+		}
+	}
+}
