@@ -8,6 +8,14 @@
 // Missing secrets and events dataops does not handle end with a one-line
 // reason and a neutral status, so adding the workflow before the secrets
 // does not turn every pull request red.
+//
+// Where ARCHITECTURE.md says the Action reads the head from its checked-out
+// workspace: only when the workspace holds the head (or GitHub's merge
+// commit of it, as actions/checkout leaves it on pull_request); otherwise,
+// as on issue_comment, where the workspace is the default branch, the head
+// comes from the host's archive like the bot's. dataops.yml comes from the
+// base's archive. The step's own credentials are never readable by
+// env_var(), and every secret is scrubbed from what it writes anywhere.
 package action
 
 import (
@@ -18,12 +26,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/sethvargo/go-githubactions"
 
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/checks"
@@ -43,37 +50,65 @@ const (
 // Timeout bounds a whole run, so a hung warehouse cannot hold a runner.
 const Timeout = 55 * time.Minute
 
-// Run runs the step for whichever CI it finds itself in.
-func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) int {
+// Run runs the step for whichever CI it finds itself in. environ is the
+// process's environment (os.Environ()).
+func Run(ctx context.Context, environ []string, stdout io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
+	env := newEnvironment(environ)
 	switch {
-	case getenv("GITHUB_ACTIONS") == "true":
-		return runGitHub(ctx, getenv, stdout)
-	case getenv("GITLAB_CI") == "true":
-		return runGitLab(ctx, getenv, stdout)
+	case env.get("GITHUB_ACTIONS") == "true":
+		return runGitHub(ctx, env, stdout)
+	case env.get("GITLAB_CI") == "true":
+		return runGitLab(ctx, env, stdout)
 	}
 	fmt.Fprintln(stdout, "dataops action: neither GITHUB_ACTIONS nor GITLAB_CI is set: run it as a GitHub Action or a GitLab CI job (locally, use dataops check)")
 	return ExitFailed
 }
 
-// inputs are the GitHub Action's inputs (action.yml).
+// environment is the step's environment variables.
+type environment struct {
+	list []string
+	vars map[string]string
+}
+
+func newEnvironment(environ []string) environment {
+	e := environment{list: environ, vars: map[string]string{}}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			e.vars[k] = v
+		}
+	}
+	return e
+}
+
+func (e environment) get(name string) string { return e.vars[name] }
+
+func (e environment) lookup(name string) (string, bool) {
+	v, ok := e.vars[name]
+	return v, ok
+}
+
+// Inputs are the GitHub Action's inputs, as action.yml declares them.
+var Inputs = []string{"project-dir", "warehouse-dsn", "github-token", "config", "select", "fail-on", "comment"}
+
+// inputs are the values of the GitHub Action's inputs.
 type inputs struct {
 	projectDir, dsn, token, configPath, selection, failOn string
 	comment                                               bool
 }
 
-func readInputs(gha *githubactions.Action) (inputs, error) {
+func readInputs(wf *workflow) (inputs, error) {
 	in := inputs{
-		projectDir: orDefault(gha.GetInput("project-dir"), "."),
-		dsn:        gha.GetInput("warehouse-dsn"),
-		token:      gha.GetInput("github-token"),
-		configPath: orDefault(gha.GetInput("config"), config.FileName),
-		selection:  gha.GetInput("select"),
-		failOn:     gha.GetInput("fail-on"),
+		projectDir: orDefault(wf.input("project-dir"), "."),
+		dsn:        wf.input("warehouse-dsn"),
+		token:      wf.input("github-token"),
+		configPath: orDefault(wf.input("config"), config.FileName),
+		selection:  wf.input("select"),
+		failOn:     wf.input("fail-on"),
 		comment:    true,
 	}
-	if c := gha.GetInput("comment"); c != "" {
+	if c := wf.input("comment"); c != "" {
 		b, err := strconv.ParseBool(c)
 		if err != nil {
 			return in, fmt.Errorf("input comment: %q is not true or false", c)
@@ -83,89 +118,160 @@ func readInputs(gha *githubactions.Action) (inputs, error) {
 	return in, nil
 }
 
-func runGitHub(ctx context.Context, getenv func(string) string, stdout io.Writer) int {
-	gha := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(stdout))
-	in, err := readInputs(gha)
+func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
+	sec := newSecrets(env.list)
+	wf := newWorkflow(env.get, stdout, sec)
+	in, err := readInputs(wf)
 	if err != nil {
-		gha.Errorf("dataops: %v", err)
+		wf.error("dataops: %v", err)
 		return ExitFailed
 	}
-	for _, secret := range secretsOf(in.dsn, in.token) {
-		gha.AddMask(secret)
+	sec.add(in.token)
+	sec.add(in.dsn)
+	sec.add(password(in.dsn))
+	for _, v := range sec.values {
+		wf.mask(v)
 	}
-	workspace := orDefault(getenv("GITHUB_WORKSPACE"), ".")
-	cfg, err := config.Load(filepath.Join(workspace, in.configPath))
+	payload, err := os.ReadFile(env.get("GITHUB_EVENT_PATH"))
 	if err != nil {
-		// Before anything touches the warehouse: the file and line.
-		gha.Errorf("dataops: %v", err)
-		gha.SetOutput("status", "failure")
+		return neutral(wf, "no event file (GITHUB_EVENT_PATH): run dataops in a workflow triggered by pull_request, issue_comment or workflow_dispatch")
+	}
+	ev, err := eventFor(env.get, payload)
+	var ignored bot.ErrIgnored
+	if errors.As(err, &ignored) {
+		return neutral(wf, "nothing to do: "+ignored.Reason)
+	}
+	if err != nil {
+		wf.error("dataops: %v", err)
+		return ExitFailed
+	}
+	if ev.Kind == bot.Commented {
+		// Most comments are conversation: nothing is read for them.
+		if _, ok := bot.ParseCommand(ev.Comment.Body); !ok || ev.Comment.Bot {
+			return neutral(wf, "nothing to do: the comment holds no /dataops command")
+		}
+	}
+	if in.token == "" {
+		return neutral(wf, "no github-token input: pass github-token: ${{ secrets.GITHUB_TOKEN }} so dataops can post its checks and comment")
+	}
+	owner, repo, _ := strings.Cut(env.get("GITHUB_REPOSITORY"), "/")
+	logger := slog.New(slog.NewTextHandler(wf.out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	gh, err := github.New(github.Options{BaseURL: apiURL(env.get), Owner: owner, Repo: repo, Token: in.token, Logger: logger})
+	if err != nil {
+		wf.error("dataops: %v", err)
+		return ExitFailed
+	}
+	host := newCIHost(gh, sec, in.comment)
+	if err := pinCommits(ctx, host, &ev); err != nil {
+		wf.error("dataops: %v", err)
+		wf.setOutput("status", "failure")
+		return ExitFailed
+	}
+	// The rules come from the base, so a pull request cannot loosen the
+	// rules it is checked by; before anything touches the warehouse.
+	configAt := ev.PullRequest.BaseSHA
+	if ev.PullRequest.Number == 0 && ev.PullRequest.HeadSHA != "" {
+		// A dispatched run names the default branch: the rules are those of
+		// the merge base the checks compare with.
+		if mb, err := gh.MergeBase(ctx, configAt, ev.PullRequest.HeadSHA); err == nil {
+			configAt = mb
+		}
+	}
+	cfg, err := baseConfig(ctx, host, configAt, in.configPath)
+	if err != nil {
+		wf.error("dataops: %v", err)
+		wf.setOutput("status", "failure")
 		return ExitFailed
 	}
 	if in.projectDir != "." || cfg.Project == "" {
 		cfg.Project = in.projectDir
 	}
 	if err := applyFailOn(&cfg, in.failOn); err != nil {
-		gha.Errorf("dataops: input fail-on: %v", err)
+		wf.error("dataops: input fail-on: %v", err)
 		return ExitFailed
 	}
-	payload, err := os.ReadFile(getenv("GITHUB_EVENT_PATH"))
+	dsn := in.dsn
+	if dsn == "" {
+		dsn = env.get(cfg.Warehouse.DSNEnv)
+		for _, v := range []string{dsn, password(dsn)} {
+			if sec.add(v) {
+				wf.mask(v)
+			}
+		}
+	}
+	if dsn == "" {
+		return neutral(wf, "no warehouse: set the warehouse-dsn input from a secret (or the "+cfg.Warehouse.DSNEnv+" variable)")
+	}
+	w, err := warehouse.Open(ctx, dsn)
 	if err != nil {
-		return neutral(gha, "no event file (GITHUB_EVENT_PATH): run dataops in a workflow triggered by pull_request, issue_comment or workflow_dispatch")
-	}
-	ev, err := eventFor(getenv, payload)
-	var ignored bot.ErrIgnored
-	if errors.As(err, &ignored) {
-		return neutral(gha, "nothing to do: "+ignored.Reason)
-	}
-	if err != nil {
-		gha.Errorf("dataops: %v", err)
-		return ExitFailed
-	}
-	if in.token == "" {
-		return neutral(gha, "no github-token input: pass github-token: ${{ secrets.GITHUB_TOKEN }} so dataops can post its checks and comment")
-	}
-	if in.dsn == "" {
-		in.dsn = getenv(cfg.Warehouse.DSNEnv)
-	}
-	if in.dsn == "" {
-		return neutral(gha, "no warehouse: set the warehouse-dsn input from a secret (or the "+cfg.Warehouse.DSNEnv+" variable)")
-	}
-	owner, repo, _ := strings.Cut(getenv("GITHUB_REPOSITORY"), "/")
-	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	gh, err := github.New(github.Options{BaseURL: apiURL(getenv), Owner: owner, Repo: repo, Token: in.token, Logger: logger})
-	if err != nil {
-		gha.Errorf("dataops: %v", err)
-		return ExitFailed
-	}
-	var host scm.Host = gh
-	if !in.comment {
-		host = noComment{host}
-	}
-	w, err := warehouse.Open(ctx, in.dsn)
-	if err != nil {
-		gha.Errorf("dataops: %s", scrub(err.Error(), in.dsn))
-		gha.SetOutput("status", "failure")
+		wf.error("dataops: %v", err)
+		wf.setOutput("status", "failure")
 		return ExitFailed
 	}
 	defer w.Close()
 
 	// What actions/checkout checked out is what the checks build: on
 	// pull_request events by default the test merge (refs/pull/N/merge).
-	checkedOut := bot.CheckedOut(ctx, workspace, getenv("GITHUB_SHA"))
+	// Anything else (the default branch, on issue_comment) is not the pull
+	// request's, and its sources come from GitHub's archives. The commit
+	// is read from .git itself: git, run as root, refuses a workspace the
+	// runner's user owns, and GITHUB_SHA is not what a workflow that checks
+	// out another ref has.
+	workspace := orDefault(env.get("GITHUB_WORKSPACE"), ".")
+	checkedOut, err := checkedOut(workspace)
+	if err != nil {
+		logger.Info("no commit checked out in the workspace: the sources come from GitHub's archives", "workspace", workspace, "err", err)
+	}
 	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: workspace, selection: in.selection,
+		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
 		fullDetails: "The full report is in the workflow run's summary and in each dataops check.",
 		checkedOut:  checkedOut, compare: bot.CheckoutCompare(host, gh, checkedOut)}
 	outcome, err := h.handle(ctx, ev)
 	if err != nil {
-		gha.Errorf("dataops: %s", scrub(err.Error(), in.dsn))
-		gha.SetOutput("status", "failure")
+		wf.error("dataops: %v", err)
+		wf.setOutput("status", "failure")
 		return ExitFailed
 	}
 	if outcome == nil {
-		gha.SetOutput("status", "neutral")
+		wf.setOutput("status", "neutral")
 		return ExitOK
 	}
-	return reportGitHub(gha, getenv, outcome)
+	return reportGitHub(wf, env, outcome)
+}
+
+// pinCommits reads the pull request's base and head commits when the
+// event does not carry them (a comment, a re-run), once: what runs is the
+// head as it is now, and its checks go on that same commit.
+func pinCommits(ctx context.Context, host scm.Host, ev *bot.Event) error {
+	if ev.PullRequest.Number == 0 || (ev.PullRequest.BaseSHA != "" && ev.PullRequest.HeadSHA != "") {
+		return nil
+	}
+	pr, err := host.PullRequest(ctx, ev.PullRequest.Number)
+	if err != nil {
+		return fmt.Errorf("read pull request #%d: %w", ev.PullRequest.Number, err)
+	}
+	ev.PullRequest = *pr
+	return nil
+}
+
+// baseConfig reads dataops.yml (at path, from the repository's root) from
+// the base commit's archive; a base without one gets the defaults.
+func baseConfig(ctx context.Context, host scm.Host, sha, file string) (config.Config, error) {
+	files, err := bot.ArchiveSources{Host: host}.Files(ctx, sha)
+	if err != nil {
+		return config.Config{}, fmt.Errorf("read %s from the base commit: %w", file, err)
+	}
+	want := path.Clean(strings.TrimPrefix(filepath.ToSlash(file), "./"))
+	for _, f := range files {
+		if f.Path == want {
+			cfg, err := config.Parse(file, f.Content)
+			if err != nil {
+				return cfg, fmt.Errorf("%s on the base branch (%s): %w", file, short(sha), err)
+			}
+			return cfg, nil
+		}
+	}
+	return config.Default(), nil
 }
 
 // eventFor reads the run's event: a pull_request, an issue_comment, or a
@@ -185,36 +291,36 @@ func eventFor(getenv func(string) string, payload []byte) (bot.Event, error) {
 	return bot.GitHubEvent(name, payload, delivery)
 }
 
-func reportGitHub(gha *githubactions.Action, getenv func(string) string, o *bot.Outcome) int {
-	gha.Infof("dataops: %s", bot.DescribeComparison(o.Comparison, ""))
+func reportGitHub(wf *workflow, env environment, o *bot.Outcome) int {
+	wf.info("dataops: %s", bot.DescribeComparison(o.Comparison, ""))
 	for _, r := range o.Results {
 		for _, a := range r.Annotations {
-			fields := map[string]string{"file": a.Path, "title": a.Title}
+			props := map[string]string{"file": a.Path, "title": a.Title}
 			if a.Line > 0 {
-				fields["line"] = strconv.Itoa(a.Line)
+				props["line"] = strconv.Itoa(a.Line)
 			}
-			logged := gha.WithFieldsMap(fields)
+			level := "notice"
 			switch a.Level {
 			case scm.LevelFailure:
-				logged.Errorf("%s", a.Message)
+				level = "error"
 			case scm.LevelWarning:
-				logged.Warningf("%s", a.Message)
-			default:
-				logged.Noticef("%s", a.Message)
+				level = "warning"
 			}
+			wf.command(level, props, a.Message)
 		}
 	}
 	status := gateConclusion(o)
-	path := filepath.Join(orDefault(getenv("RUNNER_TEMP"), os.TempDir()), "dataops-report.md")
-	if err := os.WriteFile(path, []byte(o.Report), 0o644); err != nil {
-		gha.Warningf("dataops: write the report file: %v", err)
+	report := wf.secrets.scrub(o.Report)
+	path, err := writeReport(env, report)
+	if err != nil {
+		wf.warning("dataops: could not write the report file: %v", err)
 	}
-	gha.SetOutput("environment", o.Environment)
-	gha.SetOutput("status", status)
-	gha.SetOutput("report-path", path)
-	if getenv("GITHUB_STEP_SUMMARY") != "" {
-		gha.AddStepSummary(o.Report)
+	wf.setOutput("environment", o.Environment)
+	wf.setOutput("status", status)
+	if path != "" {
+		wf.setOutput("report-path", path)
 	}
+	wf.addSummary(report)
 	if status == string(checks.Failure) {
 		return ExitFailed
 	}
@@ -232,9 +338,9 @@ func gateConclusion(o *bot.Outcome) string {
 
 // neutral ends a run that had nothing to do, or could not start for a
 // reason that is not the pull request's fault: one line, no failure.
-func neutral(gha *githubactions.Action, reason string) int {
-	gha.Noticef("dataops: %s", reason)
-	gha.SetOutput("status", "neutral")
+func neutral(wf *workflow, reason string) int {
+	wf.notice("dataops: %s", reason)
+	wf.setOutput("status", "neutral")
 	return ExitOK
 }
 
@@ -267,42 +373,6 @@ func applyFailOn(cfg *config.Config, s string) error {
 	return nil
 }
 
-// secretsOf returns what must never appear in a log: the token, the DSN
-// and its password.
-func secretsOf(dsn, token string) []string {
-	var out []string
-	if token != "" {
-		out = append(out, token)
-	}
-	if dsn != "" {
-		out = append(out, dsn)
-		if pw := password(dsn); pw != "" {
-			out = append(out, pw)
-		}
-	}
-	return out
-}
-
-func password(dsn string) string {
-	_, rest, ok := strings.Cut(dsn, "://")
-	if !ok {
-		return ""
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return ""
-	}
-	_, pw, _ := strings.Cut(rest[:at], ":")
-	return pw
-}
-
-func scrub(msg, dsn string) string {
-	if pw := password(dsn); len(pw) >= 4 {
-		msg = strings.ReplaceAll(msg, pw, "***")
-	}
-	return msg
-}
-
 func apiURL(getenv func(string) string) string {
 	return orDefault(getenv("GITHUB_API_URL"), "https://api.github.com")
 }
@@ -314,11 +384,6 @@ func orDefault(v, def string) string {
 	return v
 }
 
-// noComment is a host that does not comment, for comment: false.
-type noComment struct{ scm.Host }
-
-func (noComment) UpsertComment(context.Context, int, string, string) error { return nil }
-
 // defaultBranch reads repository.default_branch from an event payload.
 func defaultBranch(payload []byte) string {
 	var e struct {
@@ -328,4 +393,11 @@ func defaultBranch(payload []byte) string {
 	}
 	json.Unmarshal(payload, &e)
 	return orDefault(e.Repository.DefaultBranch, "main")
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
 }

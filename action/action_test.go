@@ -3,7 +3,6 @@ package action
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,6 +36,8 @@ type fixture struct {
 	sha string
 	w   warehouse.Warehouse
 	dsn string
+	// env is added to the runner's environment of every run.
+	env map[string]string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
@@ -71,6 +72,17 @@ func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, baseEdi
 	projecttest.CardAmount.Apply(t, f.dir)
 	prEdits.Apply(t, f.dir)
 	f.headSHA = f.commit(t, "head")
+	f.openPullRequest(t)
+	f.gh.SetPermission("octocat", "write")
+	f.gh.SetPermission("visitor", "read")
+	return f
+}
+
+// openPullRequest makes GitHub's test merge of the head (refs/pull/7/merge)
+// and checks it out as actions/checkout does; the fake serves every
+// commit and pull request 7 at the head.
+func (f *fixture) openPullRequest(t *testing.T) {
+	t.Helper()
 	f.mergeSHA = projecttest.TestMerge(t, f.dir, f.mainSHA, f.headSHA, "refs/pull/7/merge")
 	f.git(t, "checkout", "-q", "--detach", f.mergeSHA)
 	projecttest.History(t, f.dir, func(sha string, parents []string, archive []byte) {
@@ -79,9 +91,6 @@ func newDivergedFixture(t *testing.T, w warehouse.Warehouse, dsn string, baseEdi
 	})
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
 		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
-	f.gh.SetPermission("octocat", "write")
-	f.gh.SetPermission("visitor", "read")
-	return f
 }
 
 func (f *fixture) git(t *testing.T, args ...string) []byte {
@@ -106,31 +115,10 @@ func write(t *testing.T, path, content string) {
 // with the fields that matter set to this repository and pull request.
 func (f *fixture) event(t *testing.T, fixtureName string, edit func(map[string]any)) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "github", "webhooks", fixtureName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var payload map[string]any
-	if err := json.Unmarshal(data, &payload); err != nil {
-		t.Fatal(err)
-	}
-	repo := payload["repository"].(map[string]any)
-	repo["full_name"], repo["name"], repo["default_branch"] = repoName, "shop", "main"
-	if pr, ok := payload["pull_request"].(map[string]any); ok {
-		pr["number"] = 7
-		payload["number"] = 7
-		base, head := pr["base"].(map[string]any), pr["head"].(map[string]any)
-		base["sha"], base["ref"] = f.mainSHA, "main"
-		head["sha"], head["ref"] = f.headSHA, "card-amount"
-		head["repo"].(map[string]any)["full_name"] = repoName
-		base["repo"].(map[string]any)["full_name"] = repoName
-	}
-	if edit != nil {
-		edit(payload)
-	}
-	out, _ := json.Marshal(payload)
+	payload := githubtest.Payload(t, fixtureName, repoName, githubtest.PayloadPR{Number: 7,
+		BaseSHA: f.mainSHA, BaseRef: "main", HeadSHA: f.headSHA, HeadRef: "card-amount"}, edit)
 	path := filepath.Join(t.TempDir(), "event.json")
-	write(t, path, string(out))
+	write(t, path, string(payload))
 	return path
 }
 
@@ -146,11 +134,14 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 		"RUNNER_TEMP": tmp, "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_SHA": orDefault(f.sha, f.mergeSHA),
 		"INPUT_WAREHOUSE-DSN": f.dsn, "INPUT_GITHUB-TOKEN": "ghs_testtoken0123456789", "INPUT_CONFIG": "dataops.yml",
 	}
+	for k, v := range f.env {
+		env[k] = v
+	}
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
 	var out bytes.Buffer
-	code := Run(context.Background(), func(k string) string { return env[k] }, &out)
+	code := Run(context.Background(), environ(env), &out)
 	outputs := map[string]string{}
 	if data, err := os.ReadFile(env["GITHUB_OUTPUT"]); err == nil {
 		lines := strings.Split(string(data), "\n")
@@ -167,6 +158,15 @@ func (f *fixture) run(t *testing.T, eventName, eventPath string, inputs map[stri
 		}
 	}
 	return code, out.String(), outputs
+}
+
+// environ is env in os.Environ's form.
+func environ(env map[string]string) []string {
+	var out []string
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 func relations(t *testing.T, w warehouse.Warehouse, schema string) string {
@@ -287,10 +287,12 @@ func TestActionNeutralEndings(t *testing.T) {
 		})
 	}
 	t.Run("config error before the warehouse", func(t *testing.T) {
-		write(t, filepath.Join(f.dir, "dataops.yml"), "environments:\n  nmae: x\n")
-		defer os.Remove(filepath.Join(f.dir, "dataops.yml"))
+		// The rules are the base's; the warehouse is one that cannot open.
+		w, _ := warehousetest.DuckDBFile(t)
+		f := newDivergedFixture(t, w, "duckdb:///nonexistent/folder/warehouse.duckdb",
+			projecttest.Edits{"dataops.yml": {"", "environments:\n  nmae: x\n"}}, nil, nil)
 		code, log, _ := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
-		if code != ExitFailed || !strings.Contains(log, "dataops.yml:2") {
+		if code != ExitFailed || !strings.Contains(log, "dataops.yml:2") || !strings.Contains(log, "base branch") {
 			t.Errorf("exit %d, log:\n%s", code, log)
 		}
 	})
@@ -298,8 +300,7 @@ func TestActionNeutralEndings(t *testing.T) {
 
 func TestDeployOnMerge(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
-	f := newFixture(t, w, dsn)
-	write(t, filepath.Join(f.dir, "dataops.yml"), "deploy:\n  on_merge: true\n")
+	f := newDivergedFixture(t, w, dsn, projecttest.Edits{"dataops.yml": {"", "deploy:\n  on_merge: true\n"}}, nil, nil)
 	if code, log, _ := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil); code != ExitOK {
 		t.Fatalf("opened: %d\n%s", code, log)
 	}
@@ -340,8 +341,7 @@ func TestDeployOnMerge(t *testing.T) {
 // approval, and a pull_request_review run counts it.
 func TestActionApprovalsOnReview(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
-	f := newFixture(t, w, dsn)
-	write(t, filepath.Join(f.dir, "dataops.yml"), "gate:\n  approvals: 1\n")
+	f := newDivergedFixture(t, w, dsn, projecttest.Edits{"dataops.yml": {"", "gate:\n  approvals: 1\n"}}, nil, nil)
 	gate := func() string {
 		state := ""
 		for _, run := range f.gh.CheckRuns(repoName) {

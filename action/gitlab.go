@@ -27,67 +27,76 @@ const (
 // runGitLab runs in a merge request pipeline: CI_* variables say which
 // merge request and commits; DATAOPS_GITLAB_TOKEN posts the note and
 // statuses; the warehouse DSN comes from the variable dataops.yml names.
-func runGitLab(ctx context.Context, getenv func(string) string, stdout io.Writer) int {
-	logger := slog.New(slog.NewTextHandler(stdout, nil))
-	say := func(format string, args ...any) { fmt.Fprintf(stdout, "dataops: "+format+"\n", args...) }
-	dir := orDefault(getenv("CI_PROJECT_DIR"), ".")
-	cfg, err := config.Load(filepath.Join(dir, orDefault(getenv("DATAOPS_CONFIG"), config.FileName)))
-	if err != nil {
-		say("%v", err)
-		return ExitFailed
-	}
-	if p := getenv("DATAOPS_PROJECT_DIR"); p != "" {
-		cfg.Project = p
-	}
-	iid, _ := strconv.Atoi(getenv("CI_MERGE_REQUEST_IID"))
+// GitLab checks out the pipeline's commit (the source branch's head, or the
+// merged result GitLab made of it), so the workspace holds the head.
+func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
+	sec := newSecrets(env.list)
+	out := sec.writer(stdout)
+	logger := slog.New(slog.NewTextHandler(out, nil))
+	say := func(format string, args ...any) { fmt.Fprintf(out, "dataops: "+format+"\n", args...) }
+	dir := orDefault(env.get("CI_PROJECT_DIR"), ".")
+	iid, _ := strconv.Atoi(env.get("CI_MERGE_REQUEST_IID"))
 	if iid == 0 {
 		say("nothing to do: not a merge request pipeline (add rules: - if: $CI_PIPELINE_SOURCE == \"merge_request_event\")")
 		return ExitOK
 	}
-	token := getenv("DATAOPS_GITLAB_TOKEN")
+	token := env.get("DATAOPS_GITLAB_TOKEN")
 	if token == "" {
 		say("no DATAOPS_GITLAB_TOKEN: add a project access token with the api scope as a masked CI/CD variable")
 		return ExitOK
 	}
-	dsn := getenv(cfg.Warehouse.DSNEnv)
-	if dsn == "" {
-		say("no warehouse: set %s as a masked CI/CD variable", cfg.Warehouse.DSNEnv)
-		return ExitOK
-	}
-	gl, err := gitlab.New(gitlab.Options{BaseURL: getenv("CI_API_V4_URL"), Project: getenv("CI_PROJECT_ID"), Token: token, Logger: logger})
+	sec.add(token)
+	gl, err := gitlab.New(gitlab.Options{BaseURL: env.get("CI_API_V4_URL"), Project: env.get("CI_PROJECT_ID"), Token: token, Logger: logger})
 	if err != nil {
 		say("%v", err)
 		return ExitFailed
 	}
+	host := newCIHost(gl, sec, true)
+	pr := scm.PullRequest{Number: iid, Title: env.get("CI_MERGE_REQUEST_TITLE"), Author: env.get("GITLAB_USER_LOGIN"),
+		BaseRef: env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"), BaseSHA: env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"),
+		HeadRef: env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"), HeadSHA: orDefault(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"), env.get("CI_COMMIT_SHA")),
+		Fork: env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != env.get("CI_MERGE_REQUEST_PROJECT_ID"), State: "open"}
+	cfg, err := baseConfig(ctx, host, pr.BaseSHA, orDefault(env.get("DATAOPS_CONFIG"), config.FileName))
+	if err != nil {
+		say("%v", err)
+		return ExitFailed
+	}
+	if p := env.get("DATAOPS_PROJECT_DIR"); (p != "" && p != ".") || cfg.Project == "" {
+		cfg.Project = orDefault(p, ".")
+	}
+	dsn := env.get(cfg.Warehouse.DSNEnv)
+	if dsn == "" {
+		say("no warehouse: set %s as a masked CI/CD variable", cfg.Warehouse.DSNEnv)
+		return ExitOK
+	}
+	sec.add(dsn)
+	sec.add(password(dsn))
 	w, err := warehouse.Open(ctx, dsn)
 	if err != nil {
-		say("%s", scrub(err.Error(), dsn))
+		say("%v", err)
 		return ExitFailed
 	}
 	defer w.Close()
-	pr := scm.PullRequest{Number: iid, Title: getenv("CI_MERGE_REQUEST_TITLE"), Author: getenv("GITLAB_USER_LOGIN"),
-		BaseRef: getenv("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"), BaseSHA: getenv("CI_MERGE_REQUEST_DIFF_BASE_SHA"),
-		HeadRef: getenv("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"), HeadSHA: orDefault(getenv("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"), getenv("CI_COMMIT_SHA")),
-		Fork: getenv("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != getenv("CI_MERGE_REQUEST_PROJECT_ID"), State: "open"}
-	ev := bot.Event{Host: "gitlab", Repo: getenv("CI_PROJECT_PATH"), Kind: bot.Opened, PullRequest: pr, DeliveryID: getenv("CI_PIPELINE_ID")}
-	cmp := mergeRequestComparison(getenv, pr)
-	h := &handler{host: gl, w: w, cfg: cfg, logger: logger, workspace: dir,
+	ev := bot.Event{Host: "gitlab", Repo: env.get("CI_PROJECT_PATH"), Kind: bot.Opened, PullRequest: pr, DeliveryID: env.get("CI_PIPELINE_ID")}
+	cmp := mergeRequestComparison(env.get, pr)
+	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: dir,
+		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
 		fullDetails: "The full report is in the job log and its Code Quality and test reports.",
-		checkedOut:  orDefault(getenv("CI_COMMIT_SHA"), pr.HeadSHA),
+		checkedOut:  orDefault(env.get("CI_COMMIT_SHA"), pr.HeadSHA),
 		compare:     func(context.Context, scm.PullRequest) (scm.Comparison, error) { return cmp, nil }}
 	outcome, err := h.handle(ctx, ev)
 	if err != nil {
-		say("%s", scrub(err.Error(), dsn))
+		say("%v", err)
 		return ExitFailed
 	}
 	if outcome == nil {
 		return ExitOK // a fork's merge request waits for a maintainer: the note says so
 	}
 	say("%s", bot.DescribeComparison(outcome.Comparison, pr.BaseRef))
-	if err := writeGitLabReports(dir, outcome); err != nil {
+	if err := writeGitLabReports(dir, outcome, sec); err != nil {
 		say("write the report files: %v", err)
 	}
-	fmt.Fprintln(stdout, outcome.Report)
+	fmt.Fprintln(out, outcome.Report)
 	if gateConclusion(outcome) == "failure" {
 		return ExitFailed
 	}
@@ -111,10 +120,13 @@ func mergeRequestComparison(getenv func(string) string, pr scm.PullRequest) scm.
 
 // writeGitLabReports writes the Code Quality report (every annotation) and
 // the JUnit report (every test) the merge request widgets show.
-func writeGitLabReports(dir string, o *bot.Outcome) error {
+func writeGitLabReports(dir string, o *bot.Outcome, sec *secrets) error {
 	var annotations []scm.Annotation
 	for _, r := range o.Results {
-		annotations = append(annotations, r.Annotations...)
+		for _, a := range r.Annotations {
+			a.Path, a.Title, a.Message = sec.scrub(a.Path), sec.scrub(a.Title), sec.scrub(a.Message)
+			annotations = append(annotations, a)
+		}
 	}
 	f, err := os.Create(filepath.Join(dir, CodeQualityFile))
 	if err != nil {
@@ -137,13 +149,13 @@ func writeGitLabReports(dir string, o *bot.Outcome) error {
 			if n.Failure != nil {
 				tc.Line = n.Failure.Line
 			}
-			switch n.Status {
+			switch msg := sec.scrub(n.Message); n.Status {
 			case build.StatusFail:
-				tc.Failure = n.Message
+				tc.Failure = msg
 			case build.StatusError:
-				tc.Error = n.Message
+				tc.Error = msg
 			case build.StatusSkipped:
-				tc.Skipped = n.Message
+				tc.Skipped = msg
 			}
 			suite.Cases = append(suite.Cases, tc)
 		}

@@ -39,7 +39,7 @@ func TestGitLabJobEndToEnd(t *testing.T) {
 	}
 	run := func() (int, string) {
 		var out bytes.Buffer
-		code := Run(context.Background(), func(k string) string { return env[k] }, &out)
+		code := Run(context.Background(), environ(env), &out)
 		if strings.Contains(out.String(), gitlabtest.DefaultToken) {
 			t.Error("the token reached the log")
 		}

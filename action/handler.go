@@ -22,10 +22,14 @@ type handler struct {
 	workspace   string
 	selection   string
 	fullDetails string
+	// lookupEnv is env_var() for the project's models and packages.yml.
+	lookupEnv func(string) (string, bool)
 	// compare says which commits the checks compare: those of the
 	// workspace's checkout, which is what they build.
 	compare func(context.Context, scm.PullRequest) (scm.Comparison, error)
-	// checkedOut is the commit in the workspace.
+	// checkedOut is the commit in the workspace ("" when there is none):
+	// only that commit is read from disk, any other from the host's
+	// archives, so no check is published for files it did not compile.
 	checkedOut string
 }
 
@@ -37,12 +41,14 @@ func (h *handler) handle(ctx context.Context, ev bot.Event) (*bot.Outcome, error
 }
 
 func (h *handler) pipeline(ev bot.Event) *bot.Pipeline {
+	// packages.yml's env_var() reads what models may: the run's
+	// credentials never reach a package's URL.
 	sources := &bot.PackageSources{Sources: bot.WorkspaceSources{HeadSHA: h.checkedOut,
 		Other: bot.ArchiveSources{Host: h.host, Project: h.cfg.Project}},
-		Dir: filepath.Join(h.workspace, h.cfg.Project), Root: h.workspace, Logger: h.logger}
+		Dir: filepath.Join(h.workspace, h.cfg.Project), Root: h.workspace, Logger: h.logger, LookupEnv: h.lookupEnv}
 	p := &bot.Pipeline{Host: h.host, Warehouse: h.w, Config: h.cfg, Sources: sources,
 		ProjectDir: filepath.Join(h.workspace, h.cfg.Project), Logger: h.logger, Select: h.selection,
-		FullDetails: h.fullDetails, Commands: bot.Commands(false), Compare: h.compare}
+		FullDetails: h.fullDetails, Commands: bot.Commands(false), Compare: h.compare, LookupEnv: h.lookupEnv}
 	if ev.PullRequest.Number == 0 {
 		// A dispatched run has no pull request to comment on: the step
 		// summary and the checks hold the report.
@@ -51,3 +57,9 @@ func (h *handler) pipeline(ev bot.Event) *bot.Pipeline {
 	}
 	return p
 }
+
+// noComment is a host that does not comment: a dispatched run has no pull
+// request.
+type noComment struct{ scm.Host }
+
+func (noComment) UpsertComment(context.Context, int, string, string) error { return nil }

@@ -86,7 +86,7 @@ func TestActionMasksSensitiveValues(t *testing.T) {
 				"GITLAB_USER_LOGIN": "octocat", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": dsn,
 			}
 			var out bytes.Buffer
-			if code := Run(context.Background(), func(k string) string { return env[k] }, &out); code != ExitOK {
+			if code := Run(context.Background(), environ(env), &out); code != ExitOK {
 				t.Fatalf("exit %d\n%s", code, out.String())
 			}
 			projecttest.CheckNoSensitiveValue(t, values, "the job's log", out.String())

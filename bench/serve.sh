@@ -18,6 +18,11 @@
 #   bench/serve.sh                                  # 16, 64, 256, 2000 in flight, once
 #   COUNT=5 bench/serve.sh                          # five rounds; the summary takes medians
 #   DATAOPS_BENCH_INFLIGHT=16,64 COUNT=5 WORKERS=0 bench/serve.sh
+#   DATAOPS_BENCH_COMMAND=help ...                  # /dataops help commands: not pinned, no GitHub read
+#
+# The commands are /dataops plan by default, which the intake pins to the
+# pull request's head read from GitHub (here the OpenAPI-checked double, in
+# the same process).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

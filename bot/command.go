@@ -42,6 +42,12 @@ type Command struct {
 	Unknown string
 }
 
+// RendersCode reports whether the command renders the pull request's
+// templates: on a fork's pull request that takes a writer too.
+func (c Command) RendersCode() bool {
+	return c.Verb != VerbHelp && c.Verb != VerbTeardown
+}
+
 // TouchesWarehouse reports whether the command needs write access.
 func (c Command) TouchesWarehouse() bool {
 	for _, v := range verbs {

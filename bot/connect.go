@@ -21,6 +21,9 @@ type GitHubApp struct {
 	BaseURL    string // API base, for GitHub Enterprise Server
 	AppID      int64
 	PrivateKey []byte // PEM
+	// RequestTimeout bounds each request (each attempt); 0 is Connect's
+	// Timeout.
+	RequestTimeout time.Duration
 }
 
 // GitLabAccess is how the bot signs in to GitLab: a token with the api
@@ -28,6 +31,9 @@ type GitHubApp struct {
 type GitLabAccess struct {
 	BaseURL string // https://gitlab.example.com/api/v4
 	Token   string
+	// RequestTimeout bounds each request (each attempt); 0 is Connect's
+	// Timeout.
+	RequestTimeout time.Duration
 }
 
 // Connect opens and caches the hosts and warehouses the bot works with:
@@ -36,12 +42,19 @@ type GitLabAccess struct {
 type Connect struct {
 	GitHub *GitHubApp
 	GitLab *GitLabAccess
-	// DSN returns the warehouse DSN for a repository.
-	DSN     func(host, repo string) (string, error)
+	// DSN returns the warehouse DSN of a repository for a purpose:
+	// config.PurposeChecks (the checks and their environments) or
+	// config.PurposeDeploy (deploy and rollback).
+	DSN     func(host, repo, purpose string) (string, error)
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// Timeout bounds each API request (default 60s).
+	// Timeout bounds each API request, each attempt of a retried one
+	// (default 60s), unless the host's own RequestTimeout says otherwise.
 	Timeout time.Duration
+	// Guard pauses a code host that keeps failing; nil never pauses.
+	Guard *HostGuard
+	// StatementTimeout bounds every statement in a warehouse (0: none).
+	StatementTimeout time.Duration
 
 	mu         sync.Mutex
 	hosts      map[string]scm.Host
@@ -60,30 +73,37 @@ func (c *Connect) Host(ctx context.Context, host, repo string, installationID in
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
-	client := &http.Client{Transport: c.Metrics.Transport(host, http.DefaultTransport), Timeout: timeout}
+	client := func(own time.Duration) *http.Client {
+		if own > 0 {
+			timeout = own
+		}
+		// The timeout is the guard's, per attempt: a client's Timeout
+		// would look to the guard like the job's own context ending.
+		return &http.Client{Transport: c.Guard.Transport(host, timeout, c.Metrics.Transport(host, http.DefaultTransport))}
+	}
 	var h scm.Host
 	var err error
 	switch host {
 	case "github":
 		if c.GitHub == nil {
-			return nil, fmt.Errorf("a GitHub event for %s, but the bot has no GitHub App configured (github: in the serve config)", repo)
+			return nil, permanent(fmt.Errorf("a GitHub event for %s, but the bot has no GitHub App configured (github: in the serve config)", repo), "")
 		}
 		if installationID == 0 {
-			return nil, fmt.Errorf("the GitHub event for %s has no installation: is the webhook the GitHub App's?", repo)
+			return nil, permanent(fmt.Errorf("the GitHub event for %s has no installation: is the webhook the GitHub App's?", repo), "")
 		}
 		owner, name, _ := strings.Cut(repo, "/")
 		h, err = github.New(github.Options{BaseURL: c.GitHub.BaseURL, Owner: owner, Repo: name, AppID: c.GitHub.AppID,
-			InstallationID: installationID, PrivateKey: c.GitHub.PrivateKey, HTTPClient: client, Logger: c.Logger})
+			InstallationID: installationID, PrivateKey: c.GitHub.PrivateKey, HTTPClient: client(c.GitHub.RequestTimeout), Logger: c.Logger})
 	case "gitlab":
 		if c.GitLab == nil {
-			return nil, fmt.Errorf("a GitLab event for %s, but the bot has no GitLab token configured (gitlab: in the serve config)", repo)
+			return nil, permanent(fmt.Errorf("a GitLab event for %s, but the bot has no GitLab token configured (gitlab: in the serve config)", repo), "")
 		}
-		h, err = gitlab.New(gitlab.Options{BaseURL: c.GitLab.BaseURL, Project: repo, Token: c.GitLab.Token, HTTPClient: client, Logger: c.Logger})
+		h, err = gitlab.New(gitlab.Options{BaseURL: c.GitLab.BaseURL, Project: repo, Token: c.GitLab.Token, HTTPClient: client(c.GitLab.RequestTimeout), Logger: c.Logger})
 	default:
-		return nil, fmt.Errorf("unknown code host %q", host)
+		return nil, permanent(fmt.Errorf("unknown code host %q", host), "")
 	}
 	if err != nil {
-		return nil, err
+		return nil, permanent(err, "") // the options are wrong: a retry makes the same
 	}
 	if c.hosts == nil {
 		c.hosts = map[string]scm.Host{}
@@ -92,21 +112,29 @@ func (c *Connect) Host(ctx context.Context, host, repo string, installationID in
 	return h, nil
 }
 
-// Warehouse returns the repository's warehouse, opened once per DSN.
-func (c *Connect) Warehouse(ctx context.Context, host, repo string) (warehouse.Warehouse, error) {
-	dsn, err := c.DSN(host, repo)
+// Warehouse returns the repository's warehouse for purpose, opened once
+// per DSN. An error opening it is a WarehouseError.
+func (c *Connect) Warehouse(ctx context.Context, host, repo, purpose string) (warehouse.Warehouse, error) {
+	dsn, err := c.DSN(host, repo, purpose)
 	if err != nil {
-		return nil, err
+		return nil, permanent(err, "")
 	}
-	dsn = withoutFileAccess(dsn)
+	return c.Open(ctx, dsn)
+}
+
+// Open returns the warehouse of dsn, opened once and shared.
+func (c *Connect) Open(ctx context.Context, dsn string) (warehouse.Warehouse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w, ok := c.warehouses[dsn]; ok {
 		return w, nil
 	}
-	w, err := warehouse.Open(ctx, dsn)
+	// Models, hooks and seeds come from pull requests: DuckDB is locked
+	// down for them (no files, network or settings), and every statement
+	// has a deadline.
+	w, err := warehouse.OpenWith(ctx, dsn, warehouse.Options{Untrusted: true, StatementTimeout: c.StatementTimeout})
 	if err != nil {
-		return nil, err
+		return nil, &WarehouseError{Err: err}
 	}
 	if c.warehouses == nil {
 		c.warehouses = map[string]warehouse.Warehouse{}
@@ -114,6 +142,14 @@ func (c *Connect) Warehouse(ctx context.Context, host, repo string) (warehouse.W
 	c.warehouses[dsn] = w
 	return w, nil
 }
+
+// WarehouseError is a warehouse that could not be opened (its message
+// masks the DSN's password): often only briefly away, so the job is
+// retried, and the pull request is told.
+type WarehouseError struct{ Err error }
+
+func (e *WarehouseError) Error() string { return e.Err.Error() }
+func (e *WarehouseError) Unwrap() error { return e.Err }
 
 // Close closes the warehouses.
 func (c *Connect) Close() error {
@@ -127,20 +163,4 @@ func (c *Connect) Close() error {
 		delete(c.warehouses, dsn)
 	}
 	return first
-}
-
-// withoutFileAccess turns off DuckDB's access to files and URLs (unless the
-// DSN sets it): in the bot, models from pull requests could otherwise read
-// the bot's files, its environment among them, into tables and comments.
-// PostgreSQL needs no such setting: reading server files takes privileges
-// a warehouse role should not have.
-func withoutFileAccess(dsn string) string {
-	if !strings.HasPrefix(strings.ToLower(dsn), "duckdb://") || strings.Contains(dsn, "enable_external_access") {
-		return dsn
-	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "enable_external_access=false"
 }

@@ -13,13 +13,10 @@ import (
 	"github.com/dataops-dev/dataops/internal/scm"
 )
 
-// deployMarker finds the comment that reports a deploy; a rollback updates
-// the same comment, so it always shows production's latest state.
-const deployMarker = "<!-- dataops:deploy -->"
-
 // Deploy builds a pull request's change in production: what the plan says
 // it touches (state:modified+), each model swapped in atomically, tests
-// included. It posts the result on the pull request.
+// included. It posts the result on the pull request, in the reply to
+// commands (ReplyMarker).
 //
 // Blue/green: each relation it replaces is kept beside it as
 // <name>__dataops_prev until the next deploy, and what it replaced or
@@ -47,19 +44,19 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 			return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %v", short(ev.PullRequest.HeadSHA), err)}, err)
 		}
 	}
-	head, ds, err := r.compile(ctx, cmp.Head, prod)
+	head, ds, err := r.compile(ctx, cmp.Head, compileHead, prod)
 	if err == nil && len(ds) > 0 {
 		err = fmt.Errorf("the head does not compile: %s", ds[0])
 	}
 	if err != nil {
-		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %v", short(ev.PullRequest.HeadSHA), err)}, err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
-	base, ds, err := r.compile(ctx, cmp.Base, prod)
+	base, ds, err := r.compile(ctx, cmp.Base, compileBase, prod)
 	if err == nil && len(ds) > 0 {
 		err = fmt.Errorf("the base does not compile: %s", ds[0])
 	}
 	if err != nil {
-		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %v", short(ev.PullRequest.HeadSHA), err)}, err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
 	pl := plan.Diff(base, head)
 	if !pl.Rebuild() {
@@ -78,8 +75,7 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 	dep, err := build.StartDeploy(ctx, p.Warehouse, build.DeployInfo{Target: prod.Schema, Repo: ev.Repo, PR: ev.PullRequest.Number,
 		HeadSHA: ev.PullRequest.HeadSHA, BaseSHA: cmp.Base})
 	if err != nil {
-		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true,
-			Message: fmt.Sprintf("❌ Deploy of %s did not start, production is unchanged: %v", short(ev.PullRequest.HeadSHA), err)}, err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s did not start, production is unchanged: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
 	if dep.Resumed {
 		r.log.Info("continuing the deploy of this head", "deploy", dep.ID, "swapped_before", len(dep.Relations))
@@ -95,8 +91,7 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 		err = errors.Join(err, ferr)
 	}
 	if res == nil {
-		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Deploy: dep, Failed: true,
-			Message: fmt.Sprintf("❌ Deploy of %s could not start: %v", short(ev.PullRequest.HeadSHA), err)}, err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Deploy: dep, Failed: true, Message: fmt.Sprintf("❌ Deploy of %s could not start: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
 	if err != nil {
 		// The build ran; only reading back the record failed. What the
@@ -193,7 +188,7 @@ func deploySummary(dep *build.Deploy) string {
 // relation that deploy replaced gets its kept previous version back, and
 // every relation it created is dropped, each in its own transaction. The
 // result is posted on the pull request (and on the deployed one, when the
-// command came from another), in the deploy comment. With no deploy to roll
+// command came from another), in the reply to commands. With no deploy to roll
 // back it says so; that is not an error.
 //
 // A relation that cannot be restored keeps the deployed version and is
@@ -205,8 +200,7 @@ func (p *Pipeline) Rollback(ctx context.Context, ev Event) (*build.RollbackResul
 	log := p.logger().With("repo", ev.Repo, "pr", ev.PullRequest.Number, "delivery", ev.DeliveryID)
 	res, err := build.Rollback(ctx, p.Warehouse, target)
 	if res == nil {
-		return nil, p.deployed(ctx, ev, DeployNote{Action: "rollback", Target: target, Failed: true,
-			Message: fmt.Sprintf("❌ Rollback of production (`%s`) failed before restoring anything: %v", target, err)}, err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "rollback", Target: target, Failed: true, Message: fmt.Sprintf("❌ Rollback of production (`%s`) failed before restoring anything: %s", target, publicReason(err))}, err)
 	}
 	if res.Nothing != "" {
 		return res, p.postDeploy(ctx, ev, fmt.Sprintf("ℹ️ Nothing to roll back: %s.", res.Nothing), nil)
@@ -215,7 +209,7 @@ func (p *Pipeline) Rollback(ctx context.Context, ev Event) (*build.RollbackResul
 	if err != nil {
 		// Every relation was handled; only marking the deploy rolled back
 		// failed, which running the rollback again does.
-		msg += fmt.Sprintf("\n\n⚠️ The deploy record could not be marked rolled back (%v): run `/dataops rollback` again to finish.", err)
+		msg += fmt.Sprintf("\n\n⚠️ The deploy record could not be marked rolled back (%s): run `/dataops rollback` again to finish.", publicReason(err))
 	}
 	log.Info("rollback", "deploy", res.Deploy.ID, "complete", !res.Failed(), "err", err)
 	err = p.deployed(ctx, ev, DeployNote{Action: "rollback", Target: target, Rollback: res, Failed: res.Failed(), Message: msg}, err)
@@ -291,7 +285,7 @@ func (p *Pipeline) deployed(ctx context.Context, ev Event, note DeployNote, err 
 }
 
 func (p *Pipeline) postDeploy(ctx context.Context, ev Event, msg string, err error) error {
-	if perr := p.Host.UpsertComment(ctx, ev.PullRequest.Number, deployMarker, deployMarker+"\n"+msg+"\n"); perr != nil && err == nil {
+	if perr := p.Host.UpsertComment(ctx, ev.PullRequest.Number, ReplyMarker, ReplyMarker+"\n"+msg+"\n"); perr != nil && err == nil {
 		err = fmt.Errorf("post the deploy result: %w", perr)
 	}
 	return err

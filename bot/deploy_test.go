@@ -42,7 +42,7 @@ func (h *deployHost) UpsertComment(_ context.Context, number int, marker, body s
 func (h *deployHost) deployComment(number int) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.comments[fmt.Sprint(number, " <!-- dataops:deploy -->")]
+	return h.comments[fmt.Sprint(number, " ", bot.ReplyMarker)]
 }
 
 func (h *deployHost) PullRequest(context.Context, int) (*scm.PullRequest, error) {

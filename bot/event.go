@@ -34,6 +34,12 @@ type Event struct {
 	// DeliveryID identifies the webhook delivery or workflow run, for logs
 	// and deduplication.
 	DeliveryID string
+	// Pinned is the head commit a command or a check re-run was given for:
+	// GitLab notes carry the merge request's last commit, a re-run its
+	// check's commit, and the bot's intake reads a GitHub comment's pull
+	// request when it arrives. What runs is what was approved: while the
+	// pull request's head is another commit, it runs nothing (see pin.go).
+	Pinned string
 }
 
 // Comment is a comment on the pull request.

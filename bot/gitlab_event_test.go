@@ -45,12 +45,16 @@ var viewportMR = scm.PullRequest{
 	State: "open",
 }
 
-// needsWorkMR is the merge request note_merge_request.json is about.
+// needsWorkMR is the merge request note_merge_request.json is about. A
+// note's last commit pins its command (Event.Pinned); the head the command
+// finds is read when it runs.
 var needsWorkMR = scm.PullRequest{
 	Number: 1, Title: "Tempora et eos debitis quae laborum et.",
-	BaseRef: "markdown", HeadRef: "master", HeadSHA: "562e173be03b8ff2efb05345d12df18815438a4b",
+	BaseRef: "markdown", HeadRef: "master",
 	State: "open",
 }
+
+const needsWorkHead = "562e173be03b8ff2efb05345d12df18815438a4b"
 
 func modified(pr scm.PullRequest, edit func(*scm.PullRequest)) scm.PullRequest {
 	edit(&pr)
@@ -98,23 +102,36 @@ func TestGitLabEvent(t *testing.T) {
 			mergeRequestFixture(t, func(m, _ map[string]any) { delete(m, "project") }), "",
 			Event{Host: "gitlab", Repo: "awesome_space/awesome_project", Kind: Opened, PullRequest: viewportMR}},
 		{"comment", noteHook, webhookFixture(t, "gitlab", "note_merge_request.json"), "dataops-bot",
-			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, PullRequest: needsWorkMR, Comment: needsWork}},
+			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, Pinned: needsWorkHead, PullRequest: needsWorkMR, Comment: needsWork}},
 		{"internal comment", "Confidential Note Hook", webhookFixture(t, "gitlab", "note_merge_request.json"), "",
-			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, PullRequest: needsWorkMR, Comment: needsWork}},
+			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, Pinned: needsWorkHead, PullRequest: needsWorkMR, Comment: needsWork}},
 		{"comment by the bot", noteHook, webhookFixture(t, "gitlab", "note_merge_request.json"), "@Root",
-			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, PullRequest: needsWorkMR,
+			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, Pinned: needsWorkHead, PullRequest: needsWorkMR,
 				Comment: &Comment{ID: 1244, Body: "This MR needs work.", Author: "root", Bot: true}}},
 		{"comment by a project access token", noteHook,
 			noteFixture(t, func(m, _ map[string]any) { asObject(m["user"])["username"] = "project_5_bot_4f1c9a0b2d" }), "dataops-bot",
-			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, PullRequest: needsWorkMR,
+			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, Pinned: needsWorkHead, PullRequest: needsWorkMR,
 				Comment: &Comment{ID: 1244, Body: "This MR needs work.", Author: "project_5_bot_4f1c9a0b2d", Bot: true}}},
 		{"comment by the author", noteHook,
 			noteFixture(t, func(m, _ map[string]any) { asObject(m["user"])["id"] = 8 }), "",
-			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented,
+			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, Pinned: needsWorkHead,
 				PullRequest: modified(needsWorkMR, func(p *scm.PullRequest) { p.Author = "root" }), Comment: needsWork}},
+		// The GitLab docs' own note example has a last_commit.timestamp that
+		// is not RFC 3339; dataops never reads it, so the command is kept.
+		{"comment whose commit time does not parse", noteHook,
+			noteFixture(t, func(m, _ map[string]any) {
+				asObject(asObject(m["merge_request"])["last_commit"])["timestamp"] = "2015-04-08T21: 00:25-07:00"
+				asObject(m["merge_request"])["created_at"] = "yesterday"
+			}), "",
+			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, Pinned: needsWorkHead, PullRequest: needsWorkMR, Comment: needsWork}},
+		{"merge request whose commit time does not parse", mergeRequestHook,
+			mergeRequestFixture(t, func(_, oa map[string]any) {
+				asObject(oa["last_commit"])["timestamp"] = "2012-01-03 23:36:29 +0200"
+			}), "",
+			Event{Host: "gitlab", Repo: repo, Kind: Opened, PullRequest: viewportMR}},
 		{"comment from before notes had an action", noteHook,
 			noteFixture(t, func(_, oa map[string]any) { delete(oa, "action") }), "",
-			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, PullRequest: needsWorkMR, Comment: needsWork}},
+			Event{Host: "gitlab", Repo: noteRepo, Kind: Commented, Pinned: needsWorkHead, PullRequest: needsWorkMR, Comment: needsWork}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

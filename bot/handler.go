@@ -56,6 +56,41 @@ type Handler struct {
 	// State is the bot's; nil in the Action, where deploy, rollback and
 	// re-evaluation on reviews are not available.
 	State State
+	// Warehouses, when set, opens the warehouse for a purpose
+	// (config.PurposeChecks: the checks and their environments;
+	// config.PurposeDeploy: deploy and rollback), each with its own
+	// credentials, and only once the fork and permission checks have
+	// passed: nothing from a stranger reaches a warehouse, not even its
+	// connection errors. Unset, Warehouse serves every purpose.
+	Warehouses func(ctx context.Context, purpose string) (warehouse.Warehouse, error)
+	// Attempt is the bot's attempt at this event, 1 for the first; the
+	// bot retries errors and reacts to a command once, on its first
+	// attempt, and once when the job ends. 0 in the Action, which does not
+	// retry.
+	Attempt int
+	// RequirePin: a command or re-run runs code only with the head it was
+	// given for (Event.Pinned); the bot's. See pin.go.
+	RequirePin bool
+}
+
+// warehouse returns the warehouse for purpose; call it only after the
+// fork and permission checks.
+func (h *Handler) warehouse(ctx context.Context, purpose string) (warehouse.Warehouse, error) {
+	if h.Warehouses == nil {
+		return h.Warehouse, nil
+	}
+	return h.Warehouses(ctx, purpose)
+}
+
+// pipeline makes the event's pipeline on the warehouse for purpose.
+func (h *Handler) pipeline(ctx context.Context, ev Event, purpose string) (*Pipeline, error) {
+	w, err := h.warehouse(ctx, purpose)
+	if err != nil {
+		return nil, err
+	}
+	p := h.Pipeline(ev)
+	p.Warehouse = w
+	return p, nil
 }
 
 // Commands lists the commands at the end of the report: all of them in
@@ -92,6 +127,9 @@ func (h *Handler) Handle(ctx context.Context, ev Event) (*Outcome, error) {
 			return nil, err
 		}
 		ev.PullRequest = *pr
+		if why := unpinned(ev, h.RequirePin); why != "" {
+			return nil, h.refuseRerun(ctx, ev, why)
+		}
 		return h.run(ctx, ev, "")
 	}
 	if ev.PullRequest.Fork {
@@ -111,7 +149,10 @@ func (h *Handler) log(ev Event) *slog.Logger {
 // run runs the checks and keeps their results. selection, when not
 // empty, replaces the plan's (models a /dataops diff names).
 func (h *Handler) run(ctx context.Context, ev Event, selection string) (*Outcome, error) {
-	p := h.Pipeline(ev)
+	p, err := h.pipeline(ctx, ev, config.PurposeChecks)
+	if err != nil {
+		return nil, err
+	}
 	if selection != "" {
 		p.Select = selection
 	}
@@ -151,7 +192,11 @@ func (h *Handler) holdFork(ctx context.Context, ev Event) error {
 // closed drops the environment and, for a merge with deploy.on_merge,
 // deploys.
 func (h *Handler) closed(ctx context.Context, ev Event) error {
-	if _, err := h.Pipeline(ev).Run(ctx, ev); err != nil {
+	p, err := h.pipeline(ctx, ev, config.PurposeChecks)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Run(ctx, ev); err != nil {
 		return err
 	}
 	if h.State != nil {
@@ -163,7 +208,11 @@ func (h *Handler) closed(ctx context.Context, ev Event) error {
 		return nil
 	}
 	return h.exclusive(ctx, ev, func() error {
-		_, err := h.Pipeline(ev).Deploy(ctx, ev)
+		p, err := h.pipeline(ctx, ev, config.PurposeDeploy)
+		if err != nil {
+			return err
+		}
+		_, err = p.Deploy(ctx, ev)
 		return err
 	})
 }
@@ -179,8 +228,7 @@ func (h *Handler) exclusive(ctx context.Context, ev Event, fn func() error) erro
 		return err
 	}
 	if !ok {
-		if err := h.Host.UpsertComment(ctx, ev.PullRequest.Number, deployMarker,
-			deployMarker+"\n⏳ Another deploy of this repository is running; this one is queued and starts when it ends.\n"); err != nil {
+		if err := h.reply(ctx, ev.PullRequest.Number, "⏳ Another deploy of this repository is running; this one is queued and starts when it ends."); err != nil {
 			h.log(ev).Warn("say the deploy is queued", "err", err)
 		}
 		return ErrDeployBusy
@@ -263,11 +311,17 @@ func (h *Handler) command(ctx context.Context, ev Event) (*Outcome, error) {
 			log.Warn("react to the command", "err", err)
 		}
 	}
-	react(scm.ReactionEyes)
+	// One 👀 per command, and one 🚀 or 😕 when it ends: not once per
+	// attempt of the bot's job, which reacts 😕 itself when it gives up.
+	if h.Attempt <= 1 {
+		react(scm.ReactionEyes)
+	}
 	o, err := h.obey(ctx, ev, cmd, log)
 	switch {
 	case errors.Is(err, ErrDeployBusy):
 		return nil, err // runs again later; reactions then
+	case err != nil && !errors.Is(err, errRefused) && h.Attempt > 0:
+		// The bot retries, or gives up and says so.
 	case err != nil || (o != nil && !o.Passed()): // a refusal is an error here too
 		react(scm.ReactionConfused)
 	default:
@@ -294,12 +348,19 @@ func (h *Handler) obey(ctx context.Context, ev Event, cmd Command, log *slog.Log
 	if !h.Config.CommandAllowed(string(cmd.Verb)) {
 		return refuse("`/dataops %s` is not allowed in this repository (commands.allowed in dataops.yml).", cmd.Verb)
 	}
-	if cmd.TouchesWarehouse() {
+	canWrite := func() (bool, scm.Permission, error) {
 		perm, err := h.Host.Permission(ctx, ev.Comment.Author)
 		if err != nil {
-			return nil, fmt.Errorf("check %s's permission: %w", ev.Comment.Author, err)
+			return false, perm, fmt.Errorf("check %s's permission: %w", ev.Comment.Author, err)
 		}
-		if !perm.CanWrite() {
+		return perm.CanWrite(), perm, nil
+	}
+	if cmd.TouchesWarehouse() {
+		ok, perm, err := canWrite()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			return refuse("Sorry @%s, `/dataops %s` touches the warehouse, so it needs write access to this repository (you have %s). Someone with write access can run it.",
 				ev.Comment.Author, cmd.Verb, perm)
 		}
@@ -316,17 +377,45 @@ func (h *Handler) obey(ctx context.Context, ev Event, cmd Command, log *slog.Log
 		}
 		ev.PullRequest = *pr
 	}
+	// A fork's code is rendered only for a writer, whatever the command:
+	// rendering a stranger's templates is running them.
+	if !cmd.TouchesWarehouse() && cmd.RendersCode() && ev.PullRequest.Fork {
+		ok, perm, err := canWrite()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return refuse("Sorry @%s, this pull request comes from a fork, so `/dataops %s` (which renders its code) needs write access to this repository (you have %s). Someone with write access can run it once they have read the change.",
+				ev.Comment.Author, cmd.Verb, perm)
+		}
+	}
+	if cmd.RendersCode() {
+		if why := unpinned(ev, h.RequirePin); why != "" {
+			return refuse("%s", why)
+		}
+	}
 	log.Info("command taken")
 	switch cmd.Verb {
 	case VerbPlan:
-		pl, err := h.Pipeline(ev).Plan(ctx, ev)
+		p, err := h.pipeline(ctx, ev, config.PurposeChecks)
 		if err != nil {
-			return nil, h.reply(ctx, number, fmt.Sprintf("Could not make the plan: %v", err))
+			return nil, err
+		}
+		pl, err := p.Plan(ctx, ev)
+		if err != nil && (h.Attempt == 0 || isPermanent(err)) {
+			return nil, h.reply(ctx, number, fmt.Sprintf("Could not make the plan: %s", publicReason(err)))
+		}
+		if err != nil {
+			return nil, err // the bot tries again
 		}
 		return nil, h.reply(ctx, number, PlanText(pl))
 	case VerbTeardown:
-		env := warehouse.EnvironmentName(h.Config.Environments.Name, number, h.Config.Environments.Prefix, h.Warehouse.Dialect())
-		if err := h.Warehouse.DropEnvironment(ctx, env); err != nil {
+		w, err := h.warehouse(ctx, config.PurposeChecks)
+		if err != nil {
+			return nil, err
+		}
+		env := warehouse.EnvironmentName(h.Config.Environments.Name, number, h.Config.Environments.Prefix, w.Dialect())
+		if err := w.DropEnvironment(ctx, env); err != nil {
 			return nil, err
 		}
 		if h.State != nil {
@@ -346,7 +435,11 @@ func (h *Handler) obey(ctx context.Context, ev Event, cmd Command, log *slog.Log
 		}
 		if cmd.Verb == VerbRollback {
 			return nil, h.exclusive(ctx, ev, func() error {
-				res, err := h.Pipeline(ev).Rollback(ctx, ev)
+				p, err := h.pipeline(ctx, ev, config.PurposeDeploy)
+				if err != nil {
+					return err
+				}
+				res, err := p.Rollback(ctx, ev)
 				if err == nil && res != nil && res.Failed() {
 					return errDeployFailed // the deploy comment says which
 				}
@@ -364,7 +457,11 @@ func (h *Handler) obey(ctx context.Context, ev Event, cmd Command, log *slog.Log
 			return refuse("The gate does not pass for %s, so it cannot be deployed. %s", short(ev.PullRequest.HeadSHA), g.Summary)
 		}
 		return nil, h.exclusive(ctx, ev, func() error {
-			res, err := h.Pipeline(ev).Deploy(ctx, ev)
+			p, err := h.pipeline(ctx, ev, config.PurposeDeploy)
+			if err != nil {
+				return err
+			}
+			res, err := p.Deploy(ctx, ev)
 			if err == nil && res != nil && res.Failed() {
 				return errDeployFailed
 			}
@@ -374,8 +471,8 @@ func (h *Handler) obey(ctx context.Context, ev Event, cmd Command, log *slog.Log
 	return refuse("`/dataops %s` is not handled here.", cmd.Verb)
 }
 
-// errDeployFailed: the deploy ran and some models failed; the deploy
-// comment says which. The command's reaction is 😕, and nothing is retried.
+// errDeployFailed: the deploy ran and some models failed; the reply says
+// which. The command's reaction is 😕, and nothing is retried.
 var errDeployFailed = fmt.Errorf("%w: some models failed to deploy", errRefused)
 
 func (h *Handler) reply(ctx context.Context, number int, text string) error {
@@ -393,7 +490,7 @@ func (p *Pipeline) Plan(ctx context.Context, ev Event) (*plan.Plan, error) {
 	}
 	var ms [2]*project.Manifest
 	for i, sha := range []string{cmp.Base, cmp.Head} {
-		m, ds, err := r.compile(ctx, sha, target)
+		m, ds, err := r.compile(ctx, sha, []string{compileBase, compileHead}[i], target)
 		if err == nil && len(ds) > 0 {
 			err = fmt.Errorf("%s does not compile: %s", short(sha), ds[0])
 		}

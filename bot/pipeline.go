@@ -56,11 +56,27 @@ type Pipeline struct {
 	// Compare, when set, says which commits to compare instead of the
 	// host: a CI job compares what it checked out (CheckoutCompare).
 	Compare func(ctx context.Context, pr scm.PullRequest) (scm.Comparison, error)
+	// RetryTransient: the caller runs the event again on a transient error
+	// (the bot). Sources that could not be downloaded for a passing reason
+	// then end the run with the error, instead of failing the compile
+	// check of a pull request that did nothing wrong.
+	RetryTransient bool
+	// Compiler, when set, loads and compiles the files of the pull
+	// request's head: the bot's runs them in a child process with resource
+	// limits (ChildCompiler). The base, which writers merged, compiles in
+	// this process, as does everything when it is nil.
+	Compiler Compiler
 	// Recorder, when set, keeps what the run does for the bot's web
 	// pages (record.go); RunURL is the run's page there, which the comment
 	// and every check link to.
 	Recorder Recorder
 	RunURL   string
+}
+
+// Compiler loads a commit's files as the project in dir and compiles it;
+// its compile-time queries read w.
+type Compiler interface {
+	Compile(ctx context.Context, dir string, files []project.File, opts project.Options, w warehouse.Warehouse) (*project.Manifest, project.Diagnostics, error)
 }
 
 // Outcome is what a run concluded.
@@ -107,6 +123,9 @@ func (p *Pipeline) Run(ctx context.Context, ev Event) (*Outcome, error) {
 	r := &run{p: p, ev: ev, log: log, out: &Outcome{Environment: env}, sha: ev.PullRequest.HeadSHA}
 	r.start()
 	r.execute(ctx)
+	if r.aborted != nil {
+		return nil, r.aborted
+	}
 	return r.out, r.finish(ctx)
 }
 
@@ -126,6 +145,8 @@ type run struct {
 	sha  string
 	head *project.Manifest
 	prod project.Target
+	// aborted ends the run without a verdict: it is run again.
+	aborted error
 	// mask hides sensitive values in every sample of this run, with the
 	// run's own key.
 	mask mask.Set
@@ -157,6 +178,9 @@ func (r *run) stage(ctx context.Context, name, what string, fn func() checks.Res
 	r.publish(ctx, scm.Check{Name: name, Status: scm.StatusInProgress, Title: what})
 	start := time.Now()
 	res := fn()
+	if r.aborted != nil {
+		return res
+	}
 	took := time.Since(start)
 	r.log.Info("stage done", "stage", name, "conclusion", res.Conclusion, "took", took.Round(time.Millisecond))
 	if r.p.StageDone != nil {
@@ -200,25 +224,38 @@ func (r *run) execute(ctx context.Context) {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not tell which commits to compare", Summary: err.Error()}
 		}
 		r.out.Comparison = cmp
-		head, hds, err := r.compile(ctx, cmp.Head, envTarget)
+		head, hds, err := r.compile(ctx, cmp.Head, compileHead, envTarget)
 		if err != nil {
-			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "Could not read the sources", Summary: err.Error()}
+			if r.abort(err) {
+				return checks.Result{}
+			}
+			title := "Could not read the sources"
+			if errors.Is(err, errCompileContained) {
+				title = "The project could not be compiled within its limits"
+			}
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: title, Summary: publicReason(err)}
 		}
 		if head == nil {
 			return checks.Compile(cfg.Project, nil, plan.Attribution{Introduced: hds})
 		}
 		var bds project.Diagnostics
-		base, bds, err = r.compile(ctx, cmp.Base, envTarget)
+		base, bds, err = r.compile(ctx, cmp.Base, compileBase, envTarget)
+		if err != nil && r.abort(err) {
+			return checks.Result{}
+		}
 		if err == nil && base == nil {
 			err = fmt.Errorf("%d problems; the first: %s", len(bds.Errors()), bds.Errors()[0])
 		}
 		if err != nil {
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "The base revision does not compile",
-				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %v", short(cmp.Base), err)}
+				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %s", short(cmp.Base), publicReason(err))}
 		}
 		r.head = head
 		return checks.Compile(cfg.Project, head, plan.Attribute(base, head, bds, hds))
 	})
+	if r.aborted != nil {
+		return
+	}
 	if compile.Failed() {
 		r.skipRest(ctx, "the project does not compile")
 		return
@@ -238,7 +275,7 @@ func (r *run) execute(ctx context.Context) {
 		Owner: r.ev.PullRequest.Author, CreatedAt: time.Now().UTC()}
 	if err := r.p.Warehouse.CreateEnvironment(ctx, r.out.Environment, marker); err != nil {
 		r.complete(ctx, checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure,
-			Title: "Could not create the environment", Summary: fmt.Sprintf("Environment `%s`: %v", r.out.Environment, err)})
+			Title: "Could not create the environment", Summary: fmt.Sprintf("Environment `%s`: %s", r.out.Environment, publicReason(err))})
 		r.skipRest(ctx, "the environment could not be created")
 		return
 	}
@@ -305,28 +342,55 @@ func (r *run) dryRun(ctx context.Context, opts build.Options, base *project.Mani
 	})
 }
 
-// compile reads and compiles the project at sha ("" = the work tree). The
-// manifest holds what compiled, and is nil only when the project's own
-// configuration cannot be read.
-func (r *run) compile(ctx context.Context, sha string, target project.Target) (*project.Manifest, project.Diagnostics, error) {
+// abort ends the run for err when the caller runs it again instead.
+func (r *run) abort(err error) bool {
+	if !r.p.RetryTransient || isPermanent(err) {
+		return false
+	}
+	r.aborted = err
+	return true
+}
+
+// The commits a run compiles: the base it compares with, which writers
+// merged, and the head, which holds the pull request's change.
+const (
+	compileBase = "base"
+	compileHead = "head"
+)
+
+// compile reads and compiles the project at sha ("" = the work tree);
+// which is compileBase or compileHead. The manifest holds what compiled,
+// and is nil only when the project's own configuration cannot be read.
+func (r *run) compile(ctx context.Context, sha, which string, target project.Target) (*project.Manifest, project.Diagnostics, error) {
 	var p *project.Project
 	var ds project.Diagnostics
 	files, err := r.p.Sources.Files(ctx, sha)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, sourcesError(which, sha, err)
 	}
-	if files == nil && r.p.ProjectDir != "" {
+	// Templates that query while compiling (dbt_utils.star, run_query)
+	// read production: the environment does not hold the models yet.
+	opts := project.Options{Target: target, LookupEnv: r.p.LookupEnv,
+		Warehouse: build.CompileWarehouse(r.p.Warehouse), QueryTarget: &r.prod}
+	switch {
+	case files == nil && r.p.ProjectDir != "":
 		p, ds = project.Load(r.p.ProjectDir)
-	} else {
+	case r.p.Compiler != nil && which == compileHead:
+		m, ds, err := r.p.Compiler.Compile(ctx, r.p.Config.Project, files, opts, r.p.Warehouse)
+		if err != nil || ds.HasConfigErrors() {
+			return nil, ds, err
+		}
+		return m, ds, nil
+	default:
 		p, ds = project.LoadFiles(r.p.Config.Project, files)
 	}
 	if p == nil {
 		return nil, ds, nil
 	}
-	// Templates that query while compiling (dbt_utils.star, run_query)
-	// read production: the environment does not hold the models yet.
-	m, cds := project.Compile(ctx, p, project.Options{Target: target, LookupEnv: r.p.LookupEnv,
-		Warehouse: build.CompileWarehouse(r.p.Warehouse), QueryTarget: &r.prod})
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	m, cds := project.Compile(ctx, p, opts)
 	ds = append(ds, cds...)
 	if ds.HasConfigErrors() {
 		return nil, ds, nil
@@ -478,6 +542,19 @@ func (p *Pipeline) Approvals(ctx context.Context, pr scm.PullRequest) checks.App
 		}
 	}
 	return a
+}
+
+// DBTEnv is what DBTEnvOnly lets a project read, for a compile in a child
+// process, which gets a copy instead of the bot's environment.
+func DBTEnv() map[string]string {
+	out := map[string]string{}
+	for _, kv := range os.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		if _, ok := DBTEnvOnly(name); ok {
+			out[name] = value
+		}
+	}
+	return out
 }
 
 // DBTEnvOnly is env_var() for code the bot did not write: only DBT_

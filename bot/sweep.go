@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/store"
 )
 
@@ -140,7 +141,7 @@ func (s *Sweeper) reason(ctx context.Context, e store.Environment, now time.Time
 
 func (s *Sweeper) drop(ctx context.Context, e store.Environment) error {
 	hostName, repo := splitRepoKey(e.Repo)
-	w, err := s.Connections.Warehouse(ctx, hostName, repo)
+	w, err := s.Connections.Warehouse(ctx, hostName, repo, config.PurposeChecks)
 	if err != nil {
 		return err
 	}

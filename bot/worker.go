@@ -28,9 +28,10 @@ type Connections interface {
 	// Host returns the host of a repository: "github" or "gitlab", the
 	// repository's path, and for GitHub the App installation to act as.
 	Host(ctx context.Context, host, repo string, installationID int64) (scm.Host, error)
-	// Warehouse returns the warehouse of a repository, opened once and
+	// Warehouse returns the warehouse of a repository for a purpose
+	// (config.PurposeChecks or config.PurposeDeploy), opened once and
 	// shared; the worker does not close it.
-	Warehouse(ctx context.Context, host, repo string) (warehouse.Warehouse, error)
+	Warehouse(ctx context.Context, host, repo, purpose string) (warehouse.Warehouse, error)
 }
 
 // Worker takes jobs from the store's queue and runs them: one at a time
@@ -55,6 +56,15 @@ type Worker struct {
 	// makes it look at once (the intake in the same process signals it).
 	Poll time.Duration
 	Wake <-chan struct{}
+	// JobTimeout is a job's deadline (default 30 minutes).
+	JobTimeout time.Duration
+	// Guard bounds the workers one code host holds, and pauses a host that
+	// keeps failing; nil bounds nothing. The workers of a process and its
+	// Connect share one.
+	Guard *HostGuard
+	// Compiler compiles pull requests' projects (ChildCompiler); nil
+	// compiles in this process.
+	Compiler Compiler
 	// RunURL, when set, makes the address of a run's web page (serve.yml
 	// public_url), which the comment and the checks link to.
 	RunURL func(repo, runID string) string
@@ -161,6 +171,25 @@ func (w *Worker) work(ctx context.Context, r *store.Received) (string, error) {
 		return resultFailed, w.Store.Done(ctx, r)
 	}
 	ev.DeliveryID = job.DeliveryID
+	if ev.Pinned == "" {
+		ev.Pinned = job.PinnedHead // read at intake
+	}
+	if r.Dead != "" {
+		// The store dead-lettered it as it came: it killed its workers.
+		log.Error("job dead-lettered", "reason", r.Dead)
+		w.conclude(ctx, ev, r, fmt.Sprintf("dataops stopped running this %s event: %s", job.Event, publicReason(errors.New(r.Dead))), log)
+		return resultFailed, nil
+	}
+
+	// A code host that is paused, or busy with its share of the workers,
+	// does not take another one: its jobs wait, without using attempts,
+	// and the other host's jobs run.
+	release, wait, ok := w.Guard.Acquire(job.Kind)
+	if !ok {
+		log.Debug("code host paused or at host_workers: job postponed", "host", job.Kind, "wait", wait)
+		return resultPostponed, w.Store.Postpone(ctx, r, wait)
+	}
+	defer release()
 
 	// One job at a time per pull request.
 	lockKey := "pr:" + job.Repo + "#" + strconv.Itoa(job.PR)
@@ -187,51 +216,166 @@ func (w *Worker) work(ctx context.Context, r *store.Received) (string, error) {
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	jobCtx, cancelJob := context.WithTimeoutCause(runCtx, w.jobTimeout(), fmt.Errorf("%w (%s)", errJobDeadline, w.jobTimeout()))
+	defer cancelJob()
 	stop := w.heartbeat(runCtx, cancel, r, lockKey, job, ev, log)
-	err = w.handle(runCtx, ev, job, r, base)
+	err = w.handle(jobCtx, &ev, job, r, base)
 	stop()
+	cause := context.Cause(runCtx)
 	switch {
-	case errors.Is(context.Cause(runCtx), errSuperseded):
+	case errors.Is(cause, errSuperseded):
 		log.Info("superseded by a newer push while running")
 		w.cancelChecks(ctx, job, ev, log)
 		return resultSuperseded, w.done(ctx, r)
-	case errors.Is(context.Cause(runCtx), store.ErrLost):
+	case errors.Is(cause, store.ErrLost):
 		log.Warn("job lost to another worker (its lease expired); leaving it to that worker")
 		return resultFailed, nil
 	case ctx.Err() != nil:
-		return resultFailed, ctx.Err()
+		// Stopping: the job goes back to the queue at once, which is
+		// neither a crash nor a failed attempt.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		if rerr := w.Store.Release(rctx, r); rerr != nil && !errors.Is(rerr, store.ErrLost) {
+			log.Warn("hand the job back while stopping (it runs again after its visibility timeout)", "err", rerr)
+		}
+		return resultPostponed, ctx.Err()
 	case errors.Is(err, ErrDeployBusy):
 		log.Info("a deploy of this repository is running: command postponed")
 		return resultPostponed, w.Store.Postpone(ctx, r, 5*time.Second)
-	case err != nil && w.Store.LastAttempt(r):
-		log.Error("job failed on its last attempt; dead-lettered", "err", err)
-		w.giveUp(ctx, ev, r, err, log)
-		return resultFailed, w.Store.Retry(ctx, r, err)
-	case err != nil:
-		log.Warn("job failed; it will be retried", "err", err)
-		if rerr := w.Store.Retry(ctx, r, err); rerr != nil {
-			return resultRetried, rerr
-		}
-		return resultRetried, nil
+	case errors.Is(cause, ErrHostPaused) || errors.Is(err, ErrHostPaused):
+		until, _ := w.Guard.Paused(job.Kind)
+		log.Warn("the code host failed repeatedly and is paused: job postponed", "host", job.Kind, "until", until)
+		return resultPostponed, w.Store.Postpone(ctx, r, max(time.Until(until), time.Second))
+	case err != nil && errors.Is(context.Cause(jobCtx), errJobDeadline):
+		err = fmt.Errorf("%w: %w", context.Cause(jobCtx), err)
 	}
-	log.Info("job done")
-	return resultDone, w.done(ctx, r)
+	switch {
+	case err == nil:
+		log.Info("job done")
+		return resultDone, w.done(ctx, r)
+	case isPermanent(err):
+		log.Error("job failed for a reason no retry mends; not retried", "err", err)
+		w.conclude(ctx, ev, r, publicReason(err), log)
+		return resultFailed, w.Store.Fail(ctx, r, err.Error())
+	case w.Store.LastAttempt(r):
+		log.Error("job failed on its last attempt; dead-lettered", "err", err)
+		w.conclude(ctx, ev, r, fmt.Sprintf("dataops gave up on this %s event after %d attempts: %s", job.Event, r.Attempt, publicReason(err)), log)
+		return resultFailed, w.Store.Retry(ctx, r, err)
+	}
+	log.Warn("job failed; it will be retried", "err", err)
+	var we *WarehouseError
+	if errors.As(err, &we) {
+		// A warehouse is often only briefly away; say so meanwhile (the
+		// error masks the DSN's password).
+		w.tell(ctx, ev, fmt.Sprintf("⚠️ dataops could not reach the warehouse, and will try again: %s", publicReason(err)), log)
+	}
+	if rerr := w.Store.Retry(ctx, r, err); rerr != nil {
+		return resultRetried, rerr
+	}
+	return resultRetried, nil
 }
 
-// giveUp tells the pull request that an event was not handled, so that
-// nobody waits for checks that will not come.
-func (w *Worker) giveUp(ctx context.Context, ev Event, r *store.Received, cause error, log *slog.Logger) {
+// errJobDeadline ends a job that ran longer than job_timeout.
+var errJobDeadline = errors.New("the job did not end within job_timeout")
+
+func (w *Worker) jobTimeout() time.Duration {
+	if w.JobTimeout > 0 {
+		return w.JobTimeout
+	}
+	return 30 * time.Minute
+}
+
+// conclude tells the pull request that its event will not be handled:
+// why (reason, markdown without host URLs or credentials), in the reply
+// comment; 😕 on a command; and a gate on the head, so that branch
+// protection never waits for a check that will not come.
+func (w *Worker) conclude(ctx context.Context, ev Event, r *store.Received, reason string, log *slog.Logger) {
+	if ev.PullRequest.Number == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	host, err := w.Connections.Host(ctx, ev.Host, ev.Repo, ev.InstallationID)
+	if err != nil {
+		log.Warn("cannot tell the pull request", "err", err)
+		return
+	}
+	msg := "❌ " + reason
+	if !strings.Contains(reason, "/dataops rerun") {
+		msg += "\n\nComment `/dataops rerun` to try again."
+	}
+	if err := host.UpsertComment(ctx, ev.PullRequest.Number, ReplyMarker, ReplyMarker+"\n"+msg+"\n"); err != nil {
+		log.Warn("say why the job ended", "err", err)
+	}
+	if ev.Kind == Commented && ev.Comment != nil {
+		if err := host.React(ctx, ev.PullRequest.Number, ev.Comment.ID, scm.ReactionConfused); err != nil {
+			log.Warn("react to the command", "err", err)
+		}
+	}
+	w.endWithGate(ctx, host, ev, r.Job, reason, log)
+}
+
+// endWithGate publishes a failed gate on the head, with reason, unless
+// the job did not run the checks and the checks' own gate stands for the
+// head. A job that ran the checks also ends its other stages, which an
+// earlier attempt may have left in progress.
+func (w *Worker) endWithGate(ctx context.Context, host scm.Host, ev Event, job store.Job, reason string, log *slog.Logger) {
+	if ev.Kind == Closed {
+		return
+	}
+	sha := ev.PullRequest.HeadSHA
+	if sha == "" {
+		sha = job.HeadSHA
+	}
+	if sha == "" {
+		pr, err := host.PullRequest(ctx, ev.PullRequest.Number)
+		if err != nil {
+			log.Warn("cannot publish the gate: the pull request's head is unknown", "err", err)
+			return
+		}
+		sha = pr.HeadSHA
+	}
+	checksJob := runsChecks(ev) || ev.Kind == Rerun
+	if cmd, ok := commandOf(ev); ok {
+		checksJob = cmd.Verb == VerbRerun || cmd.Verb == VerbDiff
+	}
+	if !checksJob {
+		if saved, _, err := w.Store.Results(ctx, job.Repo, ev.PullRequest.Number); err == nil && saved == sha {
+			return
+		}
+	}
+	for _, name := range checks.Stages {
+		c := scm.Check{Name: name, Status: scm.StatusCompleted, Conclusion: scm.ConclusionSkipped, Title: "dataops could not run", Summary: reason}
+		if name == scm.CheckGate {
+			c.Conclusion = scm.ConclusionFailure
+		} else if !checksJob {
+			continue
+		}
+		if err := host.PublishCheck(ctx, sha, c); err != nil {
+			log.Warn("publish check", "check", name, "err", err)
+		}
+	}
+}
+
+// commandOf is the command of a comment event.
+func commandOf(ev Event) (Command, bool) {
+	if ev.Kind != Commented || ev.Comment == nil {
+		return Command{}, false
+	}
+	return ParseCommand(ev.Comment.Body)
+}
+
+// tell says msg in the pull request's reply comment.
+func (w *Worker) tell(ctx context.Context, ev Event, msg string, log *slog.Logger) {
 	if ev.PullRequest.Number == 0 {
 		return
 	}
 	host, err := w.Connections.Host(ctx, ev.Host, ev.Repo, ev.InstallationID)
 	if err == nil {
-		msg := fmt.Sprintf("%s\n❌ dataops gave up on this %s event after %d attempts: %v\n\nComment `/dataops rerun` to try again.\n",
-			ReplyMarker, r.Job.Event, r.Attempt, cause)
-		err = host.UpsertComment(ctx, ev.PullRequest.Number, ReplyMarker, msg)
+		err = host.UpsertComment(ctx, ev.PullRequest.Number, ReplyMarker, ReplyMarker+"\n"+msg+"\n")
 	}
 	if err != nil {
-		log.Warn("say the job was given up", "err", err)
+		log.Warn("tell the pull request", "err", err)
 	}
 }
 
@@ -308,6 +452,10 @@ func (w *Worker) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, 
 					cancel(errSuperseded)
 					return
 				}
+				if _, paused := w.Guard.Paused(job.Kind); paused {
+					cancel(ErrHostPaused)
+					return
+				}
 			case <-renew.C:
 				err := w.Store.Extend(ctx, r, w.lease())
 				if err == nil && job.PR > 0 {
@@ -328,8 +476,8 @@ func (w *Worker) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, 
 
 // handle runs one event with the repository's host, warehouse and
 // configuration (dataops.yml as on the base branch: a pull request cannot
-// change the rules it is checked by).
-func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, r *store.Received, log *slog.Logger) error {
+// change the rules it is checked by). It fills in ev's pull request.
+func (w *Worker) handle(ctx context.Context, ev *Event, job store.Job, r *store.Received, log *slog.Logger) error {
 	h, err := w.Connections.Host(ctx, ev.Host, ev.Repo, ev.InstallationID)
 	if err != nil {
 		return err
@@ -348,36 +496,26 @@ func (w *Worker) handle(ctx context.Context, ev Event, job store.Job, r *store.R
 	}
 	cfg, err := w.repoConfig(ctx, host, job.Repo, ev.PullRequest.BaseSHA)
 	if err != nil {
-		log.Warn("dataops.yml is not valid", "err", err)
-		msg := fmt.Sprintf("%s\n❌ dataops.yml on the base branch (%s) is not valid, so nothing ran:\n\n```\n%v\n```\n", ReplyMarker, short(ev.PullRequest.BaseSHA), err)
-		return host.UpsertComment(ctx, ev.PullRequest.Number, ReplyMarker, msg)
-	}
-	wh, err := w.Connections.Warehouse(ctx, ev.Host, ev.Repo)
-	if err != nil {
-		// Say so on the pull request (the error masks the DSN's password),
-		// then retry: a warehouse is often only briefly away.
-		msg := fmt.Sprintf("%s\n⚠️ dataops could not reach the warehouse, and will try again: %v\n", ReplyMarker, err)
-		if ev.PullRequest.Number > 0 {
-			if cerr := host.UpsertComment(ctx, ev.PullRequest.Number, ReplyMarker, msg); cerr != nil {
-				log.Warn("say the warehouse is unreachable", "err", cerr)
-			}
-		}
 		return err
 	}
-	rec := newRunRecorder(w.Store, log, job, ev, r.Attempt)
+	rec := newRunRecorder(w.Store, log, job, *ev, r.Attempt)
 	runURL := ""
 	if w.RunURL != nil {
 		runURL = w.RunURL(job.Repo, rec.run.ID)
 	}
-	handler := &Handler{Host: host, Warehouse: wh, Config: cfg, Logger: log,
+	handler := &Handler{Host: host, Config: cfg, Logger: log, Attempt: r.Attempt, RequirePin: true,
+		// Opened only once the fork and permission checks have passed.
+		Warehouses: func(ctx context.Context, purpose string) (warehouse.Warehouse, error) {
+			return w.Connections.Warehouse(ctx, ev.Host, ev.Repo, purpose)
+		},
 		State: &storeState{s: w.Store, repo: job.Repo, owner: w.ID(), lease: w.lease(), installation: ev.InstallationID, ttl: cfg.Environments.TTL.Duration},
 		Pipeline: func(ev Event) *Pipeline {
 			sources := &PackageSources{Sources: ArchiveSources{Host: host, Project: cfg.Project}, LookupEnv: DBTEnvOnly, Logger: log}
-			return &Pipeline{Host: host, Warehouse: wh, Config: cfg, Sources: sources,
+			return &Pipeline{Host: host, Config: cfg, Sources: sources,
 				Logger: log, Threads: w.Threads, Commands: Commands(true), StageDone: w.Metrics.Stage, LookupEnv: DBTEnvOnly,
-				FullDetails: "Each check's details hold the full report.", Recorder: rec, RunURL: runURL}
+				FullDetails: "Each check's details hold the full report.", RetryTransient: true, Compiler: w.Compiler, Recorder: rec, RunURL: runURL}
 		}}
-	_, err = handler.Handle(ctx, ev)
+	_, err = handler.Handle(ctx, *ev)
 	rec.finish(context.WithoutCancel(ctx), err, context.Cause(ctx))
 	return err
 }
@@ -405,15 +543,20 @@ func (w *Worker) repoConfig(ctx context.Context, host scm.Host, repo, sha string
 }
 
 // readConfig reads dataops.yml at the repository's root at sha; a
-// repository without one gets the defaults.
+// repository without one gets the defaults. A file that is not valid is a
+// permanent error: the base must change first.
 func readConfig(ctx context.Context, host scm.Host, sha string) (config.Config, error) {
 	files, err := ArchiveSources{Host: host}.Files(ctx, sha)
 	if err != nil {
-		return config.Config{}, err
+		return config.Config{}, sourcesError("base", sha, err)
 	}
 	for _, f := range files {
 		if f.Path == config.FileName {
-			return config.Parse(config.FileName, []byte(f.Content))
+			cfg, err := config.Parse(config.FileName, []byte(f.Content))
+			if err != nil {
+				return cfg, permanent(err, fmt.Sprintf("dataops.yml on the base branch (%s) is not valid, so nothing ran:\n\n```\n%v\n```", short(sha), err))
+			}
+			return cfg, nil
 		}
 	}
 	return config.Default(), nil

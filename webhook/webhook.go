@@ -3,10 +3,18 @@
 // and stores it with its job before answering, so that an answered
 // delivery is never lost; a redelivery is answered and not queued again.
 // The work itself happens later, in bot.Worker.
+//
+// Two things happen at intake beyond ARCHITECTURE.md's "verify, parse,
+// dedupe": a delivery from a repository the serve configuration does not
+// allow is answered and dropped, and a GitHub comment's command that runs
+// code is pinned to its pull request's head, read through the code host
+// (HeadReader, the bot's scm.Host) before the answer, since what a writer
+// approved is the commit they saw, and a job runs later.
 package webhook
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -16,9 +24,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
-
-	gh "github.com/google/go-github/v62/github"
 
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/metrics"
@@ -51,7 +58,28 @@ type Intake struct {
 	// Queued, when set, is called after a job is stored (the workers in
 	// this process start at once instead of at their next poll).
 	Queued func()
+	// Allowed tells the repositories the bot serves (serve.yml's allow);
+	// deliveries from others are answered and ignored. nil serves all.
+	Allowed func(host, repo string) bool
+	// Heads reads a pull request's head when a GitHub comment's command
+	// arrives: its payload does not say which commit the writer saw, and
+	// the command is pinned to it (bot.Event.Pinned). Without it, or when
+	// the read fails, the command is queued unpinned and the bot runs no
+	// code for it.
+	Heads HeadReader
+	// PinTimeout bounds that read (default DefaultPinTimeout).
+	PinTimeout time.Duration
 }
+
+// HeadReader reads the head commit of an event's pull request.
+type HeadReader interface {
+	Head(ctx context.Context, ev bot.Event) (string, error)
+}
+
+// DefaultPinTimeout bounds the read of a pull request's head at intake:
+// GitHub waits 10s for an answer, and the delivery must be stored in that
+// time too.
+const DefaultPinTimeout = 5 * time.Second
 
 // answer is the JSON body of every reply.
 type answer struct {
@@ -75,11 +103,8 @@ func (in *Intake) GitHub(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get("X-GitHub-Event")
 	d, status, why := in.read(w, r, "github", event, len(in.GitHubSecret) > 0)
 	if status == 0 {
-		if err := gh.ValidateSignature(r.Header.Get("X-Hub-Signature-256"), d.body, in.GitHubSecret); err != nil {
-			status, why = http.StatusUnauthorized, "the X-Hub-Signature-256 signature does not match the body: check the webhook secret"
-			if r.Header.Get("X-Hub-Signature-256") == "" {
-				why = "no X-Hub-Signature-256 header: set a webhook secret in the GitHub App"
-			}
+		if why = verifyGitHub(r.Header.Get("X-Hub-Signature-256"), d.body, in.GitHubSecret); why != "" {
+			status = http.StatusUnauthorized
 		}
 	}
 	if status == 0 {
@@ -100,6 +125,28 @@ func (in *Intake) GitHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.accept(w, r, d, start)
+}
+
+// verifyGitHub checks X-Hub-Signature-256: "sha256=" and the hex HMAC-SHA256
+// of the body under the secret. SHA-1 signatures are refused whatever
+// header they come in: GitHub signs every delivery with SHA-256, so a SHA-1
+// one was not made by GitHub's current signing. It returns why a delivery
+// is refused, or "".
+func verifyGitHub(header string, body, secret []byte) string {
+	if header == "" {
+		return "no X-Hub-Signature-256 header: set a webhook secret in the GitHub App"
+	}
+	digest, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return "the X-Hub-Signature-256 header is not sha256=<hex HMAC>: only SHA-256 signatures are accepted"
+	}
+	got, err := hex.DecodeString(digest)
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	if err != nil || !hmac.Equal(got, mac.Sum(nil)) {
+		return "the X-Hub-Signature-256 signature does not match the body: check the webhook secret"
+	}
+	return ""
 }
 
 // GitLab serves POST /webhooks/gitlab.
@@ -169,16 +216,27 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, sta
 		in.reject(w, d, start, http.StatusBadRequest, err.Error())
 		return
 	}
+	if in.Allowed != nil && !in.Allowed(d.host, ev.Repo) {
+		in.logger().Warn("delivery ignored: repository not served", "host", d.host, "repo", ev.Repo, "delivery", d.id, "event", d.event,
+			"why", "it is not in allow: of the serve configuration; add it there to serve it")
+		in.respond(w, d, start, http.StatusAccepted, metrics.OutcomeIgnored,
+			answer{Status: "ignored", Reason: fmt.Sprintf("this bot does not serve %s (allow: in its serve configuration)", ev.Repo)})
+		return
+	}
 	if ev.Kind == bot.Commented {
 		// Most comments are conversation: queue only commands, and never a
 		// bot's.
-		if _, ok := bot.ParseCommand(ev.Comment.Body); !ok || ev.Comment.Bot {
+		cmd, ok := bot.ParseCommand(ev.Comment.Body)
+		if !ok || ev.Comment.Bot {
 			in.respond(w, d, start, http.StatusAccepted, metrics.OutcomeIgnored, answer{Status: "ignored", Reason: "a comment without a /dataops command, or by a bot"})
 			return
 		}
+		if ev.Pinned == "" && cmd.RendersCode() {
+			ev.Pinned = in.pin(r.Context(), d, ev)
+		}
 	}
 	job := store.Job{Kind: d.host, Event: d.event, Repo: bot.RepoKey(d.host, ev.Repo), PR: ev.PullRequest.Number,
-		DeliveryID: d.id, Body: d.body}
+		DeliveryID: d.id, Body: d.body, PinnedHead: ev.Pinned}
 	if ev.Kind == bot.Opened || ev.Kind == bot.Synchronized || ev.Kind == bot.Reopened {
 		job.HeadSHA = ev.PullRequest.HeadSHA // the pull request's newest head, for superseding
 	}
@@ -198,6 +256,27 @@ func (in *Intake) accept(w http.ResponseWriter, r *http.Request, d delivery, sta
 			in.Queued()
 		}
 	}
+}
+
+// pin reads the head of a command's pull request now, as close to when the
+// writer acted as the bot can know it; "" when it cannot.
+func (in *Intake) pin(ctx context.Context, d delivery, ev bot.Event) string {
+	if in.Heads == nil {
+		return ""
+	}
+	timeout := in.PinTimeout
+	if timeout <= 0 {
+		timeout = DefaultPinTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	head, err := in.Heads.Head(ctx, ev)
+	if err != nil {
+		in.logger().Warn("read the pull request's head to pin the command; it will run nothing", "host", d.host, "repo", ev.Repo,
+			"pr", ev.PullRequest.Number, "delivery", d.id, "err", err)
+		return ""
+	}
+	return head
 }
 
 func (in *Intake) reject(w http.ResponseWriter, d delivery, start time.Time, status int, why string) {

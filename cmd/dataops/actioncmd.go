@@ -24,5 +24,5 @@ func runAction(args []string, out, errOut io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return action.Run(ctx, os.Getenv, out)
+	return action.Run(ctx, os.Environ(), out)
 }

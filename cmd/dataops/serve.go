@@ -20,6 +20,7 @@ import (
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/metrics"
+	"github.com/dataops-dev/dataops/internal/sandbox"
 	"github.com/dataops-dev/dataops/internal/store"
 	"github.com/dataops-dev/dataops/web"
 	"github.com/dataops-dev/dataops/webhook"
@@ -74,10 +75,13 @@ type server struct {
 	store    *store.Store
 	metrics  *metrics.Metrics
 	connect  *bot.Connect
+	guard    *bot.HostGuard
+	sandbox  *sandbox.Compiler // nil until the workers start, or with compile.in_process
 	intake   *webhook.Intake
 	wake     chan struct{}
 	listener net.Listener
 	ready    chan struct{}
+	getenv   func(string) string
 	// pages are the web pages (web: in the configuration), or nil.
 	pages *web.Server
 }
@@ -86,16 +90,23 @@ type server struct {
 // bot refuses to start without a webhook secret, so that no delivery is
 // ever taken unverified.
 func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string, logger *slog.Logger) (*server, error) {
-	s := &server{cfg: cfg, logger: logger, wake: make(chan struct{}, 1), ready: make(chan struct{})}
-	s.connect = &bot.Connect{Logger: logger, DSN: func(host, repo string) (string, error) {
-		name := cfg.DSNEnv(host, repo)
+	s := &server{cfg: cfg, logger: logger, wake: make(chan struct{}, 1), ready: make(chan struct{}), getenv: getenv}
+	s.guard = &bot.HostGuard{MaxWorkers: cfg.HostWorkers, Failures: cfg.HostFailures, Pause: cfg.HostPause.Duration}
+	s.connect = &bot.Connect{Logger: logger, Guard: s.guard, StatementTimeout: cfg.Warehouse.StatementTimeout.Duration, DSN: func(host, repo, purpose string) (string, error) {
+		// The intake queues nothing for other repositories; a job queued
+		// before allow: changed must not reach a warehouse either.
+		if !cfg.Allowed(host, repo) {
+			return "", fmt.Errorf("this bot does not serve %s: it is not in allow: of the serve configuration", repo)
+		}
+		name := cfg.DSNEnv(host, repo, purpose)
 		dsn := getenv(name)
 		if dsn == "" {
-			return "", fmt.Errorf("no warehouse for %s: set %s to its DSN (or map the repository under repositories: in the serve configuration)", repo, name)
+			return "", fmt.Errorf("no warehouse for %s's %s: set %s to its DSN (or map the repository under repositories: in the serve configuration)", repo, purpose, name)
 		}
 		return dsn, nil
 	}}
-	s.intake = &webhook.Intake{MaxBody: cfg.MaxBodyBytes, Logger: logger, Queued: s.signal}
+	s.intake = &webhook.Intake{MaxBody: cfg.MaxBodyBytes, Logger: logger, Queued: s.signal, Allowed: cfg.Allowed,
+		Heads: pullRequestHeads{s.connect}}
 	if gh := cfg.GitHub; gh != nil {
 		secret := getenv(gh.WebhookSecretEnv)
 		if secret == "" {
@@ -110,7 +121,7 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 			return nil, fmt.Errorf("github: the App's private key is not a PEM-encoded RSA key (the .pem file GitHub generates): %v", err)
 		}
 		s.intake.GitHubSecret = []byte(secret)
-		s.connect.GitHub = &bot.GitHubApp{BaseURL: gh.APIURL, AppID: gh.AppID, PrivateKey: key}
+		s.connect.GitHub = &bot.GitHubApp{BaseURL: gh.APIURL, AppID: gh.AppID, PrivateKey: key, RequestTimeout: gh.RequestTimeout.Duration}
 	}
 	if gl := cfg.GitLab; gl != nil {
 		secret := getenv(gl.WebhookSecretEnv)
@@ -123,11 +134,18 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 		}
 		s.intake.GitLabToken = []byte(secret)
 		s.intake.GitLabBotUser = gl.BotUser
-		s.connect.GitLab = &bot.GitLabAccess{BaseURL: gl.APIURL, Token: token}
+		s.connect.GitLab = &bot.GitLabAccess{BaseURL: gl.APIURL, Token: token, RequestTimeout: gl.RequestTimeout.Duration}
 	}
 	url := cfg.Store
 	if u := getenv("DATABASE_URL"); u != "" {
 		url = u
+	}
+	// The secrets are read: the image's bot leaves root here (serve_user.go).
+	if err := runAsDataUser(getenv, logger); err != nil {
+		return nil, err
+	}
+	if err := checkStoreFolder(url); err != nil {
+		return nil, err
 	}
 	st, err := store.OpenWith(ctx, url, store.Options{VisibilityTimeout: cfg.VisibilityTimeout.Duration, MaxAttempts: cfg.MaxAttempts})
 	if err != nil {
@@ -176,6 +194,22 @@ func newPages(cfg config.Serve, getenv func(string) string, st *store.Store, wak
 	}
 	return web.New(web.Config{Store: st, PublicURL: cfg.PublicURL, SessionKey: []byte(key), SessionTTL: cfg.Web.SessionTTL.Duration,
 		AccessCache: cfg.Web.AccessCache.Duration, Hosts: hosts, Wake: wake, Logger: logger})
+}
+
+// pullRequestHeads reads a pull request's head for the intake, through
+// the bot's client of its repository.
+type pullRequestHeads struct{ connect *bot.Connect }
+
+func (p pullRequestHeads) Head(ctx context.Context, ev bot.Event) (string, error) {
+	h, err := p.connect.Host(ctx, ev.Host, ev.Repo, ev.InstallationID)
+	if err != nil {
+		return "", err
+	}
+	pr, err := h.PullRequest(ctx, ev.PullRequest.Number)
+	if err != nil {
+		return "", err
+	}
+	return pr.HeadSHA, nil
 }
 
 func privateKey(gh *config.ServeGitHub, getenv func(string) string) ([]byte, error) {
@@ -249,7 +283,8 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 		// One Worker each: a worker's id owns its locks, so two workers of
 		// one process never share a pull request's lock.
 		w := &bot.Worker{Store: s.store, Connections: s.connect, Logger: s.logger, Metrics: s.metrics,
-			GitLabBotUser: s.intake.GitLabBotUser, Threads: s.cfg.Threads, Lease: s.cfg.VisibilityTimeout.Duration, Wake: s.wake}
+			GitLabBotUser: s.intake.GitLabBotUser, Threads: s.cfg.Threads, Lease: s.cfg.VisibilityTimeout.Duration, Wake: s.wake,
+			JobTimeout: s.cfg.JobTimeout.Duration, Guard: s.guard, Compiler: s.compiler()}
 		if s.pages != nil {
 			w.RunURL = func(repo, id string) string { return web.RunURL(s.cfg.PublicURL, repo, id) }
 		}
@@ -263,6 +298,9 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 		KeepDeliveries: s.cfg.KeepDeliveries.Duration, KeepRuns: s.cfg.KeepRuns.Duration, Owner: owner}
 	wg.Add(1)
 	go func() { defer wg.Done(); sweeper.Run(workCtx) }()
+
+	wg.Add(1)
+	go func() { defer wg.Done(); s.checkPrivileges(workCtx) }()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(l) }()
@@ -291,8 +329,56 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 	return err
 }
 
+// compiler is how the workers compile a pull request's project: in a
+// child process of this binary, unless compile.in_process says otherwise.
+func (s *server) compiler() bot.Compiler {
+	if s.cfg.Compile.InProcess {
+		return nil
+	}
+	if s.sandbox == nil {
+		s.sandbox = &sandbox.Compiler{Memory: int64(s.cfg.Compile.MemoryMB) << 20, Timeout: s.cfg.Compile.Timeout.Duration}
+	}
+	return bot.ChildCompiler{Sandbox: s.sandbox}
+}
+
+// checkPrivileges warns, once at start, of each checks role that can write
+// more than its environments: production, above all. A pull request's
+// models run as that role before anyone approved them.
+func (s *server) checkPrivileges(ctx context.Context) {
+	names := map[string]bool{s.cfg.Warehouse.Env(config.PurposeChecks): true}
+	for _, w := range s.cfg.Repositories {
+		names[w.Env(config.PurposeChecks)] = true
+	}
+	for name := range names {
+		dsn := s.getenv(name)
+		if dsn == "" {
+			continue // the jobs that need it say so
+		}
+		checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		w, err := s.connect.Open(checkCtx, dsn)
+		var what []string
+		if err == nil {
+			what, err = bot.WritableBeyondEnvironments(checkCtx, w)
+		}
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.logger.Warn("could not tell what the checks' warehouse role can write", "dsn_env", name, "err", err)
+		case len(what) > 0:
+			s.logger.Warn("the checks' warehouse role can write beyond its environments, production included: a pull request's models could change it before anyone approved them. "+
+				"Give the checks a least-privilege role (checks_dsn_env; README, \"A least-privilege role for the checks\")",
+				"dsn_env", name, "can_write", what)
+		default:
+			s.logger.Info("the checks' warehouse role writes only its environments", "dsn_env", name)
+		}
+	}
+}
+
 // Close releases the store and the warehouses.
 func (s *server) Close() {
+	if s.sandbox != nil {
+		s.sandbox.Close()
+	}
 	_ = s.connect.Close()
 	if err := s.store.Close(); err != nil && !strings.Contains(err.Error(), "closed") {
 		s.logger.Warn("close the store", "err", err)

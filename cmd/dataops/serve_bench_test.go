@@ -107,8 +107,15 @@ func sendLoad(base string, deliveries []loadDelivery, inflight int) loadResult {
 // loadPayloads makes the load: half pull_request.synchronize deliveries
 // over 100 pull requests, each with a new head, and half /dataops
 // commands (issue_comment), plus 200 redeliveries (see withRedeliveries).
+// The commands are /dataops plan, which the intake pins to its pull
+// request's head by reading it from GitHub; DATAOPS_BENCH_COMMAND=help
+// sends /dataops help, which it does not.
 func loadPayloads(t testing.TB, seed uint64) []loadDelivery {
 	t.Helper()
+	command := "/dataops plan"
+	if os.Getenv("DATAOPS_BENCH_COMMAND") == "help" {
+		command = "/dataops help"
+	}
 	synchronize := readPayload(t, "pull_request.synchronize.json")
 	comment := readPayload(t, "issue_comment.created.on_pull_request.json")
 	unique := make([]loadDelivery, 0, loadUnique)
@@ -127,7 +134,7 @@ func loadPayloads(t testing.TB, seed uint64) []loadDelivery {
 			event, p = "issue_comment", deepCopyJSON(t, comment)
 			p["issue"].(map[string]any)["number"] = pr
 			c := p["comment"].(map[string]any)
-			c["id"], c["body"] = 1_000_000+i, "/dataops plan"
+			c["id"], c["body"] = 1_000_000+i, command
 		}
 		unique = append(unique, loadDelivery{id: id, event: event, body: marshal(t, p)})
 	}
@@ -168,13 +175,21 @@ func marshal(t testing.TB, v any) []byte {
 	return data
 }
 
-var benchKey = sync.OnceValues(func() ([]byte, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), nil
+var benchKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
 })
+
+// loadGitHub is the GitHub the intake reads the load's pull requests from:
+// a command is pinned to its pull request's head when it arrives.
+func loadGitHub(b *testing.B, key *rsa.PrivateKey) *githubtest.Server {
+	gh := githubtest.NewServer(b)
+	gh.SetApp(botAppID, botInstallation, &key.PublicKey)
+	for pr := 1; pr <= 100; pr++ {
+		gh.AddPullRequest(botRepo, githubtest.PullRequest{Number: pr, Title: "load", Author: "octocat",
+			BaseRef: "main", BaseSHA: fmt.Sprintf("%040x", 0), HeadRef: fmt.Sprintf("load-%d", pr), HeadSHA: fmt.Sprintf("%040x", pr)})
+	}
+	return gh
+}
 
 // intakeServer starts a bot without workers on a fresh SQLite store in
 // dir: the queue keeps everything it is given, to be counted.
@@ -184,12 +199,15 @@ func intakeServer(b *testing.B, dir string) (*server, string, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	cfg := config.DefaultServe()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Store = filepath.Join(dir, "dataops.db")
 	cfg.Workers = 0
-	cfg.GitHub = &config.ServeGitHub{APIURL: "http://127.0.0.1:1/", AppID: botAppID, PrivateKeyEnv: "TEST_APP_KEY", WebhookSecretEnv: "TEST_WEBHOOK_SECRET"}
-	env := map[string]string{"TEST_APP_KEY": string(key), "TEST_WEBHOOK_SECRET": botSecret}
+	cfg.Allow = config.Allowlist{{Host: "github", Path: botRepo}}
+	cfg.GitHub = &config.ServeGitHub{APIURL: loadGitHub(b, key).APIURL(), AppID: botAppID, PrivateKeyEnv: "TEST_APP_KEY",
+		WebhookSecretEnv: "TEST_WEBHOOK_SECRET", RequestTimeout: config.Duration{Duration: config.DefaultRequestTimeout}}
+	env := map[string]string{"TEST_APP_KEY": string(keyPEM), "TEST_WEBHOOK_SECRET": botSecret}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(ctx, cfg, func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
@@ -213,8 +231,9 @@ func intakeServer(b *testing.B, dir string) (*server, string, func()) {
 // memoryAcceptor dedupes in memory and stores nothing: the baseline
 // intake, identical but for the durable store.
 type memoryAcceptor struct {
-	mu   sync.Mutex
-	seen map[string]bool
+	mu     sync.Mutex
+	seen   map[string]bool
+	pinned int // commands pinned to their pull request's head
 }
 
 func (m *memoryAcceptor) Accept(ctx context.Context, d store.Delivery, job store.Job) (bool, error) {
@@ -224,6 +243,9 @@ func (m *memoryAcceptor) Accept(ctx context.Context, d store.Delivery, job store
 		return true, nil
 	}
 	m.seen[d.Host+"/"+d.ID] = true
+	if job.Event == "issue_comment" && job.PinnedHead == fmt.Sprintf("%040x", job.PR) {
+		m.pinned++
+	}
 	return false, nil
 }
 
@@ -285,8 +307,9 @@ func BenchmarkServeIntake(b *testing.B) {
 						check = func(res loadResult) {
 							checkAnswers(b, res)
 							if intake == "memory" {
-								if len(mem.seen) != loadUnique {
-									b.Fatalf("memory intake saw %d deliveries, want %d", len(mem.seen), loadUnique)
+								if wantPinned := loadUnique / 2; len(mem.seen) != loadUnique || (mem.pinned != wantPinned && os.Getenv("DATAOPS_BENCH_COMMAND") != "help") {
+									b.Fatalf("memory intake saw %d deliveries (%d commands pinned to their head), want %d (%d)",
+										len(mem.seen), mem.pinned, loadUnique, wantPinned)
 								}
 								return
 							}

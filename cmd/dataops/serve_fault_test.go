@@ -83,6 +83,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 store: %s
 workers: 1
 visibility_timeout: 3s
+allow: [acme/shop]
 github:
   api_url: %s/
   app_id: %d
@@ -171,16 +172,43 @@ github:
 	}
 }
 
-// buildDataops builds the binary from this package's sources, without
-// debug information: linking DuckDB's DWARF doubles the link's time.
+// buildDataops builds the binary from this package's sources, once per
+// test process, without debug information: linking DuckDB's DWARF doubles
+// the link's time, and each link takes a minute.
 func buildDataops(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "dataops")
-	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "dataops-test-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		built.path = filepath.Join(dir, "dataops")
+		cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", built.path, ".")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.path
+}
+
+// built is the binary buildDataops made; TestMain removes it.
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // freePort returns a port nothing listens on now, for a server that must

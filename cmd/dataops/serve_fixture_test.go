@@ -117,6 +117,7 @@ func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML 
 	f.cfg.Store = filepath.Join(t.TempDir(), "dataops.db")
 	f.cfg.Workers = 1
 	f.cfg.VisibilityTimeout = config.Duration{Duration: 3 * time.Second}
+	f.cfg.Allow = config.Allowlist{{Host: "github", Path: botRepo}}
 	f.cfg.GitHub = &config.ServeGitHub{APIURL: f.gh.APIURL(), AppID: botAppID, PrivateKeyEnv: "TEST_APP_KEY",
 		WebhookSecretEnv: "TEST_WEBHOOK_SECRET"}
 	f.env = map[string]string{"TEST_APP_KEY": string(f.keyPEM), "TEST_WEBHOOK_SECRET": botSecret, "DATAOPS_WAREHOUSE_DSN": dsn}

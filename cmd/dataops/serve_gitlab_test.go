@@ -79,6 +79,9 @@ func TestServeGitLab(t *testing.T) {
 	gl.AddMember(gitlabtest.Member{User: reporter, AccessLevel: 20})
 
 	f.cfg.GitHub = nil
+	// The fixture's GitHub repository stays allowed: schemaExists asks the
+	// warehouse through it.
+	f.cfg.Allow = append(f.cfg.Allow, config.RepoPattern{Host: "gitlab", Path: project.Path})
 	f.cfg.GitLab = &config.ServeGitLab{APIURL: gl.BaseURL(), TokenEnv: "TEST_GITLAB_TOKEN", WebhookSecretEnv: "TEST_GITLAB_SECRET", BotUser: "dataops-bot"}
 	f.env["TEST_GITLAB_TOKEN"], f.env["TEST_GITLAB_SECRET"] = gitlabtest.DefaultToken, gitlabSecret
 	b := f.start(t)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
@@ -12,7 +13,7 @@ import (
 // relationsOf lists the relations of a schema through the bot's connection.
 func relationsOf(t *testing.T, b *runningBot, schema string) string {
 	t.Helper()
-	w, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo)
+	w, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
 	if err != nil {
 		t.Fatal(err)
 	}

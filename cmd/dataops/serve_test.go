@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dataops-dev/dataops/bot"
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/scm/githubtest"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
@@ -22,13 +26,22 @@ var botEngines = []struct {
 	{"postgres", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.PostgresDatabase(t) }},
 }
 
-// schemaExists asks the bot's own connection to the warehouse.
-func schemaExists(t *testing.T, b *runningBot, schema string) bool {
+// servedWarehouse is the bot's own connection to the warehouse of the
+// first repository it serves (a DuckDB file opens once per process).
+func servedWarehouse(t *testing.T, b *runningBot) warehouse.Warehouse {
 	t.Helper()
-	w, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo)
+	served := b.srv.cfg.Allow[0]
+	w, err := b.srv.connect.Warehouse(context.Background(), served.Host, served.Path, config.PurposeChecks)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w
+}
+
+// schemaExists asks the bot's own connection to the warehouse.
+func schemaExists(t *testing.T, b *runningBot, schema string) bool {
+	t.Helper()
+	w := servedWarehouse(t, b)
 	rows, err := w.Query(context.Background(), "select count(*) from information_schema.schemata where schema_name = "+w.Dialect().Placeholder(1), schema)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +52,7 @@ func schemaExists(t *testing.T, b *runningBot, schema string) bool {
 // columnsOf lists a relation's columns through the bot's connection.
 func columnsOf(t *testing.T, b *runningBot, schema, name string) string {
 	t.Helper()
-	w, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo)
+	w, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
 	cols, err := w.Columns(context.Background(), warehouse.Relation{Schema: schema, Name: name})
 	if err != nil {
 		return "error: " + err.Error()
@@ -116,7 +129,7 @@ func TestServeEndToEnd(t *testing.T) {
 			_, _ = f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops deploy"))
 			waitFor(t, "the deploy", func() bool { return hasColumn(columnsOf(t, b, "main", "fct_orders"), "card_amount") })
 			waitFor(t, "the deploy comment", func() bool {
-				d := f.commentsWith("<!-- dataops:deploy -->")
+				d := f.commentsWith(bot.ReplyMarker)
 				return len(d) == 1 && strings.Contains(d[0].Body, "Deployed")
 			})
 			deployComment := lastComment(f, "/dataops deploy")
@@ -421,7 +434,7 @@ func TestServeDeployWaitsForRunningDeploy(t *testing.T) {
 	}
 	f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops deploy"))
 	waitFor(t, "the pull request told", func() bool {
-		d := f.commentsWith("<!-- dataops:deploy -->")
+		d := f.commentsWith(bot.ReplyMarker)
 		return len(d) == 1 && strings.Contains(d[0].Body, "Another deploy of this repository is running")
 	})
 	if hasColumn(columnsOf(t, b, "main", "fct_orders"), "card_amount") {
@@ -432,7 +445,7 @@ func TestServeDeployWaitsForRunningDeploy(t *testing.T) {
 	}
 	waitFor(t, "the deploy after the other", func() bool { return hasColumn(columnsOf(t, b, "main", "fct_orders"), "card_amount") })
 	waitFor(t, "the deploy comment", func() bool {
-		d := f.commentsWith("<!-- dataops:deploy -->")
+		d := f.commentsWith(bot.ReplyMarker)
 		return len(d) == 1 && strings.Contains(d[0].Body, "Deployed")
 	})
 }
@@ -529,6 +542,53 @@ func TestServeUnreachableWarehouse(t *testing.T) {
 	}
 }
 
+// TestServeMasksPasswordsWithSpecialCharacters: a DSN whose password
+// holds #, ? or @ raw (as people paste them) is masked whole wherever the
+// bot shows it: the pull request's comment and the log.
+func TestServeMasksPasswordsWithSpecialCharacters(t *testing.T) {
+	for name, password := range map[string]string{"hash": "hunter#two2", "question mark": "hunter?two2", "at, slash and hash": "hunt@r/two2#x"} {
+		t.Run(name, func(t *testing.T) {
+			w, dsn := warehousetest.DuckDBFile(t)
+			f := newBotFixture(t, w, dsn, "")
+			f.env["DATAOPS_WAREHOUSE_DSN"] = fmt.Sprintf("postgres://dataops:%s@127.0.0.1:%d/analytics?connect_timeout=2", password, envClosedPort(t))
+			b := f.start(t)
+			// A writer's command opens the warehouse (a stranger's no longer
+			// does).
+			f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops rerun"))
+			waitFor(t, "the warning", func() bool {
+				r := f.commentsWith(bot.ReplyMarker)
+				return len(r) == 1 && strings.Contains(r[0].Body, "could not reach the warehouse")
+			})
+			waitFor(t, "the failure logged", func() bool { return len(b.logs.Lines("will be retried")) > 0 })
+			said := f.commentsWith(bot.ReplyMarker)[0].Body + b.logs.String()
+			for _, part := range []string{"hunter", "two2"} {
+				if strings.Contains(said, part) {
+					t.Errorf("%q of the password reached the comment or the log:\n%s", part, said)
+				}
+			}
+		})
+	}
+}
+
+// TestServeRefusesOversizedSources: a pull request whose archive holds a
+// seed larger than dataops reads of one file fails its checks with that
+// reason, and the bot goes on serving.
+func TestServeRefusesOversizedSources(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	f.push(t, "seeds/raw_events.csv", "id,kind\n"+strings.Repeat("1,click\n", 17<<20/8))
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+	if got := f.checks(f.headSHA); got["dataops/compile"] != "completed/failure" || got["dataops/gate"] != "completed/failure" {
+		t.Errorf("checks %v, want compile and gate failed", got)
+	}
+	if said := checksSaid(f, f.headSHA); !strings.Contains(said, "seeds/raw_events.csv is 17.0 MiB, more than the 16 MiB dataops reads of one file") {
+		t.Errorf("the checks do not say which file is too large:\n%s", said)
+	}
+	askHelp(t, f, b, "the help after the refusal")
+}
+
 // TestServeModelsCannotReadTheBotsSecrets: env_var() in a pull request's
 // model sees only DBT_ variables in the bot, whose own environment holds
 // its secrets.
@@ -543,7 +603,7 @@ func TestServeModelsCannotReadTheBotsSecrets(t *testing.T) {
 	b := f.start(t)
 	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
 	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
-	wh, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo)
+	wh, _ := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
 	rows, err := wh.Query(context.Background(), `select secret, dbt_secret, region from "pr_7"."env_probe"`)
 	if err != nil {
 		t.Fatalf("%v (checks %v)", err, f.checks(f.headSHA))
@@ -578,6 +638,110 @@ func TestServeModelsCannotReadFiles(t *testing.T) {
 	}
 }
 
+// askHelp comments /dataops help and waits for its answer: the bot still
+// serves, and its worker is free.
+func askHelp(t *testing.T, f *botFixture, b *runningBot, what string) {
+	t.Helper()
+	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops help"))
+	waitFor(t, what, func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "Comment one of these")
+	})
+}
+
+// checksSaid is everything the checks on sha said: titles, summaries and
+// annotations.
+func checksSaid(f *botFixture, sha string) string {
+	var b strings.Builder
+	for _, run := range f.gh.CheckRuns(botRepo) {
+		if run.HeadSHA != sha {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\n%s\n", run.Name, run.Title, run.Summary)
+		for _, a := range run.Annotations {
+			fmt.Fprintf(&b, "  %s:%d %s\n", a.Path, a.StartLine, a.Message)
+		}
+	}
+	return b.String()
+}
+
+// TestServeDuckDBLockedDown: a pull request's models and hooks try what
+// DuckDB allows past enable_external_access: profiling written over the
+// warehouse's own file (which destroyed production before), reading that
+// file, DuckDB's logging, a setting. Each is refused in the checks;
+// production is intact, the warehouse still answers, and no file appears
+// beside it.
+func TestServeDuckDBLockedDown(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	path := strings.TrimPrefix(dsn, "duckdb://")
+	f := newBotFixture(t, w, dsn, "")
+	f.push(t, "models/marts/probe_profile.sql", `{{ config(post_hook="SET profiling_output = '`+path+`'; PRAGMA enable_profiling = 'json'") }}
+select 1 as x
+`)
+	f.push(t, "models/marts/probe_file.sql", "select content from read_blob('"+path+"')\n")
+	f.push(t, "models/marts/probe_logging.sql", "{{ config(pre_hook=\"CALL enable_logging(storage = 'file', storage_path = '"+filepath.Dir(path)+"')\") }}\nselect 2 as x\n")
+	f.push(t, "models/marts/probe_setting.sql", "{{ config(pre_hook='SET temp_directory = \\'"+filepath.Dir(path)+"\\'') }}\nselect 3 as x\n")
+	b := f.start(t)
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+	said := checksSaid(f, f.headSHA)
+	if got := f.checks(f.headSHA); got["dataops/build"] != "completed/failure" && got["dataops/dry-run"] != "completed/failure" {
+		t.Errorf("checks %v, want the build failed:\n%s", got, said)
+	}
+	for _, want := range []string{"the configuration has been locked", "read_blob is not available", "enable_logging is not available"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("the checks do not say %q:\n%s", want, said)
+		}
+	}
+	wh, err := b.srv.connect.Warehouse(context.Background(), "github", botRepo, config.PurposeChecks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := wh.Query(context.Background(), `select count(*) from "main"."fct_orders"`)
+	if err != nil || fmt.Sprint(rows.Values[0][0]) == "0" {
+		t.Errorf("production after the pull request: %v %v", rows, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	for _, e := range entries {
+		if e.Name() != "test.duckdb" && e.Name() != "test.duckdb.wal" {
+			t.Errorf("a file appeared beside the warehouse: %s", e.Name())
+		}
+	}
+}
+
+// TestServeStatementTimeout: a model that sleeps (PostgreSQL) or computes
+// for far longer than warehouse.statement_timeout (DuckDB) is stopped at
+// it, and its check says so; the worker is free again.
+func TestServeStatementTimeout(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		open  func(t *testing.T) (warehouse.Warehouse, string)
+		model string
+	}{
+		{"postgres", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.PostgresDatabase(t) }, "select 1 as slept from pg_sleep(60)\n"},
+		{"duckdb", func(t *testing.T) (warehouse.Warehouse, string) { return warehousetest.DuckDBFile(t) },
+			"select sum(a.range * b.range) as n from range(100000000) a, range(100000000) b\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w, dsn := c.open(t)
+			f := newBotFixture(t, w, dsn, "")
+			f.cfg.Warehouse.StatementTimeout = config.Duration{Duration: 2 * time.Second}
+			f.push(t, "models/marts/slow.sql", c.model)
+			b := f.start(t)
+			f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+			waitFor(t, "the gate", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+			said := checksSaid(f, f.headSHA)
+			if got := f.checks(f.headSHA); got["dataops/build"] != "completed/failure" {
+				t.Errorf("checks %v, want the build failed:\n%s", got, said)
+			}
+			if !strings.Contains(said, "stopped after 2s, the statement timeout") {
+				t.Errorf("the checks do not say the statement timed out:\n%s", said)
+			}
+			askHelp(t, f, b, "the worker free again")
+		})
+	}
+}
+
 // TestServeReadsConfigOncePerBase: commands on a pull request whose base
 // did not move read dataops.yml from the base's archive once.
 func TestServeReadsConfigOncePerBase(t *testing.T) {
@@ -596,5 +760,52 @@ func TestServeReadsConfigOncePerBase(t *testing.T) {
 	}
 	if downloads != 1 {
 		t.Errorf("the base archive was downloaded %d times for three commands, want once", downloads)
+	}
+}
+
+// TestServeIgnoresUnlistedRepository: the App is installed on a repository
+// serve.yml does not name. Its pull request is answered and ignored with a
+// log line, and creates nothing anywhere: no job, no request to GitHub
+// about it, no check, no comment, no environment in the default warehouse.
+func TestServeIgnoresUnlistedRepository(t *testing.T) {
+	const other = "acme/other"
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newBotFixture(t, w, dsn, "")
+	// GitHub would serve the other repository's pull request and code.
+	f.gh.AddPullRequest(other, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
+		BaseRef: "main", BaseSHA: f.baseSHA, HeadRef: "card-amount", HeadSHA: f.headSHA})
+	b := f.start(t)
+	opened := f.payload(t, "pull_request.opened.json", func(p map[string]any) {
+		p["repository"].(map[string]any)["full_name"] = other
+		pr := p["pull_request"].(map[string]any)
+		pr["base"].(map[string]any)["repo"].(map[string]any)["full_name"] = other
+		pr["head"].(map[string]any)["repo"].(map[string]any)["full_name"] = other
+	})
+	status, body := f.send(t, b, "pull_request", opened)
+	if status != http.StatusAccepted || !strings.Contains(body, "ignored") || !strings.Contains(body, "does not serve acme/other") {
+		t.Errorf("delivery from %s: %d %s, want 202 ignored", other, status, body)
+	}
+	if lines := b.logs.Lines(`"repo":"acme/other"`); len(lines) != 1 || !strings.Contains(lines[0], "not served") {
+		t.Errorf("log lines about %s: %q, want one saying it is not served", other, lines)
+	}
+	// A served delivery afterwards runs to its end: the bot was not idle.
+	askHelp(t, f, b, "the served command")
+
+	if st, err := b.srv.store.Stats(context.Background()); err != nil || st.Queued+st.Running+st.Delayed+st.Dead != 0 {
+		t.Errorf("queue: %+v %v", st, err)
+	}
+	for _, r := range f.gh.Requests() {
+		if strings.Contains(r.Path, other) {
+			t.Errorf("a request about %s: %s %s", other, r.Method, r.Path)
+		}
+	}
+	if runs := f.gh.CheckRuns(other); len(runs) != 0 {
+		t.Errorf("%d check runs on %s", len(runs), other)
+	}
+	if n := len(f.gh.Comments(other, 7)); n != 0 {
+		t.Errorf("%d comments on %s#7", n, other)
+	}
+	if schemaExists(t, b, "pr_7") {
+		t.Error("an environment was created for the unlisted repository")
 	}
 }

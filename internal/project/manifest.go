@@ -23,6 +23,8 @@ type Manifest struct {
 	// namer places a node for another target than the compile's (the
 	// project's generate_*_name macros, when it has them).
 	namer func(n *Node, t Target) Relation
+	// placeIn are the targets PlaceIn named, for MarshalBinary.
+	placeIn []Target
 
 	// cycles found by buildGraph, each a list of node ids
 	cycles [][]string

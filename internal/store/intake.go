@@ -28,6 +28,9 @@ type Job struct {
 	PR         int    `json:"pr,omitempty"`
 	HeadSHA    string `json:"head_sha,omitempty"`
 	DeliveryID string `json:"delivery_id,omitempty"`
+	// PinnedHead is, for a command, the pull request's head when it was
+	// given (bot.Event.Pinned), read at intake when the payload lacks it.
+	PinnedHead string `json:"pinned_head,omitempty"`
 	// Body is the delivery's payload, JSON: kept as it is in the queue's
 	// message (a []byte would be base64, a third bigger).
 	Body json.RawMessage `json:"body,omitempty"`
@@ -41,6 +44,9 @@ type envelope struct {
 	// crash or an expired visibility timeout) and then retried.
 	Failures  int    `json:"failures,omitempty"`
 	LastError string `json:"last_error,omitempty"`
+	// Crashes counts the attempts that started and never ended (their
+	// worker died), carried across retries and postponements.
+	Crashes int `json:"crashes,omitempty"`
 }
 
 // Accept records a delivery and enqueues its job in one transaction, so that

@@ -23,6 +23,14 @@ type Received struct {
 	Attempt int
 	// LastError is the error the previous attempt ended with, if any.
 	LastError string
+	// Crashes counts the earlier attempts that started and never ended:
+	// their worker died (SIGKILL, a fatal error such as running out of
+	// memory or stack) or stopped renewing the job.
+	Crashes int
+	// Dead, when set, says why Receive dead-lettered the job instead of
+	// handing it out (too many crashes or interruptions): it is no longer
+	// in the queue, and the worker only tells its pull request.
+	Dead string
 
 	received int // goqite's receive count when this worker got the job: its claim
 	failures int
@@ -34,13 +42,10 @@ type Received struct {
 // working on it; whoever holds it now reports it.
 var ErrLost = errors.New("job no longer held by this worker (its visibility timeout expired, or it was finished)")
 
-// maxDeadPerReceive bounds how many exhausted jobs one Receive dead-letters
-// before giving up the turn.
-const maxDeadPerReceive = 32
-
 // Receive takes the next job, or returns nil, nil when none is ready. A job
-// interrupted MaxAttempts times (its worker crashed, or let the visibility
-// timeout expire) is dead-lettered here instead of being run again.
+// interrupted MaxAttempts times, or whose worker died MaxCrashes times, is
+// dead-lettered here instead of being run again, and returned with Dead
+// saying why.
 func (s *Store) Receive(ctx context.Context) (*Received, error) {
 	var got *Received
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -56,7 +61,7 @@ func (s *Store) Receive(ctx context.Context) (*Received, error) {
 				return err
 			}
 		}
-		for range maxDeadPerReceive {
+		for {
 			m, err := s.queue.ReceiveTx(ctx, tx)
 			if err != nil || m == nil {
 				return err
@@ -67,26 +72,37 @@ func (s *Store) Receive(ctx context.Context) (*Received, error) {
 			}
 			var env envelope
 			if err := json.Unmarshal(m.Body, &env); err != nil {
+				// Nobody to tell: the job names no pull request.
 				if err := s.deadLetterTx(ctx, tx, string(m.ID), m.Body, received, "undecodable job: "+err.Error()); err != nil {
 					return err
 				}
 				continue
 			}
 			attempt := env.Failures + received
+			// An attempt is started by a receive and ended by Done, Retry,
+			// Postpone, Release or Fail, each of which replaces the message:
+			// every receive of this message before this one never ended.
+			crashes := env.Crashes + received - 1
+			if crashes >= s.opts.MaxCrashes {
+				reason := fmt.Sprintf("its worker died %d times while running it (killed, or a fatal error such as running out of memory or stack): not run again", crashes)
+				if env.LastError != "" {
+					reason += "; last error: " + env.LastError
+				}
+				got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt - 1, LastError: env.LastError, Crashes: crashes, Dead: reason}
+				return s.deadLetterTx(ctx, tx, string(m.ID), m.Body, attempt-1, reason)
+			}
 			if attempt > s.opts.MaxAttempts {
 				reason := fmt.Sprintf("interrupted %d times (crash or visibility timeout)", received-1)
 				if env.LastError != "" {
 					reason += "; last error: " + env.LastError
 				}
-				if err := s.deadLetterTx(ctx, tx, string(m.ID), m.Body, attempt-1, reason); err != nil {
-					return err
-				}
-				continue
+				got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt - 1, LastError: env.LastError, Crashes: crashes, Dead: reason}
+				return s.deadLetterTx(ctx, tx, string(m.ID), m.Body, attempt-1, reason)
 			}
-			got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt, LastError: env.LastError, received: received, failures: env.Failures}
+			got = &Received{Job: env.Job, ID: string(m.ID), Attempt: attempt, LastError: env.LastError, Crashes: crashes,
+				received: received, failures: env.Failures}
 			return nil
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("receive job: %w", err)
@@ -157,7 +173,7 @@ func (s *Store) Retry(ctx context.Context, r *Received, cause error) error {
 		if err := s.claim(ctx, tx, r); err != nil {
 			return err
 		}
-		env := envelope{Job: r.Job, Failures: r.Attempt, LastError: msg}
+		env := envelope{Job: r.Job, Failures: r.Attempt, LastError: msg, Crashes: r.Crashes}
 		body, err := json.Marshal(env)
 		if err != nil {
 			return err
@@ -185,7 +201,7 @@ func (s *Store) Postpone(ctx context.Context, r *Received, delay time.Duration) 
 			return err
 		}
 		// Earlier interruptions stay counted; this receive does not.
-		env := envelope{Job: r.Job, Failures: r.Attempt - 1, LastError: r.LastError}
+		env := envelope{Job: r.Job, Failures: r.Attempt - 1, LastError: r.LastError, Crashes: r.Crashes}
 		body, err := json.Marshal(env)
 		if err != nil {
 			return err
@@ -194,6 +210,35 @@ func (s *Store) Postpone(ctx context.Context, r *Received, delay time.Duration) 
 	})
 	if err != nil {
 		return fmt.Errorf("postpone job %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Release hands a job back at once, without counting the attempt: the
+// worker is stopping (SIGTERM) in the middle of it. Left to its visibility
+// timeout instead, the attempt would count as a crash.
+func (s *Store) Release(ctx context.Context, r *Received) error {
+	return s.Postpone(ctx, r, 0)
+}
+
+// Fail ends a job that cannot succeed, whatever it is retried: a
+// permanent error (a commit that does not exist, an event without an
+// installation, a bad configuration). It is dead-lettered at once with
+// reason, for an operator to read.
+func (s *Store) Fail(ctx context.Context, r *Received, reason string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.claim(ctx, tx, r); err != nil {
+			return err
+		}
+		env := envelope{Job: r.Job, Failures: r.Attempt, LastError: reason, Crashes: r.Crashes}
+		body, err := json.Marshal(env)
+		if err != nil {
+			return err
+		}
+		return s.deadLetterTx(ctx, tx, r.ID, body, r.Attempt, "permanent: "+reason)
+	})
+	if err != nil {
+		return fmt.Errorf("fail job %s: %w", r.ID, err)
 	}
 	return nil
 }

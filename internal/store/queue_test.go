@@ -165,12 +165,12 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	}
 }
 
-// A job that keeps crashing its worker is not retried forever: the
-// interruptions count as attempts.
+// Interruptions count as attempts too (here more crashes are allowed than
+// attempts).
 func TestInterruptionsDeadLetter(t *testing.T) {
 	eachEngine(t, func(t *testing.T, url string) {
 		const timeout = 300 * time.Millisecond
-		s := open(t, url, Options{MaxAttempts: 2, VisibilityTimeout: timeout})
+		s := open(t, url, Options{MaxAttempts: 2, MaxCrashes: 3, VisibilityTimeout: timeout})
 		mustAccept(t, s, delivery("d-1"), prJob("acme/shop", 7, "aaa"))
 		if r := mustReceive(t, s); r.Attempt != 1 {
 			t.Fatalf("Attempt = %d, want 1", r.Attempt)
@@ -179,6 +179,9 @@ func TestInterruptionsDeadLetter(t *testing.T) {
 			t.Fatalf("Attempt = %d, want 2", r.Attempt)
 		}
 		time.Sleep(timeout + 100*time.Millisecond)
+		if r := mustReceive(t, s); !strings.Contains(r.Dead, "interrupted 2 times") || r.Attempt != 2 {
+			t.Errorf("the exhausted job is handed out once as dead (%q, attempt %d), for its pull request to be told", r.Dead, r.Attempt)
+		}
 		mustReceiveNothing(t, s)
 		if st := mustStats(t, s); st != (Stats{Dead: 1}) {
 			t.Errorf("%+v, want Dead 1 only", st)
@@ -303,6 +306,87 @@ func TestConcurrentReceiversExactlyOnce(t *testing.T) {
 		}
 		if st := mustStats(t, stores[0]); st != (Stats{}) {
 			t.Errorf("after draining: %+v, want all zero", st)
+		}
+	})
+}
+
+// A job that killed its worker twice (the process died mid-job: SIGKILL,
+// a fatal error) is dead-lettered with that reason, however many attempts
+// it has left; the count survives a retry in between.
+func TestCrashesDeadLetter(t *testing.T) {
+	eachEngine(t, func(t *testing.T, url string) {
+		const timeout = 300 * time.Millisecond
+		s := open(t, url, Options{MaxAttempts: 5, VisibilityTimeout: timeout, RetryBackoff: time.Millisecond})
+		ctx := testContext(t)
+		mustAccept(t, s, delivery("d-1"), prJob("acme/shop", 7, "aaa"))
+		_ = mustReceive(t, s) // started, never ended: the first crash
+		r := receiveWithin(t, s, 5*time.Second)
+		if r.Attempt != 2 || r.Crashes != 1 {
+			t.Fatalf("after one crash: attempt %d, crashes %d; want 2 and 1", r.Attempt, r.Crashes)
+		}
+		// An ordinary failure in between keeps the count.
+		if err := s.Retry(ctx, r, errors.New("502 from GitHub")); err != nil {
+			t.Fatal(err)
+		}
+		r = receiveWithin(t, s, 5*time.Second)
+		if r.Attempt != 3 || r.Crashes != 1 {
+			t.Fatalf("after a retry: attempt %d, crashes %d; want 3 and 1", r.Attempt, r.Crashes)
+		}
+		// The second crash: the next receive dead-letters it, and hands it
+		// out once so that its pull request is told.
+		time.Sleep(timeout + 100*time.Millisecond)
+		if r := mustReceive(t, s); !strings.Contains(r.Dead, "its worker died 2 times") || r.Job.DeliveryID != "d-1" {
+			t.Errorf("received %+v, want d-1 dead after two crashes", r)
+		}
+		mustReceiveNothing(t, s)
+		if st := mustStats(t, s); st != (Stats{Dead: 1}) {
+			t.Errorf("%+v, want Dead 1 only", st)
+		}
+		dead, err := s.DeadLetters(ctx, 10)
+		if err != nil || len(dead) != 1 || !strings.Contains(dead[0].LastError, "its worker died 2 times while running it") ||
+			!strings.Contains(dead[0].LastError, "502 from GitHub") {
+			t.Errorf("DeadLetters = %+v, %v; want one that killed its worker twice", dead, err)
+		}
+	})
+}
+
+// A worker that stops (a deploy's SIGTERM) hands its job back at once:
+// that is not a crash, nor an attempt.
+func TestReleaseIsNotACrash(t *testing.T) {
+	eachEngine(t, func(t *testing.T, url string) {
+		s := open(t, url, Options{MaxAttempts: 5, VisibilityTimeout: time.Minute})
+		ctx := testContext(t)
+		mustAccept(t, s, delivery("d-1"), prJob("acme/shop", 7, "aaa"))
+		for range 4 {
+			r := mustReceive(t, s)
+			if r.Attempt != 1 || r.Crashes != 0 {
+				t.Fatalf("after releases: attempt %d, crashes %d; want 1 and 0", r.Attempt, r.Crashes)
+			}
+			if err := s.Release(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// Fail dead-letters a job at once with its reason: a permanent error is
+// not retried.
+func TestFailDeadLettersAtOnce(t *testing.T) {
+	eachEngine(t, func(t *testing.T, url string) {
+		s := open(t, url, Options{MaxAttempts: 5, VisibilityTimeout: time.Minute})
+		ctx := testContext(t)
+		mustAccept(t, s, delivery("d-1"), prJob("acme/shop", 7, "aaa"))
+		r := mustReceive(t, s)
+		if err := s.Fail(ctx, r, "the base commit cannot be downloaded (404)"); err != nil {
+			t.Fatal(err)
+		}
+		mustReceiveNothing(t, s)
+		dead, err := s.DeadLetters(ctx, 10)
+		if err != nil || len(dead) != 1 || dead[0].Attempts != 1 || dead[0].LastError != "permanent: the base commit cannot be downloaded (404)" {
+			t.Errorf("DeadLetters = %+v, %v", dead, err)
+		}
+		if err := s.Fail(ctx, r, "again"); !errors.Is(err, ErrLost) {
+			t.Errorf("Fail of a finished job: %v, want ErrLost", err)
 		}
 	})
 }

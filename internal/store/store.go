@@ -67,6 +67,12 @@ type Options struct {
 	RetryBackoff time.Duration
 	// MaxRetryBackoff caps the delay between attempts. Default 10 minutes.
 	MaxRetryBackoff time.Duration
+	// MaxCrashes is how many attempts of a job may die with their worker
+	// (the process killed, or a fatal error that no recover catches) before
+	// it is dead-lettered, however many attempts it has left: a job that
+	// kills its worker would otherwise kill every worker that takes it.
+	// Default 2.
+	MaxCrashes int
 }
 
 func (o Options) withDefaults() Options {
@@ -81,6 +87,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxRetryBackoff <= 0 {
 		o.MaxRetryBackoff = 10 * time.Minute
+	}
+	if o.MaxCrashes <= 0 {
+		o.MaxCrashes = 2
 	}
 	if o.MaxRetryBackoff < o.RetryBackoff {
 		o.MaxRetryBackoff = o.RetryBackoff

@@ -39,6 +39,15 @@
 // registry row left by a schema dropped by hand never vouches for a schema
 // someone re-creates under that name.
 //
+// # Code from pull requests
+//
+// OpenWith takes Options: a statement timeout (PostgreSQL's
+// statement_timeout; a deadline that interrupts DuckDB) and Untrusted, for
+// the bot, which runs pull requests' models and hooks. An untrusted DuckDB
+// runs without access to files, the network or extensions, with its
+// configuration locked and a check of each statement for what DuckDB 1.4
+// lets past the lock (see the duckdb package's lockdown.go).
+//
 // # Safety rules
 //
 // Identifiers are always quoted through the Dialect; values are always bind

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 var (
@@ -16,7 +17,18 @@ var (
 	ErrEnvironmentConflict = errors.New("schema is the environment of another pull request")
 	// ErrNotSelect: dry-run input was not a single SELECT.
 	ErrNotSelect = errors.New("expected a single SELECT statement")
+	// ErrStatementTimeout is wrapped by the error of a statement stopped at
+	// the statement timeout (Options.StatementTimeout).
+	ErrStatementTimeout = errors.New("statement timeout")
 )
+
+// TimeoutError is the error of a statement stopped after timeout, the
+// statement timeout; err is what the engine said.
+func TimeoutError(engine string, timeout time.Duration, query string, err error) error {
+	return &SQLError{Engine: engine, Query: query, Err: errors.Join(ErrStatementTimeout, err),
+		Message: fmt.Sprintf("the statement was stopped after %s, the statement timeout", timeout),
+		Hint:    "make it faster, or ask whoever runs dataops to raise its statement timeout (warehouse.statement_timeout in the bot's serve.yml)"}
+}
 
 // SQLError is an error reported by the engine for a statement.
 type SQLError struct {

@@ -6,10 +6,26 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Opener opens a warehouse for a DSN whose scheme it was registered for.
-type Opener func(ctx context.Context, dsn string) (Warehouse, error)
+type Opener func(ctx context.Context, dsn string, opts Options) (Warehouse, error)
+
+// Options say how a warehouse is opened. The zero value is for code the
+// user runs themselves (the CLI, the Action); the bot, which runs pull
+// requests' code, sets both.
+type Options struct {
+	// StatementTimeout bounds every statement (0: none). PostgreSQL stops
+	// it with statement_timeout; DuckDB is interrupted at the deadline.
+	StatementTimeout time.Duration
+	// Untrusted: the statements come from pull requests. DuckDB is then
+	// opened without access to files, the network and extensions, with its
+	// configuration locked, and refuses what would change the warehouse for
+	// everyone (see the duckdb package). PostgreSQL needs nothing more: what
+	// a role may do is the server's to decide.
+	Untrusted bool
+}
 
 var (
 	registryMu sync.RWMutex
@@ -43,6 +59,11 @@ func Schemes() []string {
 
 // Open connects to the warehouse named by dsn and checks that it answers.
 func Open(ctx context.Context, dsn string) (Warehouse, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, opts Options) (Warehouse, error) {
 	scheme, _, ok := strings.Cut(dsn, "://")
 	if !ok || scheme == "" {
 		return nil, fmt.Errorf("open warehouse %q: the DSN has no scheme: use %s", MaskDSN(dsn), supported())
@@ -53,7 +74,7 @@ func Open(ctx context.Context, dsn string) (Warehouse, error) {
 	if open == nil {
 		return nil, fmt.Errorf("open warehouse %s: unsupported scheme %q: use %s", MaskDSN(dsn), scheme, supported())
 	}
-	return open(ctx, dsn)
+	return open(ctx, dsn, opts)
 }
 
 func supported() string {

@@ -16,6 +16,8 @@ func (w *Warehouse) Columns(ctx context.Context, r warehouse.Relation) ([]wareho
 		WHERE table_catalog = current_database() AND lower(table_schema) = lower($1) AND lower(table_name) = lower($2)
 		ORDER BY ordinal_position`
 	rel := w.D.QuoteRelation(r)
+	ctx, cancel := w.Deadline(ctx)
+	defer cancel()
 	rows, err := w.DB.QueryContext(ctx, query, r.Schema, r.Name)
 	if err != nil {
 		return nil, fmt.Errorf("columns of %s: %w", rel, w.WrapError(err, query))
@@ -43,6 +45,8 @@ func (w *Warehouse) RelationExists(ctx context.Context, r warehouse.Relation) (b
 	const query = `SELECT count(*) FROM information_schema.tables
 		WHERE table_catalog = current_database() AND lower(table_schema) = lower($1) AND lower(table_name) = lower($2)`
 	var n int
+	ctx, cancel := w.Deadline(ctx)
+	defer cancel()
 	if err := w.DB.QueryRowContext(ctx, query, r.Schema, r.Name).Scan(&n); err != nil {
 		return false, fmt.Errorf("relation %s exists: %w", w.D.QuoteRelation(r), w.WrapError(err, query))
 	}

@@ -43,7 +43,9 @@ func (w *Warehouse) checkSelect(ctx context.Context, conn *sql.Conn, query strin
 	})
 }
 
-func (w *Warehouse) dryRun(ctx context.Context, what, selectSQL string, fn func(*sql.Conn) error) error {
+func (w *Warehouse) dryRun(ctx context.Context, what, selectSQL string, fn func(context.Context, *sql.Conn) error) error {
+	ctx, cancel := w.Deadline(ctx)
+	defer cancel()
 	conn, err := w.DB.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, w.WrapError(err, selectSQL))
@@ -52,7 +54,7 @@ func (w *Warehouse) dryRun(ctx context.Context, what, selectSQL string, fn func(
 	if err := w.checkSelect(ctx, conn, selectSQL); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := fn(conn); err != nil {
+	if err := fn(ctx, conn); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
@@ -61,7 +63,7 @@ func (w *Warehouse) dryRun(ctx context.Context, what, selectSQL string, fn func(
 // Explain returns DuckDB's physical plan. EXPLAIN without ANALYZE plans only.
 func (w *Warehouse) Explain(ctx context.Context, selectSQL string) (string, error) {
 	var plan strings.Builder
-	err := w.dryRun(ctx, "explain", selectSQL, func(conn *sql.Conn) error {
+	err := w.dryRun(ctx, "explain", selectSQL, func(ctx context.Context, conn *sql.Conn) error {
 		query := "EXPLAIN " + selectSQL
 		rows, err := conn.QueryContext(ctx, query)
 		if err != nil {
@@ -84,7 +86,7 @@ func (w *Warehouse) Explain(ctx context.Context, selectSQL string) (string, erro
 // result types without executing it.
 func (w *Warehouse) OutputColumns(ctx context.Context, selectSQL string) ([]warehouse.Column, error) {
 	var cols []warehouse.Column
-	err := w.dryRun(ctx, "output columns", selectSQL, func(conn *sql.Conn) error {
+	err := w.dryRun(ctx, "output columns", selectSQL, func(ctx context.Context, conn *sql.Conn) error {
 		query := "DESCRIBE " + selectSQL
 		rows, err := conn.QueryContext(ctx, query)
 		if err != nil {

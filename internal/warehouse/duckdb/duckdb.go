@@ -18,8 +18,8 @@ import (
 )
 
 func init() {
-	warehouse.Register("duckdb", func(ctx context.Context, dsn string) (warehouse.Warehouse, error) {
-		return Open(ctx, dsn)
+	warehouse.Register("duckdb", func(ctx context.Context, dsn string, opts warehouse.Options) (warehouse.Warehouse, error) {
+		return OpenWith(ctx, dsn, opts)
 	})
 }
 
@@ -59,13 +59,26 @@ var _ warehouse.Warehouse = (*Warehouse)(nil)
 
 // Open opens (creating if needed) the DuckDB database named by dsn.
 func Open(ctx context.Context, dsn string) (*Warehouse, error) {
+	return OpenWith(ctx, dsn, warehouse.Options{})
+}
+
+// OpenWith is Open with options: with Untrusted, the database is locked
+// down for statements from pull requests (see lockdown.go).
+func OpenWith(ctx context.Context, dsn string, opts warehouse.Options) (*Warehouse, error) {
 	const scheme = "duckdb://"
 	if len(dsn) < len(scheme) || !strings.EqualFold(dsn[:len(scheme)], scheme) {
 		return nil, fmt.Errorf("open duckdb %s: the DSN must start with duckdb://", warehouse.MaskDSN(dsn))
 	}
 	// What follows the scheme is go-duckdb's own DSN: a path ("" or
 	// ":memory:" for in-memory) and an optional ?query of DuckDB settings.
-	connector, err := duckdbdriver.NewConnector(dsn[len(scheme):], nil)
+	driverDSN := dsn[len(scheme):]
+	if opts.Untrusted {
+		var err error
+		if driverDSN, err = lockedDownDSN(driverDSN); err != nil {
+			return nil, fmt.Errorf("open duckdb %s: %w", warehouse.MaskDSN(dsn), err)
+		}
+	}
+	connector, err := duckdbdriver.NewConnector(driverDSN, nil)
 	if err != nil {
 		return nil, connectError(dsn, err)
 	}
@@ -75,7 +88,14 @@ func Open(ctx context.Context, dsn string) (*Warehouse, error) {
 		return nil, connectError(dsn, err)
 	}
 	w := &Warehouse{}
-	w.Base = sqlbase.Base{DB: db, D: Dialect{}, WrapError: wrapError, Markers: registry{w: &w.Base}}
+	w.Base = sqlbase.Base{DB: db, D: Dialect{}, WrapError: wrapError, Markers: registry{w: &w.Base}, Timeout: opts.StatementTimeout}
+	if opts.Untrusted {
+		if err := lockDown(ctx, db); err != nil {
+			db.Close()
+			return nil, connectError(dsn, err)
+		}
+		w.Check = refuseUnlocked
+	}
 	return w, nil
 }
 

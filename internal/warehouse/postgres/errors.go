@@ -29,6 +29,13 @@ func wrapError(err error, query string) error {
 	}
 }
 
+// isStatementTimeout tells the server's "canceling statement due to
+// statement timeout" (query_canceled, which a cancel request shares).
+func isStatementTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "57014" && strings.Contains(pe.Message, "statement timeout")
+}
+
 // connectError explains a failed connection: the cause in a few words and
 // the next thing to check. pgx's own messages never contain the password.
 func connectError(dsn string, cfg *pgx.ConnConfig, err error) error {

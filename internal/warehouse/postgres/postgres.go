@@ -17,7 +17,9 @@ import (
 )
 
 func init() {
-	open := func(ctx context.Context, dsn string) (warehouse.Warehouse, error) { return Open(ctx, dsn) }
+	open := func(ctx context.Context, dsn string, opts warehouse.Options) (warehouse.Warehouse, error) {
+		return OpenWith(ctx, dsn, opts)
+	}
 	warehouse.Register("postgres", open)
 	warehouse.Register("postgresql", open)
 }
@@ -57,6 +59,18 @@ const defaultConnectTimeout = 10 * time.Second
 // Open connects to PostgreSQL and checks the server answers and accepts the
 // credentials.
 func Open(ctx context.Context, dsn string) (*Warehouse, error) {
+	return OpenWith(ctx, dsn, warehouse.Options{})
+}
+
+// statementGrace is how long after the server's statement_timeout the
+// client gives up on a statement itself: the server's own error says more,
+// and the client's deadline is for a server that no longer answers.
+const statementGrace = 10 * time.Second
+
+// OpenWith is Open with options. A statement timeout becomes the session's
+// statement_timeout (unless the DSN sets one), so the server stops every
+// statement at it, those of a transaction included.
+func OpenWith(ctx context.Context, dsn string, opts warehouse.Options) (*Warehouse, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, &warehouse.ConnectError{
@@ -77,6 +91,10 @@ func Open(ctx context.Context, dsn string) (*Warehouse, error) {
 		// trip and is always right.
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
 	}
+	timeout := opts.StatementTimeout
+	if _, set := cfg.RuntimeParams["statement_timeout"]; !set && timeout > 0 {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
+	}
 	db := stdlib.OpenDB(*cfg)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -84,6 +102,15 @@ func Open(ctx context.Context, dsn string) (*Warehouse, error) {
 	}
 	w := &Warehouse{}
 	w.Base = sqlbase.Base{DB: db, D: Dialect{}, WrapError: wrapError, Markers: comments{w: &w.Base}}
+	if timeout > 0 {
+		w.WrapError = func(err error, query string) error {
+			if isStatementTimeout(err) {
+				return warehouse.TimeoutError("postgres", timeout, query, err)
+			}
+			return wrapError(err, query)
+		}
+		w.Timeout = timeout + statementGrace
+	}
 	return w, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
@@ -28,6 +29,51 @@ type Base struct {
 	// (or returns it unchanged when it is not an engine error).
 	WrapError func(err error, query string) error
 	Markers   MarkerStore
+	// Timeout, when set, is each statement's deadline: its context ends
+	// then, which stops it (the engine packages set it from
+	// warehouse.Options.StatementTimeout).
+	Timeout time.Duration
+	// Check, when set, refuses a statement before it runs.
+	Check func(query string) error
+}
+
+// Deadline bounds ctx by Timeout, for statements the engine packages run
+// themselves (catalog queries, dry runs).
+func (b *Base) Deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.Timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, b.Timeout)
+}
+
+// Statement prepares one statement: Check, then a context bounded by
+// Timeout. done turns the statement's error into the one to report, naming
+// the timeout when that stopped it, and releases the context.
+func (b *Base) Statement(ctx context.Context, query string) (stmtCtx context.Context, done func(err error) error, err error) {
+	if b.Check != nil {
+		if err := b.Check(query); err != nil {
+			return nil, nil, err
+		}
+	}
+	if b.Timeout <= 0 {
+		return ctx, func(err error) error {
+			if err != nil {
+				return b.WrapError(err, query)
+			}
+			return nil
+		}, nil
+	}
+	stmtCtx, cancel := b.Deadline(ctx)
+	return stmtCtx, func(err error) error {
+		defer cancel()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() == nil && errors.Is(stmtCtx.Err(), context.DeadlineExceeded):
+			return warehouse.TimeoutError(b.D.Name(), b.Timeout, query, err)
+		}
+		return b.WrapError(err, query)
+	}, nil
 }
 
 func (b *Base) Dialect() warehouse.Dialect { return b.D }
@@ -47,24 +93,37 @@ func (b *Base) QueryLimit(ctx context.Context, limit int, query string, args ...
 }
 
 func (b *Base) exec(ctx context.Context, q Querier, query string, args ...any) error {
-	if _, err := q.ExecContext(ctx, query, args...); err != nil {
-		return b.WrapError(err, query)
+	ctx, done, err := b.Statement(ctx, query)
+	if err != nil {
+		return err
 	}
-	return nil
+	_, err = q.ExecContext(ctx, query, args...)
+	return done(err)
 }
 
 func (b *Base) query(ctx context.Context, q Querier, limit int, query string, args ...any) (*warehouse.Rows, error) {
+	ctx, done, err := b.Statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	out, err := b.read(ctx, q, limit, query, args...)
+	return out, done(err)
+}
+
+// read runs a query and reads at most limit rows. Its errors are the
+// driver's; the caller wraps them.
+func (b *Base) read(ctx context.Context, q Querier, limit int, query string, args ...any) (*warehouse.Rows, error) {
 	if limit <= 0 {
 		limit = warehouse.DefaultRowLimit
 	}
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, b.WrapError(err, query)
+		return nil, err
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, b.WrapError(err, query)
+		return nil, err
 	}
 	out := &warehouse.Rows{Columns: cols}
 	for rows.Next() {
@@ -79,12 +138,12 @@ func (b *Base) query(ctx context.Context, q Querier, limit int, query string, ar
 		}
 		// Scanning into *any copies []byte, so values outlive the rows.
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, b.WrapError(err, query)
+			return nil, err
 		}
 		out.Values = append(out.Values, vals)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, b.WrapError(err, query)
+		return nil, err
 	}
 	return out, nil
 }

@@ -1,0 +1,235 @@
+package action
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dataops-dev/dataops/internal/project/projecttest"
+	"github.com/dataops-dev/dataops/internal/scm/githubtest"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
+)
+
+// pushHead commits files on the head branch, as a push to the pull
+// request does: the fake serves every commit, pull request 7's head moves,
+// and the workspace holds GitHub's new test merge.
+func (f *fixture) pushHead(t *testing.T, files map[string]string) string {
+	t.Helper()
+	f.git(t, "checkout", "-q", "card-amount")
+	for path, content := range files {
+		write(t, filepath.Join(f.dir, path), content)
+	}
+	f.headSHA = f.commit(t, "push")
+	f.openPullRequest(t)
+	return f.headSHA
+}
+
+// commentEvent is an issue_comment event: body by user on pull request 7,
+// a comment the fake holds too.
+func (f *fixture) commentEvent(t *testing.T, user, body string) string {
+	t.Helper()
+	id := f.gh.AddComment(repoName, 7, user, body)
+	return f.event(t, "issue_comment.created.on_pull_request.json", func(p map[string]any) {
+		p["issue"].(map[string]any)["number"] = 7
+		c := p["comment"].(map[string]any)
+		c["id"], c["body"] = id, body
+		c["user"].(map[string]any)["login"] = user
+		c["user"].(map[string]any)["type"] = "User"
+	})
+}
+
+// conclusions are the checks' conclusions on sha by name.
+func (f *fixture) conclusions(sha string) map[string]string {
+	out := map[string]string{}
+	for _, run := range f.gh.CheckRuns(repoName) {
+		if run.HeadSHA == sha {
+			out[run.Name] = run.Conclusion
+		}
+	}
+	return out
+}
+
+// On issue_comment, actions/checkout checks out the default branch: the
+// workspace is not the pull request. /dataops rerun must check the head
+// (here, a model that does not compile), not the workspace.
+func TestActionCommentRerunChecksTheHead(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	head := f.pushHead(t, map[string]string{"models/marts/broken.sql": "select * from {{ ref('no_such_model') }}\n"})
+	// The workspace as actions/checkout leaves it on issue_comment: the
+	// default branch, at the base.
+	f.git(t, "checkout", "-q", "main")
+	f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA}
+
+	code, log, outputs := f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
+	got := f.conclusions(head)
+	if got["dataops/compile"] != "failure" || got["dataops/gate"] != "failure" {
+		t.Errorf("checks on the head %s: %v, want compile and gate failed\n%s", head[:7], got, log)
+	}
+	if code != ExitFailed || outputs["status"] != "failure" {
+		t.Errorf("exit %d, status %q", code, outputs["status"])
+	}
+	for _, run := range f.gh.CheckRuns(repoName) {
+		if run.Conclusion == "success" && run.Name == "dataops/gate" {
+			t.Errorf("a passing gate was published on %s, which was never compiled", run.HeadSHA[:7])
+		}
+	}
+	found := false
+	for _, run := range f.gh.CheckRuns(repoName) {
+		for _, a := range run.Annotations {
+			found = found || (a.Path == "models/marts/broken.sql" && strings.Contains(a.Message, "no_such_model"))
+		}
+	}
+	if !found {
+		t.Error("the compile error is not annotated on the head's file")
+	}
+
+	// The same rerun with the workspace at the head reads the workspace:
+	// no archive of the head is downloaded.
+	f.git(t, "checkout", "-q", head)
+	before := archiveDownloads(f.gh, head)
+	f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
+	if n := archiveDownloads(f.gh, head); n != before {
+		t.Errorf("with the head checked out, the head's archive was downloaded %d times", n-before)
+	}
+}
+
+func archiveDownloads(gh *githubtest.Server, sha string) int {
+	n := 0
+	for _, r := range gh.Requests() {
+		if r.Operation == "repos/download-tarball-archive" && strings.HasSuffix(r.Path, "/"+sha) {
+			n++
+		}
+	}
+	return n
+}
+
+// A pull request cannot loosen the rules it is checked by: dataops.yml
+// comes from the base, not from the pull request's workspace.
+func TestActionRulesFromTheBase(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newDivergedFixture(t, w, dsn, projecttest.Edits{"dataops.yml": {"", "gate:\n  approvals: 1\n"}}, nil, nil)
+	head := f.pushHead(t, map[string]string{"dataops.yml": "gate:\n  approvals: 0\n"})
+	code, log, outputs := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
+	if got := f.conclusions(head)["dataops/gate"]; got != "failure" || code != ExitFailed || outputs["status"] != "failure" {
+		t.Errorf("gate %q, exit %d, status %q: the base's approvals: 1 must hold\n%s", got, code, outputs["status"], log)
+	}
+}
+
+// env_var() follows dbt: secrets only through DBT_ENV_SECRET_ variables,
+// which models cannot read, and whose values no output holds; the step's
+// own token cannot be read at all.
+func TestActionSecretsReachNoOutput(t *testing.T) {
+	const token, secret = "ghs_testtoken0123456789", "hunter2-Very-Secret"
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	f.env = map[string]string{"DBT_ENV_SECRET_PASSWORD": secret, "GITHUB_TOKEN": token, "SHOP_REGION": "eu"}
+	// In the container these are the process's environment too.
+	for k, v := range f.env {
+		t.Setenv(k, v)
+	}
+	t.Setenv("INPUT_GITHUB-TOKEN", token)
+	f.pushHead(t, map[string]string{
+		"models/leak_token.sql":  "select 1 as id from {{ ref(env_var('INPUT_GITHUB-TOKEN')) }}\n",
+		"models/leak_runner.sql": "select 1 as id from {{ ref(env_var('GITHUB_TOKEN')) }}\n",
+		"models/leak_secret.sql": "select '{{ env_var('DBT_ENV_SECRET_PASSWORD', 'refused') }}' as v from {{ ref('" + secret + "') }}\n",
+		"models/region.sql":      "select '{{ env_var('SHOP_REGION') }}' as region\n",
+	})
+	_, log, outputs := f.run(t, "pull_request", f.event(t, "pull_request.opened.json", nil), nil)
+
+	var outputsText []string
+	for _, name := range []string{"output", "summary", reportName} {
+		data, _ := os.ReadFile(filepath.Join(f.runnerTemp, name))
+		outputsText = append(outputsText, string(data))
+	}
+	places := map[string]string{"outputs, summary and report file": strings.Join(outputsText, "\n")}
+	var logLines []string
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.HasPrefix(line, "::add-mask::") {
+			logLines = append(logLines, line)
+		}
+	}
+	places["log"] = strings.Join(logLines, "\n")
+	for _, r := range f.gh.Requests() {
+		places[r.Method+" "+r.Path] += string(r.Body)
+	}
+	for where, text := range places {
+		for _, s := range []string{token, secret} {
+			if strings.Contains(text, s) {
+				t.Errorf("%q reached %s", s[:6], where)
+			}
+		}
+	}
+	if !strings.Contains(log, "INPUT_GITHUB-TOKEN") || !strings.Contains(log, "***") {
+		t.Errorf("the log should name the unreadable variable and show the scrubbed secret:\n%s", log)
+	}
+	if outputs["status"] != "failure" {
+		t.Errorf("status %q: the models that read secrets must not compile", outputs["status"])
+	}
+	// An ordinary variable of the workflow is the user's, and readable.
+	if strings.Contains(log, "SHOP_REGION") {
+		t.Errorf("env_var('SHOP_REGION') was refused:\n%s", log)
+	}
+}
+
+func TestModelMayRead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"SHOP_REGION", true},
+		{"DBT_TARGET", true},
+		{"GITHUB_REPOSITORY", true},
+		{"CI_PROJECT_PATH", true},
+		{"DBT_ENV_SECRET_PASSWORD", false},
+		{"INPUT_GITHUB-TOKEN", false},
+		{"input_github-token", false},
+		{"INPUT_WAREHOUSE-DSN", false},
+		{"GITHUB_TOKEN", false},
+		{"ACTIONS_RUNTIME_TOKEN", false},
+		{"ACTIONS_ID_TOKEN_REQUEST_TOKEN", false},
+		{"DATAOPS_WAREHOUSE_DSN", false},
+		{"DATAOPS_GITLAB_TOKEN", false},
+		{"MY_WAREHOUSE", false}, // the DSN variable dataops.yml names
+		{"CI_JOB_TOKEN", false},
+		{"CI_JOB_JWT_V2", false},
+		{"CI_REGISTRY_PASSWORD", false},
+	} {
+		if got := modelMayRead(tc.name, "MY_WAREHOUSE"); got != tc.ok {
+			t.Errorf("modelMayRead(%s) = %v, want %v", tc.name, got, tc.ok)
+		}
+	}
+}
+
+func TestScrub(t *testing.T) {
+	s := newSecrets([]string{"DBT_ENV_SECRET_A=p@ss w/rd", "DBT_ENV_SECRET_SHORT=abc", "OTHER=visible-value"})
+	s.add("postgres://dataops:s3cr%23et@db:5432/analytics")
+	s.add(password("postgres://dataops:s3cr%23et@db:5432/analytics"))
+	for _, tc := range []struct{ in, want string }{
+		{"password p@ss w/rd here", "password *** here"},
+		{"encoded p%40ss+w%2Frd and p@ss%20w%2Frd", "encoded *** and ***"},
+		{"connect postgres://dataops:s3cr%23et@db:5432/analytics: refused", "connect ***: refused"},
+		{"the password s3cr#et", "the password ***"},
+		{"abc and visible-value stay", "abc and visible-value stay"},
+	} {
+		if got := s.scrub(tc.in); got != tc.want {
+			t.Errorf("scrub(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A comment that is no command costs nothing: no request, no archive.
+func TestActionConversationComment(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	event := f.commentEvent(t, "octocat", "LGTM, thanks!")
+	before := len(f.gh.Requests())
+	code, log, outputs := f.run(t, "issue_comment", event, nil)
+	if code != ExitOK || outputs["status"] != "neutral" || !strings.Contains(log, "no /dataops command") {
+		t.Errorf("exit %d, status %q\n%s", code, outputs["status"], log)
+	}
+	if n := len(f.gh.Requests()) - before; n != 0 {
+		t.Errorf("%d requests for a comment without a command", n)
+	}
+}
