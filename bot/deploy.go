@@ -41,7 +41,7 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 	if ev.Kind != Closed {
 		var err error
 		if cmp, err = p.comparison(ctx, ev.PullRequest); err != nil {
-			return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err)), err)
+			return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 		}
 	}
 	head, ds, err := r.compile(ctx, cmp.Head, compileHead, prod)
@@ -49,14 +49,14 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 		err = fmt.Errorf("the head does not compile: %s", ds[0])
 	}
 	if err != nil {
-		return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err)), err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
 	base, ds, err := r.compile(ctx, cmp.Base, compileBase, prod)
 	if err == nil && len(ds) > 0 {
 		err = fmt.Errorf("the base does not compile: %s", ds[0])
 	}
 	if err != nil {
-		return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err)), err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
 	pl := plan.Diff(base, head)
 	if !pl.Rebuild() {
@@ -75,7 +75,7 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 	dep, err := build.StartDeploy(ctx, p.Warehouse, build.DeployInfo{Target: prod.Schema, Repo: ev.Repo, PR: ev.PullRequest.Number,
 		HeadSHA: ev.PullRequest.HeadSHA, BaseSHA: cmp.Base})
 	if err != nil {
-		return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s did not start, production is unchanged: %s", short(ev.PullRequest.HeadSHA), publicReason(err)), err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s did not start, production is unchanged: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
 	if dep.Resumed {
 		r.log.Info("continuing the deploy of this head", "deploy", dep.ID, "swapped_before", len(dep.Relations))
@@ -91,7 +91,7 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 		err = errors.Join(err, ferr)
 	}
 	if res == nil {
-		return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Deploy of %s could not start: %s", short(ev.PullRequest.HeadSHA), publicReason(err)), err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Deploy: dep, Failed: true, Message: fmt.Sprintf("❌ Deploy of %s could not start: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
 	if err != nil {
 		// The build ran; only reading back the record failed. What the
@@ -132,7 +132,7 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 		msg += "\n\nTests that failed on what was deployed:\n\n" + strings.Join(tests, "\n")
 	}
 	msg += deploySummary(dep)
-	return res, p.postDeploy(ctx, ev, msg, nil)
+	return res, p.deployed(ctx, ev, DeployNote{Action: "deploy", Deploy: dep, Failed: len(failed)+len(tests) > 0, Message: msg}, nil)
 }
 
 func deployed(dep *build.Deploy) int {
@@ -200,7 +200,7 @@ func (p *Pipeline) Rollback(ctx context.Context, ev Event) (*build.RollbackResul
 	log := p.logger().With("repo", ev.Repo, "pr", ev.PullRequest.Number, "delivery", ev.DeliveryID)
 	res, err := build.Rollback(ctx, p.Warehouse, target)
 	if res == nil {
-		return nil, p.postDeploy(ctx, ev, fmt.Sprintf("❌ Rollback of production (`%s`) failed before restoring anything: %s", target, publicReason(err)), err)
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "rollback", Target: target, Failed: true, Message: fmt.Sprintf("❌ Rollback of production (`%s`) failed before restoring anything: %s", target, publicReason(err))}, err)
 	}
 	if res.Nothing != "" {
 		return res, p.postDeploy(ctx, ev, fmt.Sprintf("ℹ️ Nothing to roll back: %s.", res.Nothing), nil)
@@ -212,7 +212,7 @@ func (p *Pipeline) Rollback(ctx context.Context, ev Event) (*build.RollbackResul
 		msg += fmt.Sprintf("\n\n⚠️ The deploy record could not be marked rolled back (%s): run `/dataops rollback` again to finish.", publicReason(err))
 	}
 	log.Info("rollback", "deploy", res.Deploy.ID, "complete", !res.Failed(), "err", err)
-	err = p.postDeploy(ctx, ev, msg, err)
+	err = p.deployed(ctx, ev, DeployNote{Action: "rollback", Target: target, Rollback: res, Failed: res.Failed(), Message: msg}, err)
 	if pr := res.Deploy.PR; pr != 0 && pr != ev.PullRequest.Number {
 		other := ev
 		other.PullRequest.Number = pr
@@ -269,6 +269,19 @@ func rollbackMessage(target string, res *build.RollbackResult) string {
 		b.WriteString("\n\n</details>")
 	}
 	return b.String()
+}
+
+// deployed tells the Recorder what a deploy or rollback did, then the pull
+// request.
+func (p *Pipeline) deployed(ctx context.Context, ev Event, note DeployNote, err error) error {
+	if p.Recorder != nil {
+		if note.Target == "" {
+			note.Target = p.Config.Production.Schema
+		}
+		note.PR, note.HeadSHA = ev.PullRequest.Number, ev.PullRequest.HeadSHA
+		p.Recorder.Deploy(ctx, note)
+	}
+	return p.postDeploy(ctx, ev, note.Message, err)
 }
 
 func (p *Pipeline) postDeploy(ctx context.Context, ev Event, msg string, err error) error {

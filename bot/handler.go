@@ -286,6 +286,11 @@ func (h *Handler) regate(ctx context.Context, ev Event) error {
 		return err // no checks for this head yet: they end with the gate
 	}
 	h.log(ev).Info("gate evaluated again after a review", "conclusion", g.Conclusion)
+	if gr, ok := h.State.(gateRecorder); ok {
+		if err := gr.GateChanged(ctx, pr.Number, pr.HeadSHA, string(g.Conclusion)); err != nil {
+			h.log(ev).Warn("record the gate for the web pages", "err", err)
+		}
+	}
 	return h.Host.PublishCheck(ctx, pr.HeadSHA, g.Check())
 }
 

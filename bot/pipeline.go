@@ -16,6 +16,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/profile"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm"
@@ -65,6 +66,11 @@ type Pipeline struct {
 	// limits (ChildCompiler). The base, which writers merged, compiles in
 	// this process, as does everything when it is nil.
 	Compiler Compiler
+	// Recorder, when set, keeps what the run does for the bot's web
+	// pages (record.go); RunURL is the run's page there, which the comment
+	// and every check link to.
+	Recorder Recorder
+	RunURL   string
 }
 
 // Compiler loads a commit's files as the project in dir and compiles it
@@ -85,6 +91,8 @@ type Outcome struct {
 	Plan   *plan.Plan
 	Build  *build.Result
 	Diffs  []report.ModelDiff
+	// Shortened: the comment had to leave parts of the report out.
+	Shortened bool
 }
 
 // Passed reports whether every stage passed (the gate).
@@ -152,6 +160,12 @@ func (r *run) start() {
 }
 
 func (r *run) publish(ctx context.Context, c scm.Check) {
+	if r.p.RunURL != "" {
+		c.DetailsURL = r.p.RunURL
+	}
+	if r.p.Recorder != nil {
+		r.p.Recorder.Check(ctx, c)
+	}
 	if err := r.p.Host.PublishCheck(ctx, r.sha, c); err != nil {
 		// A check that cannot be published must not stop the run: the
 		// comment and the other checks still tell people what happened.
@@ -392,12 +406,19 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 	return m, ds, nil
 }
 
-// diff compares each model the pull request builds with production.
+// diff compares each model the pull request builds with production: its
+// rows by key (datadiff) and its column statistics (profile).
 func (r *run) diff(ctx context.Context) []report.ModelDiff {
 	var out []report.ModelDiff
 	if r.out.Build == nil {
 		return nil
 	}
+	cfg := r.p.Config.Profile
+	rules := profile.RulesFrom(cfg, config.FileName)
+	rulesErr := rules.CheckModels(func(name string) bool {
+		n, ok := r.head.Lookup(name)
+		return ok && n.Kind == project.KindModel
+	})
 	// What was built: the plan's models, or those a selection named.
 	for _, built := range r.out.Build.Nodes {
 		n := r.head.Nodes[built.ID]
@@ -423,6 +444,22 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 			d.Error = err.Error()
 			d.Result = nil
 		}
+		if cfg.Enabled {
+			// Keyless models too: the profile needs no key.
+			popts := profile.OptionsFrom(cfg)
+			popts.SampleKey = key
+			// The run's masks: a profile's values (minimums, maximums,
+			// listed values) are samples too.
+			cols := r.mask.Node(n.UniqueID)
+			popts.Sensitive, popts.Mask = cols.Sensitive, cols.Text
+			d.Profile, err = profile.Model(ctx, r.p.Warehouse, n.Name, opts.Base, opts.Head, popts, rules)
+			if err == nil && rulesErr != nil {
+				err, rulesErr = rulesErr, nil // said once
+			}
+			if err != nil {
+				d.ProfileError = err.Error()
+			}
+		}
 		out = append(out, d)
 	}
 	return out
@@ -437,14 +474,24 @@ func (r *run) finish(ctx context.Context) error {
 	}
 	in := report.Input{Project: r.p.Config.Project, Environment: r.out.Environment, HeadSHA: r.ev.PullRequest.HeadSHA,
 		Base: r.ev.PullRequest.BaseRef, Comparison: r.out.Comparison, Checks: cs, Plan: r.out.Plan, Head: r.head, Diffs: r.out.Diffs, Build: r.out.Build,
-		Commands: r.p.Commands, FullDetails: r.p.FullDetails}
+		Commands: r.p.Commands, FullDetails: r.p.FullDetails, RunURL: r.p.RunURL}
 	if in.Project == "." || in.Project == "" {
 		if r.head != nil {
 			in.Project = r.head.Project
 		}
 	}
-	r.out.Comment = report.Comment(in)
+	r.out.Comment, r.out.Shortened = report.CommentShortened(in)
 	r.out.Report = report.Full(in)
+	if r.p.Recorder != nil {
+		// Kept before the comment that links to it is posted.
+		doc := report.NewDocument(in)
+		doc.CommentShortened = r.out.Shortened
+		r.p.Recorder.Report(ctx, doc)
+		if r.out.Build != nil {
+			rows, bytes := environmentSize(ctx, r.p.Warehouse, r.out.Environment, r.out.Build)
+			r.p.Recorder.EnvironmentSize(ctx, r.out.Environment, rows, bytes)
+		}
+	}
 	if err := r.p.Host.UpsertComment(ctx, r.ev.PullRequest.Number, report.Marker, r.out.Comment); err != nil {
 		return fmt.Errorf("post the comment: %w", err)
 	}

@@ -23,11 +23,17 @@ type Sweeper struct {
 	// KeepDeliveries is how long delivery ids are remembered for
 	// deduplication (default 7 days; GitHub redelivers for 3).
 	KeepDeliveries time.Duration
+	// KeepRuns is how long runs and their reports are kept for the web
+	// pages (default 90 days).
+	KeepRuns time.Duration
 	// Owner names this replica in the lock.
 	Owner string
 	// Now is the clock (tests move it); nil is time.Now.
 	Now func() time.Time
 }
+
+// DefaultKeepRuns is how long runs are kept when serve.yml does not say.
+const DefaultKeepRuns = 90 * 24 * time.Hour
 
 // Run sweeps at once and then every Every, until ctx ends.
 func (s *Sweeper) Run(ctx context.Context) {
@@ -75,6 +81,16 @@ func (s *Sweeper) Sweep(ctx context.Context) ([]store.Environment, error) {
 		s.logger().Warn("forget old deliveries", "err", err)
 	} else if n > 0 {
 		s.logger().Info("forgot old deliveries", "count", n)
+	}
+
+	keepRuns := s.KeepRuns
+	if keepRuns <= 0 {
+		keepRuns = DefaultKeepRuns
+	}
+	if n, err := s.Store.PruneRuns(ctx, now().Add(-keepRuns)); err != nil {
+		s.logger().Warn("forget old runs", "err", err)
+	} else if n > 0 {
+		s.logger().Info("forgot old runs", "count", n)
 	}
 
 	envs, err := s.Store.Environments(ctx)

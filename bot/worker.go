@@ -65,6 +65,9 @@ type Worker struct {
 	// Compiler compiles pull requests' projects (ChildCompiler); nil
 	// compiles in this process.
 	Compiler Compiler
+	// RunURL, when set, makes the address of a run's web page (serve.yml
+	// public_url), which the comment and the checks link to.
+	RunURL func(repo, runID string) string
 
 	idOnce sync.Once
 	id     string
@@ -495,6 +498,11 @@ func (w *Worker) handle(ctx context.Context, ev *Event, job store.Job, r *store.
 	if err != nil {
 		return err
 	}
+	rec := newRunRecorder(w.Store, log, job, *ev, r.Attempt)
+	runURL := ""
+	if w.RunURL != nil {
+		runURL = w.RunURL(job.Repo, rec.run.ID)
+	}
 	handler := &Handler{Host: host, Config: cfg, Logger: log, Attempt: r.Attempt, RequirePin: true,
 		// Opened only once the fork and permission checks have passed.
 		Warehouses: func(ctx context.Context, purpose string) (warehouse.Warehouse, error) {
@@ -505,9 +513,10 @@ func (w *Worker) handle(ctx context.Context, ev *Event, job store.Job, r *store.
 			sources := &PackageSources{Sources: ArchiveSources{Host: host, Project: cfg.Project}, LookupEnv: DBTEnvOnly, Logger: log}
 			return &Pipeline{Host: host, Config: cfg, Sources: sources,
 				Logger: log, Threads: w.Threads, Commands: Commands(true), StageDone: w.Metrics.Stage, LookupEnv: DBTEnvOnly,
-				FullDetails: "Each check's details hold the full report.", RetryTransient: true, Compiler: w.Compiler}
+				FullDetails: "Each check's details hold the full report.", RetryTransient: true, Compiler: w.Compiler, Recorder: rec, RunURL: runURL}
 		}}
 	_, err = handler.Handle(ctx, *ev)
+	rec.finish(context.WithoutCancel(ctx), err, context.Cause(ctx))
 	return err
 }
 
@@ -599,6 +608,10 @@ func (st *storeState) SaveResults(ctx context.Context, pr int, sha string, resul
 
 func (st *storeState) Results(ctx context.Context, pr int) (string, []byte, error) {
 	return st.s.Results(ctx, st.repo, pr)
+}
+
+func (st *storeState) GateChanged(ctx context.Context, pr int, headSHA, conclusion string) error {
+	return st.s.GateChanged(ctx, st.repo, pr, headSHA, conclusion)
 }
 
 // LockDeploy takes the repository's deploy lock and keeps renewing it

@@ -7,11 +7,13 @@ package checks
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/profile"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm"
@@ -126,9 +128,11 @@ func Build(dir string, res *build.Result) Result {
 	return r
 }
 
-// Diff reports the data diffs. By default it informs (neutral when data
-// changed, success when nothing did); the rules in dataops.yml can make
-// findings fail it, and a diff that could not run always does.
+// Diff reports the data diffs and profile diffs. By default it informs
+// (neutral when data changed or a profile rule flagged something, success
+// when nothing did); the rules in dataops.yml (fail_on, including the
+// profile flags it names) can make findings fail it, and a diff or profile
+// that could not run always does.
 func Diff(diffs []report.ModelDiff, p *plan.Plan, rules config.FailOn) Result {
 	r := Result{Name: scm.CheckDiff, Conclusion: Success}
 	changed := 0
@@ -141,14 +145,27 @@ func Diff(diffs []report.ModelDiff, p *plan.Plan, rules config.FailOn) Result {
 			}
 		}
 	}
+	flags := 0
 	for _, d := range diffs {
+		if d.ProfileError != "" {
+			reasons = append(reasons, fmt.Sprintf("`%s`: the profile failed: %s", d.Model, d.ProfileError))
+			r.Annotations = append(r.Annotations, scm.Annotation{Path: d.Path, Level: scm.LevelFailure, Title: "profile failed", Message: d.ProfileError})
+		}
+		if d.Profile != nil {
+			flags += len(d.Profile.Flags)
+			for _, f := range d.Profile.Flags {
+				if slices.Contains(rules.Profile, f.Flag) {
+					reasons = append(reasons, fmt.Sprintf("`%s`: %s", d.Model, profileFlagText(f)))
+				}
+			}
+		}
 		res := d.Result
 		if res == nil {
 			reasons = append(reasons, fmt.Sprintf("`%s`: the diff failed: %s", d.Model, d.Error))
 			r.Annotations = append(r.Annotations, scm.Annotation{Path: d.Path, Level: scm.LevelFailure, Title: "diff failed", Message: d.Error})
 			continue
 		}
-		if !res.Identical() {
+		if !res.Identical() || d.Profile != nil && len(d.Profile.Flags) > 0 {
 			changed++
 		}
 		if rules.RemovedRows && res.OnlyInBase > 0 {
@@ -173,6 +190,9 @@ func Diff(diffs []report.ModelDiff, p *plan.Plan, rules config.FailOn) Result {
 	case changed > 0:
 		r.Conclusion = Neutral
 		r.Title = fmt.Sprintf("%s of %d compared changed data", plural(changed, "model"), len(diffs))
+		if flags > 0 {
+			r.Title += fmt.Sprintf("; %s", plural(flags, "profile flag"))
+		}
 	case len(diffs) == 0:
 		r.Title = "No models to compare"
 	default:
@@ -184,6 +204,14 @@ func Diff(diffs []report.ModelDiff, p *plan.Plan, rules config.FailOn) Result {
 	}
 	r.Details = report.Full(report.Input{Diffs: diffs})
 	return r
+}
+
+// profileFlagText names a flag and its column for a reason line.
+func profileFlagText(f profile.Flag) string {
+	if f.Column == "" {
+		return fmt.Sprintf("profile flag %s: %s", f.Flag, f.Message)
+	}
+	return fmt.Sprintf("profile flag %s on `%s`: %s", f.Flag, f.Column, f.Message)
 }
 
 // Gate passes only when every earlier stage passed: it is the check branch

@@ -10,6 +10,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/profile"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm"
@@ -51,6 +52,9 @@ func TestDiffStage(t *testing.T) {
 	changed := &datadiff.Result{Base: datadiff.Side{Exists: true, Rows: 100}, Head: datadiff.Side{Exists: true, Rows: 98},
 		OnlyInBase: 2, Changed: 10, Unchanged: 88}
 	same := &datadiff.Result{Base: datadiff.Side{Exists: true, Rows: 5}, Head: datadiff.Side{Exists: true, Rows: 5}, Unchanged: 5}
+	keyless := &datadiff.Result{Base: datadiff.Side{Exists: true, Rows: 10}, Head: datadiff.Side{Exists: true, Rows: 20}}
+	flagged := &profile.Diff{Flags: []profile.Flag{{Flag: "row_count", Message: "rows 10 → 20 (+100.0%, limit 10%)"},
+		{Flag: "new_value", Column: "status", Message: "new value: lost (3 rows)"}}}
 	breakingPlan := &plan.Plan{Changes: []plan.NodeChange{{Name: "a", Status: plan.Modified, Impact: &plan.Impact{Kind: "breaking"}}}}
 	tests := []struct {
 		name       string
@@ -67,6 +71,14 @@ func TestDiffStage(t *testing.T) {
 		{"changed share over the limit", []report.ModelDiff{{Model: "a", Result: changed}}, nil, config.FailOn{ChangedPercent: 5}, Failure, "a changes 10.2% of its rows (limit 5%)"},
 		{"changed share under the limit", []report.ModelDiff{{Model: "a", Result: changed}}, nil, config.FailOn{ChangedPercent: 20}, Neutral, "1 model of 1 compared changed data"},
 		{"a diff that could not run fails", []report.ModelDiff{{Model: "a", Error: "relation missing on both sides"}}, nil, config.FailOn{}, Failure, "a: the diff failed: relation missing on both sides"},
+		{"a profile flag informs", []report.ModelDiff{{Model: "a", Result: same, Profile: flagged}}, nil, config.FailOn{}, Neutral, "1 model of 1 compared changed data; 2 profile flags"},
+		{"a profile flag fail_on names fails", []report.ModelDiff{{Model: "a", Result: same, Profile: flagged}}, nil, config.FailOn{Profile: []string{"new_value"}}, Failure,
+			"a: profile flag new_value on status: new value: lost (3 rows)"},
+		{"fail_on names another flag", []report.ModelDiff{{Model: "a", Result: same, Profile: flagged}}, nil, config.FailOn{Profile: []string{"out_of_range"}}, Neutral, "1 model of 1 compared changed data; 2 profile flags"},
+		{"a keyless model's flag fails too", []report.ModelDiff{{Model: "a", Result: keyless, Error: "no key", Profile: flagged}}, nil, config.FailOn{Profile: []string{"row_count", "new_value"}}, Failure,
+			"a: profile flag row_count: rows 10 → 20 (+100.0%, limit 10%) (and 1 more)"},
+		{"a profile that could not run fails", []report.ModelDiff{{Model: "a", Result: same, ProfileError: "dataops.yml:4: profile.columns: model a has no column \"x\""}}, nil, config.FailOn{}, Failure,
+			"a: the profile failed: dataops.yml:4: profile.columns: model a has no column \"x\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

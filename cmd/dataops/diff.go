@@ -15,6 +15,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/mask"
+	"github.com/dataops-dev/dataops/internal/profile"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/warehouse"
@@ -31,9 +32,11 @@ func init() {
 
 // modelDiff is one diff of a --project run, for --json.
 type modelDiff struct {
-	Model  string           `json:"model"`
-	Result *datadiff.Result `json:"result,omitempty"`
-	Error  string           `json:"error,omitempty"`
+	Model        string           `json:"model"`
+	Result       *datadiff.Result `json:"result,omitempty"`
+	Error        string           `json:"error,omitempty"`
+	Profile      *profile.Diff    `json:"profile,omitempty"`
+	ProfileError string           `json:"profile_error,omitempty"`
 }
 
 func runDiff(args []string, out, errOut io.Writer) int {
@@ -86,11 +89,8 @@ func runDiff(args []string, out, errOut io.Writer) int {
 		return diffProject(ctx, w, cfg, *dir, *env, *deferTo, fs.Args(), opts, *asJSON, out, errOut)
 	}
 	var err error
-	if opts.Base, err = parseRelation(*baseRel); err != nil {
-		return usageError(errOut, "diff", "--base: %v", err)
-	}
-	if opts.Head, err = parseRelation(*headRel); err != nil {
-		return usageError(errOut, "diff", "--head: %v", err)
+	if opts.Base, opts.Head, err = parseRelations(*baseRel, *headRel); err != nil {
+		return usageError(errOut, "diff", "%v", err)
 	}
 	var res *datadiff.Result
 	if *headDSN != "" {
@@ -135,6 +135,11 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 		return exitFailure
 	}
 	prod := productionTarget(cfg, deferTo, w.Dialect().Name())
+	rules := profile.RulesFrom(cfg.Profile, config.FileName)
+	if err := rules.CheckModels(func(name string) bool { n, ok := m.Lookup(name); return ok && n.Kind == project.KindModel }); err != nil {
+		fmt.Fprintf(errOut, "dataops diff: %v\n", err)
+		return exitUsage
+	}
 	nodes, err := modelsToDiff(ctx, w, m, env, models)
 	if err != nil {
 		return usageError(errOut, "diff", "%v", err)
@@ -164,6 +169,17 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 			}
 			failed = failed || res == nil
 		}
+		if cfg.Profile.Enabled {
+			popts := profile.OptionsFrom(cfg.Profile)
+			popts.SampleKey = o.Key
+			cols := masks.Node(n.UniqueID)
+			popts.Sensitive, popts.Mask = cols.Sensitive, cols.Text
+			d.Profile, err = profile.Model(ctx, w, n.Name, o.Base, o.Head, popts, rules)
+			if err != nil {
+				d.ProfileError = err.Error()
+				failed = true
+			}
+		}
 		results = append(results, d)
 	}
 	if asJSON {
@@ -178,6 +194,12 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 			}
 			if d.Error != "" {
 				fmt.Fprintf(out, "%s: %s\n", d.Model, d.Error)
+			}
+			if d.Profile != nil {
+				printProfile(out, "", d.Profile)
+			}
+			if d.ProfileError != "" {
+				fmt.Fprintf(out, "%s: profile: %s\n", d.Model, d.ProfileError)
 			}
 		}
 	}
@@ -225,6 +247,19 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseRelations reads the --base and --head relations.
+func parseRelations(base, head string) (warehouse.Relation, warehouse.Relation, error) {
+	b, err := parseRelation(base)
+	if err != nil {
+		return b, b, fmt.Errorf("--base: %w", err)
+	}
+	h, err := parseRelation(head)
+	if err != nil {
+		return b, h, fmt.Errorf("--head: %w", err)
+	}
+	return b, h, nil
 }
 
 // parseRelation reads schema.name, each part optionally "quoted".

@@ -51,7 +51,9 @@ func TestDiffCommand(t *testing.T) {
 		t.Fatalf("diff --project: %d\n%s", code, errOut)
 	}
 	for _, want := range []string{"== fct_orders", "key  order_id", "== dim_customers", "key  customer_id", "net_revenue", "changed (base -> head):",
-		"monthly_revenue_by_region: monthly_revenue_by_region has no key, so rows were only counted"} {
+		"monthly_revenue_by_region: monthly_revenue_by_region has no key, so rows were only counted",
+		// every model's profile, the keyless one's too
+		"Profile (production → here): 500 rows, 1 column of 16 changed.", "Profile (production → here): 43 rows, 2 columns of 8 changed."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/metrics"
 	"github.com/dataops-dev/dataops/internal/sandbox"
 	"github.com/dataops-dev/dataops/internal/store"
+	"github.com/dataops-dev/dataops/web"
 	"github.com/dataops-dev/dataops/webhook"
 )
 
@@ -81,6 +82,8 @@ type server struct {
 	listener net.Listener
 	ready    chan struct{}
 	getenv   func(string) string
+	// pages are the web pages (web: in the configuration), or nil.
+	pages *web.Server
 }
 
 // newServer checks the configuration's secrets and opens the store: the
@@ -154,7 +157,43 @@ func newServer(ctx context.Context, cfg config.Serve, getenv func(string) string
 		return metrics.QueueStats{Queued: st.Queued, Delayed: st.Delayed, Running: st.Running, Dead: st.Dead, OldestQueuedAge: st.OldestQueuedAge}, err
 	})
 	s.intake.Store, s.intake.Metrics, s.connect.Metrics = st, s.metrics, s.metrics
+	if cfg.Web != nil {
+		if s.pages, err = newPages(cfg, getenv, st, s.signal, logger); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// newPages checks the web pages' secrets (a misconfigured sign-in stops
+// the start, naming the field) and makes them.
+func newPages(cfg config.Serve, getenv func(string) string, st *store.Store, wake func(), logger *slog.Logger) (*web.Server, error) {
+	key := getenv(cfg.Web.SessionKeyEnv)
+	if key == "" {
+		return nil, fmt.Errorf("web.session_key_env: %s is not set: put a random secret of at least %d bytes in it (e.g. openssl rand -base64 48), the same on every replica", cfg.Web.SessionKeyEnv, web.MinSessionKey)
+	}
+	if len(key) < web.MinSessionKey {
+		return nil, fmt.Errorf("web.session_key_env: %s holds %d bytes; it needs at least %d (e.g. openssl rand -base64 48)", cfg.Web.SessionKeyEnv, len(key), web.MinSessionKey)
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	var hosts []web.Host
+	if gh := cfg.GitHub; gh != nil && gh.ClientID != "" {
+		secret := getenv(gh.ClientSecretEnv)
+		if secret == "" {
+			return nil, fmt.Errorf("github.client_secret_env: %s is not set: put the GitHub App's client secret in it (the App's settings, \"Client secrets\"), or remove github.client_id to turn sign-in with GitHub off", gh.ClientSecretEnv)
+		}
+		hosts = append(hosts, web.GitHubHost(gh.WebURL, gh.APIURL, gh.ClientID, secret, client))
+	}
+	if gl := cfg.GitLab; gl != nil && gl.ApplicationID != "" {
+		secret := getenv(gl.ApplicationSecretEnv)
+		if secret == "" {
+			return nil, fmt.Errorf("gitlab.application_secret_env: %s is not set: put the GitLab OAuth application's secret in it, or remove gitlab.application_id to turn sign-in with GitLab off", gl.ApplicationSecretEnv)
+		}
+		hosts = append(hosts, web.GitLabHost(gl.WebURL, gl.APIURL, gl.ApplicationID, secret, client))
+	}
+	return web.New(web.Config{Store: st, PublicURL: cfg.PublicURL, SessionKey: []byte(key), SessionTTL: cfg.Web.SessionTTL.Duration,
+		AccessCache: cfg.Web.AccessCache.Duration, Hosts: hosts, Wake: wake, Logger: logger})
 }
 
 // pullRequestHeads reads a pull request's head for the intake, through
@@ -220,6 +259,10 @@ func (s *server) handler() http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("/metrics", s.metrics.Handler())
+	if s.pages != nil {
+		// Everything else is a page, behind sign-in.
+		mux.Handle("/", s.pages.Handler())
+	}
 	return mux
 }
 
@@ -242,6 +285,9 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 		w := &bot.Worker{Store: s.store, Connections: s.connect, Logger: s.logger, Metrics: s.metrics,
 			GitLabBotUser: s.intake.GitLabBotUser, Threads: s.cfg.Threads, Lease: s.cfg.VisibilityTimeout.Duration, Wake: s.wake,
 			JobTimeout: s.cfg.JobTimeout.Duration, Guard: s.guard, Compiler: s.compiler()}
+		if s.pages != nil {
+			w.RunURL = func(repo, id string) string { return web.RunURL(s.cfg.PublicURL, repo, id) }
+		}
 		if i == 0 {
 			owner = w.ID()
 		}
@@ -249,7 +295,7 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 		go func() { defer wg.Done(); w.Run(workCtx) }()
 	}
 	sweeper := &bot.Sweeper{Store: s.store, Connections: s.connect, Logger: s.logger, Every: s.cfg.SweepEvery.Duration,
-		KeepDeliveries: s.cfg.KeepDeliveries.Duration, Owner: owner}
+		KeepDeliveries: s.cfg.KeepDeliveries.Duration, KeepRuns: s.cfg.KeepRuns.Duration, Owner: owner}
 	wg.Add(1)
 	go func() { defer wg.Done(); sweeper.Run(workCtx) }()
 
@@ -262,6 +308,9 @@ func (s *server) Serve(ctx context.Context, out io.Writer) error {
 	s.logger.Info("dataops serve listening", "addr", l.Addr().String(), "workers", s.cfg.Workers,
 		"github", s.cfg.GitHub != nil, "gitlab", s.cfg.GitLab != nil)
 	fmt.Fprintf(out, "dataops serve: listening on http://%s (webhooks at /webhooks/github and /webhooks/gitlab)\n", l.Addr())
+	if s.pages != nil {
+		fmt.Fprintf(out, "dataops serve: web pages at %s\n", s.cfg.PublicURL)
+	}
 
 	select {
 	case <-ctx.Done():

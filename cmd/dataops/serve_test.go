@@ -488,6 +488,27 @@ func TestServeSweep(t *testing.T) {
 	if dropped, err := sweeper.Sweep(context.Background()); err != nil || len(dropped) != 1 || schemaExists(t, b, "pr_7") {
 		t.Fatalf("closed pull request's environment not swept: %v %v", dropped, err)
 	}
+
+	// Runs are kept for keep_runs (90 days by default), then forgotten.
+	runs := func() int {
+		r, err := b.srv.store.PullRequestRuns(context.Background(), "github:"+botRepo, 7, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(r)
+	}
+	waitFor(t, "both runs finished", func() bool {
+		r, _ := b.srv.store.PullRequestRuns(context.Background(), "github:"+botRepo, 7, 10)
+		return len(r) == 2 && r[0].Status != "running" && r[1].Status != "running"
+	})
+	now = time.Now().Add(89 * 24 * time.Hour)
+	if _, err := sweeper.Sweep(context.Background()); err != nil || runs() != 2 {
+		t.Fatalf("runs younger than keep_runs were pruned: %d left, %v", runs(), err)
+	}
+	now = time.Now().Add(91 * 24 * time.Hour)
+	if _, err := sweeper.Sweep(context.Background()); err != nil || runs() != 0 {
+		t.Fatalf("runs older than keep_runs were kept: %d left, %v", runs(), err)
+	}
 }
 
 // TestServeUnreachableWarehouse: the pull request is told, without the

@@ -6,13 +6,17 @@ import (
 	"time"
 )
 
+// parseCase is one dataops.yml and what Parse must make of it: an error
+// containing wantErr, or a Config that check accepts.
+type parseCase struct {
+	name    string
+	yml     string
+	wantErr string
+	check   func(t *testing.T, c Config)
+}
+
 func TestParse(t *testing.T) {
-	tests := []struct {
-		name    string
-		yml     string
-		wantErr string
-		check   func(t *testing.T, c Config)
-	}{
+	testParse(t, []parseCase{
 		{name: "empty file gives defaults", yml: "", check: func(t *testing.T, c Config) {
 			if c.Environments.Name != "pr_{number}" || c.Production.Schema != "main" || c.Environments.TTL.Duration != 7*24*time.Hour {
 				t.Errorf("defaults = %+v", c)
@@ -53,7 +57,11 @@ func TestParse(t *testing.T) {
 		{name: "bad mask pattern", yml: "project: .\nmask:\n  except:\n    - ok\n    - 'bad[name'\n", wantErr: `dataops.yml:5: mask.except: "bad[name" is not a column name pattern`},
 		{name: "mask typo", yml: "mask:\n  colums: [a]\n", wantErr: `dataops.yml:2: field colums is not a field of Mask`},
 		{name: "not a mapping", yml: "- a\n", wantErr: "dataops.yml:1"},
-	}
+	})
+}
+
+func testParse(t *testing.T, tests []parseCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse("dataops.yml", []byte(tc.yml))

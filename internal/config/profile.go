@@ -81,7 +81,7 @@ var ProfileFlags = []string{FlagRowCount, FlagNullShare, FlagDistinctCount, Flag
 func DefaultProfile() Profile {
 	return Profile{
 		Enabled:        true,
-		SampleRows:     50_000,
+		SampleRows:     30_000,
 		LowCardinality: 20,
 		Rules: ProfileRules{RowCount: 10, NullShare: 5, DistinctCount: 20, MeanShift: 1,
 			OutOfRange: true, NewValue: true},

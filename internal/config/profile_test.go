@@ -6,15 +6,10 @@ import (
 )
 
 func TestParseProfile(t *testing.T) {
-	tests := []struct {
-		name    string
-		yml     string
-		wantErr string
-		check   func(t *testing.T, c Config)
-	}{
+	testParse(t, []parseCase{
 		{name: "defaults", yml: "project: .\n", check: func(t *testing.T, c Config) {
 			p := c.Profile
-			if !p.Enabled || p.SampleRows != 50_000 || p.LowCardinality != 20 || p.Rules.RowCount != 10 || p.Rules.NullShare != 5 ||
+			if !p.Enabled || p.SampleRows != 30_000 || p.LowCardinality != 20 || p.Rules.RowCount != 10 || p.Rules.NullShare != 5 ||
 				p.Rules.DistinctCount != 20 || p.Rules.MeanShift != 1 || !p.Rules.OutOfRange || !p.Rules.NewValue || len(c.Diff.FailOn.Profile) != 0 {
 				t.Errorf("defaults %+v", p)
 			}
@@ -47,20 +42,5 @@ func TestParseProfile(t *testing.T) {
 		{name: "tiny sample", yml: "profile:\n  sample_rows: 10\n", wantErr: "dataops.yml:2: profile.sample_rows: must be between 1000 and 10000000"},
 		{name: "low cardinality zero", yml: "profile:\n  low_cardinality: 0\n", wantErr: "dataops.yml:2: profile.low_cardinality: must be between 1 and 1000"},
 		{name: "a flag list that is not a list", yml: "diff:\n  fail_on:\n    profile: row_count\n", wantErr: "dataops.yml:3"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := Parse("dataops.yml", []byte(tc.yml))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.check(t, c)
-		})
-	}
+	})
 }

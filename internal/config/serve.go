@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -37,6 +38,17 @@ type Serve struct {
 	KeepDeliveries Duration `yaml:"keep_deliveries"`
 	// Threads bounds parallel model builds per job (default 4).
 	Threads int `yaml:"threads"`
+	// PublicURL is where people reach this server
+	// (https://dataops.example.com): the comment and the checks link to
+	// each run's page there, and sign-in comes back to it. Empty: no links.
+	PublicURL string `yaml:"public_url"`
+	// KeepRuns is how long each run and its report are kept for the web
+	// pages (default 90d); the sweep forgets older ones.
+	KeepRuns Duration `yaml:"keep_runs"`
+	// Web serves the bot's pages, behind sign-in with GitHub or GitLab
+	// (github.client_id, gitlab.application_id); nil serves only the
+	// webhooks, /healthz, /readyz and /metrics.
+	Web *ServeWeb `yaml:"web"`
 
 	// Warehouse is the default for every repository; Repositories
 	// overrides it per repository ("owner/name" on GitHub, "gitlab:group/
@@ -74,6 +86,19 @@ type Serve struct {
 	// Compile contains the loading and compiling of a pull request's
 	// project.
 	Compile ServeCompile `yaml:"compile"`
+}
+
+// ServeWeb configures the web pages.
+type ServeWeb struct {
+	// SessionKeyEnv holds the secret that signs and seals sessions: at
+	// least 32 bytes, the same on every replica (default
+	// DATAOPS_SESSION_KEY). Changing it signs everybody out.
+	SessionKeyEnv string `yaml:"session_key_env"`
+	// SessionTTL is how long a sign-in lasts (default 12h).
+	SessionTTL Duration `yaml:"session_ttl"`
+	// AccessCache is how long a host's answer about a person's access to
+	// a repository is reused (default 5m).
+	AccessCache Duration `yaml:"access_cache"`
 }
 
 // ServeCompile bounds the compile of a pull request's project, which runs
@@ -138,6 +163,14 @@ type ServeGitHub struct {
 	// WebhookSecretEnv holds the App's webhook secret (default
 	// DATAOPS_GITHUB_WEBHOOK_SECRET).
 	WebhookSecretEnv string `yaml:"webhook_secret_env"`
+	// Sign-in to the web pages with GitHub: the App's client id (on its
+	// settings page) and the variable holding its client secret (default
+	// DATAOPS_GITHUB_CLIENT_SECRET). WebURL is GitHub's own address, where
+	// people sign in (default https://github.com, or api_url's server for
+	// GitHub Enterprise Server).
+	ClientID        string `yaml:"client_id"`
+	ClientSecretEnv string `yaml:"client_secret_env"`
+	WebURL          string `yaml:"web_url"`
 }
 
 // ServeGitLab is the GitLab access the bot uses.
@@ -154,6 +187,13 @@ type ServeGitLab struct {
 	// BotUser is the token's username: its notes are never read as
 	// commands.
 	BotUser string `yaml:"bot_user"`
+	// Sign-in to the web pages with GitLab: an OAuth application's id and
+	// the variable holding its secret (default
+	// DATAOPS_GITLAB_APPLICATION_SECRET). WebURL is GitLab's address
+	// (default api_url without /api/v4, or https://gitlab.com).
+	ApplicationID        string `yaml:"application_id"`
+	ApplicationSecretEnv string `yaml:"application_secret_env"`
+	WebURL               string `yaml:"web_url"`
 }
 
 // DefaultServe returns the configuration an empty file means.
@@ -162,7 +202,7 @@ func DefaultServe() Serve {
 		MaxAttempts: 5, MaxBodyBytes: 25 << 20, SweepEvery: Duration{time.Hour}, KeepDeliveries: Duration{7 * 24 * time.Hour},
 		Threads: 4, Warehouse: ServeWarehouse{DSNEnv: "DATAOPS_WAREHOUSE_DSN", StatementTimeout: Duration{DefaultStatementTimeout}},
 		JobTimeout: Duration{30 * time.Minute}, HostFailures: 5, HostPause: Duration{30 * time.Second},
-		Compile: ServeCompile{MemoryMB: 2048, Timeout: Duration{5 * time.Minute}}}
+		Compile: ServeCompile{MemoryMB: 2048, Timeout: Duration{5 * time.Minute}}, KeepRuns: Duration{90 * 24 * time.Hour}}
 }
 
 // DefaultRequestTimeout bounds a code host's API request when serve.yml
@@ -204,6 +244,15 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		if (s.GitHub.PrivateKeyFile == "") == (s.GitHub.PrivateKeyEnv == "") {
 			return Serve{}, fail("github.private_key_file", "set one of private_key_file (the App's .pem file) or private_key_env (a variable holding it)")
 		}
+		if s.GitHub.ClientSecretEnv == "" {
+			s.GitHub.ClientSecretEnv = "DATAOPS_GITHUB_CLIENT_SECRET"
+		}
+		if s.GitHub.WebURL == "" {
+			s.GitHub.WebURL = githubWebURL(s.GitHub.APIURL)
+		}
+		if err := checkURL(s.GitHub.WebURL); err != nil {
+			return Serve{}, fail("github.web_url", "%v", err)
+		}
 	}
 	if s.GitLab != nil {
 		if s.GitLab.WebhookSecretEnv == "" {
@@ -214,6 +263,41 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		}
 		if s.GitLab.TokenEnv == "" {
 			s.GitLab.TokenEnv = "DATAOPS_GITLAB_TOKEN"
+		}
+		if s.GitLab.ApplicationSecretEnv == "" {
+			s.GitLab.ApplicationSecretEnv = "DATAOPS_GITLAB_APPLICATION_SECRET"
+		}
+		if s.GitLab.WebURL == "" {
+			s.GitLab.WebURL = gitlabWebURL(s.GitLab.APIURL)
+		}
+		if err := checkURL(s.GitLab.WebURL); err != nil {
+			return Serve{}, fail("gitlab.web_url", "%v", err)
+		}
+	}
+	if s.PublicURL != "" {
+		if err := checkURL(s.PublicURL); err != nil {
+			return Serve{}, fail("public_url", "%v", err)
+		}
+		s.PublicURL = strings.TrimRight(s.PublicURL, "/")
+	}
+	if w := s.Web; w != nil {
+		if w.SessionKeyEnv == "" {
+			w.SessionKeyEnv = "DATAOPS_SESSION_KEY"
+		}
+		if w.SessionTTL.Duration == 0 {
+			w.SessionTTL.Duration = 12 * time.Hour
+		}
+		if w.AccessCache.Duration == 0 {
+			w.AccessCache.Duration = 5 * time.Minute
+		}
+		switch {
+		case s.PublicURL == "":
+			return Serve{}, &Error{Path: path, Line: lineOf(data, "web"), Field: "public_url",
+				Message: "web: needs public_url, the address people reach this server at: sign-in with GitHub or GitLab comes back to it"}
+		case (s.GitHub == nil || s.GitHub.ClientID == "") && (s.GitLab == nil || s.GitLab.ApplicationID == ""):
+			return Serve{}, fail("web", "nobody could sign in: set github.client_id (the GitHub App's client id) or gitlab.application_id (a GitLab OAuth application's id)")
+		case w.SessionTTL.Duration < time.Minute:
+			return Serve{}, fail("web.session_ttl", "must be at least 1m")
 		}
 	}
 	switch {
@@ -227,6 +311,8 @@ func ParseServe(path string, data []byte) (Serve, error) {
 		return Serve{}, fail("max_attempts", "must be at least 1")
 	case s.MaxBodyBytes < 1024:
 		return Serve{}, fail("max_body_bytes", "must be at least 1024 bytes")
+	case s.KeepRuns.Duration < time.Hour:
+		return Serve{}, fail("keep_runs", "must be at least 1h, not %s", s.KeepRuns.Duration)
 	case s.JobTimeout.Duration < time.Second:
 		return Serve{}, fail("job_timeout", "must be at least 1s (a job's deadline: the checks of one pull request, 30m by default)")
 	case s.HostWorkers < 0:
@@ -391,4 +477,33 @@ func (s Serve) Allowed(host, repo string) bool {
 		}
 	}
 	return false
+}
+
+// checkURL accepts an absolute http(s) URL without a query or fragment.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q is not an http(s) address such as https://dataops.example.com", raw)
+	}
+	return nil
+}
+
+// githubWebURL is where people sign in to the GitHub whose API is at
+// apiURL: github.com for api.github.com, the server itself for GitHub
+// Enterprise Server (https://ghe.example.com/api/v3/).
+func githubWebURL(apiURL string) string {
+	u, err := url.Parse(apiURL)
+	if apiURL == "" || err != nil || u.Host == "api.github.com" {
+		return "https://github.com"
+	}
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3")
+	return strings.TrimRight(u.String(), "/")
+}
+
+// gitlabWebURL is the GitLab whose API is at apiURL (…/api/v4).
+func gitlabWebURL(apiURL string) string {
+	if apiURL == "" {
+		return "https://gitlab.com"
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(apiURL, "/"), "/api/v4")
 }

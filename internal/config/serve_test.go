@@ -39,6 +39,15 @@ func TestParseServe(t *testing.T) {
 		{"statement timeout per repository", github + "repositories:\n  acme/shop: {dsn_env: S, statement_timeout: 1m}\n", "serve.yml:6: repositories.acme/shop.statement_timeout: set statement_timeout once, under warehouse:"},
 		{"little compile memory", github + "compile:\n  memory_mb: 10\n", "serve.yml:6: compile.memory_mb: must be at least 64"},
 		{"short request timeout", "github:\n  app_id: 12\n  private_key_file: app.pem\n  request_timeout: 1ms\n", "serve.yml:4: github.request_timeout: must be at least 100ms"},
+		{"web", github + "  client_id: Iv1.abc\npublic_url: https://dataops.example.com/\nweb: {}\n", ""},
+		{"web with gitlab", "allow: ['gitlab:a/*']\ngitlab: {application_id: abc}\npublic_url: http://127.0.0.1:8080\nweb:\n  session_ttl: 1h\n", ""},
+		{"web without a public url", github + "  client_id: Iv1.abc\nweb: {}\n", "serve.yml:6: public_url: web: needs public_url"},
+		{"web without sign-in", github + "public_url: https://x.example.com\nweb:\n  access_cache: 1m\n", "serve.yml:6: web: nobody could sign in: set github.client_id"},
+		{"bad public url", github + "public_url: dataops.example.com\n", `serve.yml:5: public_url: "dataops.example.com" is not an http(s) address`},
+		{"public url with a query", github + "public_url: https://x.example.com/?a=1\n", "public_url: "},
+		{"bad web url", github + "  web_url: ftp://github.example.com\n", "serve.yml:5: github.web_url: "},
+		{"short session", github + "  client_id: a\npublic_url: https://x.example.com\nweb: {session_ttl: 10s}\n", "web.session_ttl: must be at least 1m"},
+		{"short retention", github + "keep_runs: 10m\n", "serve.yml:5: keep_runs: must be at least 1h"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := ParseServe("serve.yml", []byte(c.yaml))
@@ -63,8 +72,23 @@ func TestServeDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Listen != ":8080" || s.Workers != 2 || s.VisibilityTimeout.Duration != time.Minute || s.GitHub.WebhookSecretEnv != "DATAOPS_GITHUB_WEBHOOK_SECRET" {
+	if s.Listen != ":8080" || s.Workers != 2 || s.VisibilityTimeout.Duration != time.Minute || s.GitHub.WebhookSecretEnv != "DATAOPS_GITHUB_WEBHOOK_SECRET" ||
+		s.KeepRuns.Duration != 90*24*time.Hour || s.Web != nil || s.GitHub.WebURL != "https://github.com" || s.GitHub.ClientSecretEnv != "DATAOPS_GITHUB_CLIENT_SECRET" {
 		t.Errorf("defaults: %+v", s)
+	}
+	web, err := ParseServe("serve.yml", []byte("allow: ['gitlab:a/*']\ngitlab:\n  api_url: https://gitlab.example.com/api/v4/\n  application_id: app\npublic_url: https://dataops.example.com/\nweb: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := web.Web; w.SessionKeyEnv != "DATAOPS_SESSION_KEY" || w.SessionTTL.Duration != 12*time.Hour || w.AccessCache.Duration != 5*time.Minute ||
+		web.PublicURL != "https://dataops.example.com" || web.GitLab.WebURL != "https://gitlab.example.com" || web.GitLab.ApplicationSecretEnv != "DATAOPS_GITLAB_APPLICATION_SECRET" {
+		t.Errorf("web defaults: %+v %+v %+v", *web.Web, web.PublicURL, *web.GitLab)
+	}
+	for api, want := range map[string]string{"": "https://github.com", "https://api.github.com/": "https://github.com",
+		"https://ghe.example.com/api/v3/": "https://ghe.example.com", "http://127.0.0.1:9999/": "http://127.0.0.1:9999"} {
+		if got := githubWebURL(api); got != want {
+			t.Errorf("githubWebURL(%q) = %q, want %q", api, got, want)
+		}
 	}
 	if s.Warehouse.StatementTimeout.Duration != DefaultStatementTimeout {
 		t.Errorf("warehouse.statement_timeout defaults to %s, not %s", DefaultStatementTimeout, s.Warehouse.StatementTimeout)
@@ -169,6 +193,7 @@ func FuzzParseServe(f *testing.F) {
 	f.Add([]byte("allow: [acme/shop]\ngithub:\n  app_id: 12\n  private_key_file: app.pem\n"))
 	f.Add([]byte("allow: ['gitlab:a/*']\ngitlab: {bot_user: x}\nrepositories: {'gitlab:a/b': {dsn_env: B}}\nsweep_every: 3d\n"))
 	f.Add([]byte("allow: [{x: 1}, '', 'github:', 'gitlab:/', a//b]\ngithub: {app_id: 1, private_key_env: K}\n"))
+	f.Add([]byte("allow: ['gitlab:a/*']\ngitlab: {application_id: a}\npublic_url: https://x.example.com\nweb: {session_ttl: 1h}\nkeep_runs: 30d\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ParseServe("serve.yml", data)
 		if err != nil {

@@ -3,7 +3,6 @@ package datadiff
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,24 +14,6 @@ import (
 	"github.com/dataops-dev/dataops/internal/warehouse"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
-
-// joinBenchSizes are the table sizes BenchmarkJoin runs: 1M rows, or the
-// comma-separated list in DATAOPS_BENCH_ROWS (e.g. 1000000,10000000).
-func joinBenchSizes(b *testing.B) []int64 {
-	env := os.Getenv("DATAOPS_BENCH_ROWS")
-	if env == "" {
-		return []int64{1_000_000}
-	}
-	var out []int64
-	for _, f := range strings.Split(env, ",") {
-		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
-		if err != nil || n < 20000 {
-			b.Fatalf("DATAOPS_BENCH_ROWS=%q: want sizes of at least 20000 rows, comma-separated", env)
-		}
-		out = append(out, n)
-	}
-	return out
-}
 
 // joinBenchColumns are the compared columns of the benchmark tables.
 var joinBenchColumns = []string{"c_int", "c_big", "c_num", "c_dbl", "c_text", "c_bool", "c_date", "c_ts"}
@@ -47,21 +28,8 @@ func joinBenchTables(b *testing.B, w warehouse.Warehouse, schema string, n int64
 	defer cancel()
 	d := w.Dialect()
 	s := d.QuoteIdent(schema)
-	ts := "TIMESTAMP '2020-01-01' + make_interval(secs => i * 7)"
-	if d.Name() == "duckdb" {
-		ts = "TIMESTAMP '2020-01-01' + to_seconds(i * 7)"
-	}
 	stmts := []string{
-		"CREATE TABLE " + s + ".base AS SELECT CAST(i AS bigint) AS id," +
-			" CAST((i * 7919) % 1000003 AS integer) AS c_int," +
-			" i * 2654435761 AS c_big," +
-			" CAST(round(((i * 31) % 1000000) / 100.0, 2) AS numeric(12,2)) AS c_num," +
-			" ((i * 17) % 100000) / CAST(7 AS float8) AS c_dbl," +
-			" 'name ' || CAST(i AS text) || ' é' AS c_text," +
-			" i % 3 = 0 AS c_bool," +
-			" DATE '2020-01-01' + CAST(i % 2000 AS integer) AS c_date," +
-			" " + ts + " AS c_ts" +
-			" FROM generate_series(CAST(1 AS bigint), CAST(" + strconv.FormatInt(n, 10) + " AS bigint)) t(i)",
+		warehousetest.BenchTableSQL(d, warehouse.Relation{Schema: schema, Name: "base"}, n),
 		"CREATE TABLE " + s + ".head AS SELECT id," +
 			" CASE WHEN id % 20000 = 2 THEN c_int + 1 ELSE c_int END AS c_int," +
 			" c_big," +
@@ -111,7 +79,7 @@ func joinLowerBound(d warehouse.Dialect, schema string) string {
 func BenchmarkJoin(b *testing.B) {
 	for _, e := range joinEngines {
 		b.Run(e.name, func(b *testing.B) {
-			for _, n := range joinBenchSizes(b) {
+			for _, n := range warehousetest.BenchRows(b, 1_000_000, 20000) {
 				// The tables are made once per size, outside the timed
 				// function (which the testing package may call more than once).
 				w := e.open(b)

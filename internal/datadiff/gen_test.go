@@ -13,87 +13,33 @@ package datadiff
 // engine; load converts them to SQL with explicit CASTs.
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dataops-dev/dataops/internal/warehouse"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
-// genKind is the type of a generated column. Its Go representation in
-// genTable.Rows is, for a non-NULL value:
-//
-//	genInteger, genBigint: int64
-//	genDecimal:            int64, in hundredths (numeric(12,2): 1234 is 12.34)
-//	genDouble:             float64 (NaN, ±Inf and -0 included)
-//	genText:               string (unicode, quotes, newlines, backslashes; never NUL)
-//	genBoolean:            bool
-//	genDate:               time.Time at midnight UTC
-//	genTimestamp:          time.Time in UTC, microsecond precision
-//
-// NULL is nil for every kind.
-type genKind int
+// genKind is the type of a generated column; see warehousetest.Kind for
+// each kind's Go value. Decimals are int64 hundredths.
+type genKind = warehousetest.Kind
 
 const (
-	genInteger genKind = iota
-	genBigint
-	genDecimal
-	genDouble
-	genText
-	genBoolean
-	genDate
-	genTimestamp
-	genKinds // how many kinds there are
+	genInteger   = warehousetest.KindInteger
+	genBigint    = warehousetest.KindBigint
+	genDecimal   = warehousetest.KindDecimal
+	genDouble    = warehousetest.KindDouble
+	genText      = warehousetest.KindText
+	genBoolean   = warehousetest.KindBoolean
+	genDate      = warehousetest.KindDate
+	genTimestamp = warehousetest.KindTimestamp
+	genKinds     = warehousetest.Kinds
 )
-
-func (k genKind) String() string {
-	return [...]string{"integer", "bigint", "decimal", "double", "text", "boolean", "date", "timestamp"}[k]
-}
-
-// SQLType is the column type load creates for kind k on engine (the
-// Dialect's Name).
-func (k genKind) SQLType(engine string) string {
-	duck := engine == "duckdb"
-	switch k {
-	case genInteger:
-		return "integer"
-	case genBigint:
-		return "bigint"
-	case genDecimal:
-		if duck {
-			return "decimal(12,2)"
-		}
-		return "numeric(12,2)"
-	case genDouble:
-		if duck {
-			return "double"
-		}
-		return "double precision"
-	case genText:
-		if duck {
-			return "varchar"
-		}
-		return "text"
-	case genBoolean:
-		return "boolean"
-	case genDate:
-		return "date"
-	case genTimestamp:
-		return "timestamp"
-	}
-	panic("unknown genKind")
-}
-
-// numeric reports whether Tolerance applies to the kind.
-func (k genKind) numeric() bool {
-	return k == genInteger || k == genBigint || k == genDecimal || k == genDouble
-}
 
 // genColumn is a generated column. Type, when set, overrides the SQL type
 // load creates (e.g. "timestamp(3)"); the values must still fit it.
@@ -230,7 +176,7 @@ func genPair(rng *rand.Rand, opts genOptions) (base, head genTable) {
 		if rng.Float64() < opts.Nudge {
 			var numeric []int
 			for j := nkey; j < len(cols); j++ {
-				if cols[j].Kind.numeric() && r[j] != nil {
+				if cols[j].Kind.Numeric() && r[j] != nil {
 					numeric = append(numeric, j)
 				}
 			}
@@ -279,76 +225,10 @@ func genPair(rng *rand.Rand, opts genOptions) (base, head genTable) {
 
 var genKeyCodes = []string{"a", "B", "é", "日本", "😀", "x'y", `q"q`, "line\nbreak", " ", ""}
 
-var genTextPieces = []string{
-	"plain", "café", "naïve", "Ångström", "日本語", "😀", "🎉👩‍💻", "it's", `say "hi"`,
-	"line1\nline2", "tab\there", `back\slash`, "", "  spaces  ", "ß", "%_", "--", "/*", "\r\n", "Ω≈ç√",
-}
-
 // genValue is a random non-NULL value of kind k, or nil with probability
 // nullFrac.
 func genValue(rng *rand.Rand, k genKind, nullFrac float64) any {
-	if rng.Float64() < nullFrac {
-		return nil
-	}
-	switch k {
-	case genInteger:
-		switch rng.IntN(20) {
-		case 0:
-			return int64(math.MaxInt32)
-		case 1:
-			return int64(math.MinInt32)
-		}
-		return int64(rng.IntN(2001) - 1000)
-	case genBigint:
-		switch rng.IntN(20) {
-		case 0:
-			return int64(math.MaxInt64)
-		case 1:
-			return int64(math.MinInt64)
-		}
-		return rng.Int64() >> rng.IntN(63)
-	case genDecimal:
-		// numeric(12,2): up to 10 digits before the point
-		return rng.Int64N(1_999_999_999_999) - 999_999_999_999
-	case genDouble:
-		switch rng.IntN(40) {
-		case 0:
-			return math.NaN()
-		case 1:
-			return math.Inf(1)
-		case 2:
-			return math.Inf(-1)
-		case 3:
-			return math.Copysign(0, -1)
-		case 4:
-			return 0.1 + 0.2
-		}
-		if rng.IntN(3) == 0 {
-			return float64(rng.IntN(100))
-		}
-		return rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-8))
-	case genText:
-		var parts []string
-		for n := rng.IntN(4); n >= 0; n-- {
-			parts = append(parts, genTextPieces[rng.IntN(len(genTextPieces))])
-		}
-		return strings.Join(parts, "")
-	case genBoolean:
-		return rng.IntN(2) == 0
-	case genDate:
-		return time.Date(1900+rng.IntN(200), 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rng.IntN(366))
-	case genTimestamp:
-		sec := rng.Int64N(5_000_000_000) - 1_000_000_000 // 1938 to 2128
-		t := time.Unix(sec, 0).UTC()
-		switch rng.IntN(3) {
-		case 0:
-			return t
-		case 1:
-			return t.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
-		}
-		return t.Add(time.Duration(rng.IntN(1_000_000)) * time.Microsecond)
-	}
-	panic("unknown genKind")
+	return warehousetest.Value(rng, k, nullFrac)
 }
 
 // genNudge moves a numeric value by a small amount: 1 for integers, 0.01
@@ -437,79 +317,29 @@ func genAbsDiff(x, y int64) float64 {
 // the schema; the caller creates and drops the schema.
 func load(t testing.TB, w warehouse.Warehouse, schema string, tbl genTable) warehouse.Relation {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	d := w.Dialect()
 	rel := warehouse.Relation{Schema: schema, Name: tbl.Name}
-	var defs, names, casts []string
-	for _, c := range tbl.Columns {
-		typ := c.sqlType(d.Name())
-		defs = append(defs, d.QuoteIdent(c.Name)+" "+typ)
-		names = append(names, d.QuoteIdent(c.Name))
-		casts = append(casts, typ)
+	cols := make([]warehousetest.Column, len(tbl.Columns))
+	for i, c := range tbl.Columns {
+		cols[i] = warehousetest.Column{Name: c.Name, Type: c.sqlType(w.Dialect().Name())}
 	}
-	if err := w.Exec(ctx, "CREATE TABLE "+d.QuoteRelation(rel)+" ("+strings.Join(defs, ", ")+")"); err != nil {
-		t.Fatalf("create %s: %v", d.QuoteRelation(rel), err)
-	}
-	const batch = 200
-	for start := 0; start < len(tbl.Rows); start += batch {
-		rows := tbl.Rows[start:min(start+batch, len(tbl.Rows))]
-		var values []string
-		var args []any
-		for _, r := range rows {
-			var tuple []string
-			for j, v := range r {
-				args = append(args, genSQLValue(tbl.Columns[j].Kind, v))
-				tuple = append(tuple, "CAST("+d.Placeholder(len(args))+" AS "+casts[j]+")")
-			}
-			values = append(values, "("+strings.Join(tuple, ", ")+")")
-		}
-		query := "INSERT INTO " + d.QuoteRelation(rel) + " (" + strings.Join(names, ", ") + ") VALUES " + strings.Join(values, ", ")
-		if err := w.Exec(ctx, query, args...); err != nil {
-			t.Fatalf("load %s: %v", d.QuoteRelation(rel), err)
+	rows := make([][]any, len(tbl.Rows))
+	for i, r := range tbl.Rows {
+		rows[i] = make([]any, len(r))
+		for j, v := range r {
+			rows[i][j] = genSQLValue(tbl.Columns[j].Kind, v)
 		}
 	}
+	warehousetest.Load(t, w, rel, cols, rows)
 	return rel
 }
 
-// genSQLValue is the bound parameter for a value: text that both engines
-// cast exactly, except integers and text.
+// genSQLValue is the bound parameter for a value: decimals (held in
+// hundredths) as their text, the rest as warehousetest.BindValue has them.
 func genSQLValue(k genKind, v any) any {
-	if v == nil {
-		return nil
-	}
-	switch k {
-	case genDecimal:
-		return genDecimalText(v.(int64))
-	case genDouble:
-		x := v.(float64)
-		switch {
-		case math.IsNaN(x):
-			return "NaN"
-		case math.IsInf(x, 1):
-			return "Infinity"
-		case math.IsInf(x, -1):
-			return "-Infinity"
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case genBoolean:
-		return strconv.FormatBool(v.(bool))
-	case genDate:
-		return v.(time.Time).Format("2006-01-02")
-	case genTimestamp:
-		return v.(time.Time).Format("2006-01-02 15:04:05.999999")
+	if k == genDecimal && v != nil {
+		return warehousetest.DecimalText(v.(int64))
 	}
 	return v
-}
-
-// genDecimalText spells hundredths as a decimal: -1234 is "-12.34".
-func genDecimalText(cents int64) string {
-	sign := ""
-	u := uint64(cents)
-	if cents < 0 {
-		sign, u = "-", uint64(-cents)
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
 }
 
 // referenceDiff computes in memory what a diff of base and head must
@@ -630,7 +460,7 @@ func referenceDiff(base, head genTable, opts Options) *Result {
 			bi, hi := base.columnIndex(name), head.columnIndex(name)
 			kind := base.Columns[bi].Kind
 			tol := opts.Tolerance
-			if !kind.numeric() || !head.Columns[hi].Kind.numeric() {
+			if !kind.Numeric() || !head.Columns[hi].Kind.Numeric() {
 				tol = 0
 			}
 			if !genEqual(kind, br[bi], hr[hi], tol) {

@@ -250,7 +250,7 @@ func checkSamples(t *testing.T, got *Result, base, head genTable, opts Options, 
 			bi, hi := base.columnIndex(c.Name), head.columnIndex(c.Name)
 			kind := base.Columns[bi].Kind
 			tol := opts.Tolerance
-			if !kind.numeric() {
+			if !kind.Numeric() {
 				tol = 0
 			}
 			if genEqual(kind, br[bi], hr[hi], tol) {
@@ -303,7 +303,7 @@ func sampleValueIs(k genKind, v, sample any) bool {
 		return ok && s == v.(int64)
 	case genDecimal:
 		s, ok := sample.(string)
-		return ok && s == genDecimalText(v.(int64))
+		return ok && s == warehousetest.DecimalText(v.(int64))
 	case genDouble:
 		s, ok := sample.(float64)
 		x := v.(float64)

@@ -507,6 +507,9 @@ func whereSQL(userWhere string, conds ...string) string {
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
+// CountValue reads a count (or sum) as the drivers return it; NULL is 0.
+func CountValue(v any) (int64, error) { return countValue(v) }
+
 // countValue reads a count (or sum) as the drivers return it.
 func countValue(v any) (int64, error) {
 	switch x := v.(type) {

@@ -1,6 +1,8 @@
 package profile
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"math/big"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 // Rules say which differences between production and the environment are
@@ -33,6 +36,20 @@ func DefaultRules() Rules { return RulesFrom(config.DefaultProfile(), config.Fil
 // OptionsFrom takes the sampling settings of dataops.yml's profile section.
 func OptionsFrom(p config.Profile) Options {
 	return Options{SampleRows: p.SampleRows, LowCardinality: p.LowCardinality}
+}
+
+// Model profiles a model's relation in production (base) and in the
+// environment (head), the same way, and compares the two.
+func Model(ctx context.Context, w warehouse.Warehouse, model string, base, head warehouse.Relation, opts Options, rules Rules) (*Diff, error) {
+	pb, err := Run(ctx, w, base, opts)
+	if err != nil {
+		return nil, err
+	}
+	ph, err := Run(ctx, w, head, opts)
+	if err != nil {
+		return nil, err
+	}
+	return Compare(model, pb, ph, rules)
 }
 
 // Flag is one rule that fired.
@@ -160,6 +177,9 @@ func Compare(model string, base, head *Profile, rules Rules) (*Diff, error) {
 			continue
 		}
 		r := columnRules(rules, mine, p.Name)
+		if slices.ContainsFunc(head.Key, func(k string) bool { return strings.EqualFold(k, p.Name) }) {
+			r.ignore = append(r.ignore, config.FlagOutOfRange)
+		}
 		d.Flags = append(d.Flags, r.check(p.Name, p.Base, p.Head)...)
 	}
 	return d, nil
@@ -227,18 +247,17 @@ func (r colRules) check(name string, b, h *Column) []Flag {
 		}
 	}
 	rb, rh := b.real(), h.real()
-	if r.on(config.FlagMeanShift) && rb.mean != nil && rh.mean != nil && rb.stddev != nil {
-		shift := math.Abs(*rh.mean - *rb.mean)
-		sd := *rb.stddev
-		if shift > 0 && (sd == 0 || shift/sd > r.MeanShift) {
-			by := "production's values are all equal"
-			if sd > 0 {
-				by = fmt.Sprintf("%.1f standard deviations", shift/sd)
-			}
+	if r.on(config.FlagMeanShift) && rb.mean != nil && rh.mean != nil && rb.stddev != nil && !sameFloat(rb.mean, rh.mean) {
+		shift, sd := math.Abs(*rh.mean-*rb.mean), *rb.stddev
+		moved := fmt.Sprintf("moved by %.1f standard deviations (limit %g)", shift/sd, r.MeanShift)
+		if sd == 0 {
+			moved = "production's values are all equal"
+		}
+		if sd == 0 || shift/sd > r.MeanShift {
 			if h.Masked {
-				flag(config.FlagMeanShift, "mean moved by %s (limit %g)", by, r.MeanShift)
+				flag(config.FlagMeanShift, "mean %s", moved)
 			} else {
-				flag(config.FlagMeanShift, "mean %s → %s: moved by %s (limit %g)", Number(*rb.mean), Number(*rh.mean), by, r.MeanShift)
+				flag(config.FlagMeanShift, "mean %s → %s: %s", Number(*rb.mean), Number(*rh.mean), moved)
 			}
 		}
 	}
@@ -373,16 +392,14 @@ func compareValues(a, b any) (int, bool) {
 	if !okA || !okB {
 		return 0, false
 	}
-	switch {
-	case math.IsNaN(fa) || math.IsNaN(fb):
-		return boolInt(math.IsNaN(fa)) - boolInt(math.IsNaN(fb)), true
-	case math.IsInf(fa, 0) || math.IsInf(fb, 0):
-		return cmpFloat(fa, fb), true
+	if math.IsNaN(fa) || math.IsNaN(fb) {
+		// NaN above everything; cmp.Compare puts it below.
+		return -cmp.Compare(fa, fb), true
 	}
 	ra, _ := ratOf(a)
 	rb, _ := ratOf(b)
 	if ra == nil || rb == nil {
-		return cmpFloat(fa, fb), true
+		return cmp.Compare(fa, fb), true // infinities
 	}
 	return ra.Cmp(rb), true
 }
@@ -400,23 +417,6 @@ func floatOf(v any) (float64, bool) {
 		}
 	}
 	return 0, false
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // pctChange is |head - base| as a percentage of base (base > 0).
@@ -453,10 +453,11 @@ func pluralWord(n int, word string) string {
 }
 
 // CheckModels reports a column rule naming a model the project does not
-// have, as an error naming its line in dataops.yml.
-func (r Rules) CheckModels(models []string) error {
+// have (isModel says which it has), as an error naming its line in
+// dataops.yml.
+func (r Rules) CheckModels(isModel func(name string) bool) error {
 	for _, cr := range r.Columns {
-		if !slices.Contains(models, cr.Model) {
+		if !isModel(cr.Model) {
 			return &config.Error{Path: r.Path, Line: cr.Line, Field: "profile.columns", Message: fmt.Sprintf("no model %q in the project", cr.Model)}
 		}
 	}

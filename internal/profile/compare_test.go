@@ -2,6 +2,7 @@ package profile
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +68,8 @@ func TestCompareRules(t *testing.T) {
 			want: []string{"mean_shift a: mean 10 → 13: moved by 1.5 standard deviations (limit 1)"}},
 		{name: "mean moved 0.5 sd", base: prof(1000, num("a", 0, int64(1), int64(20), 10, 2)), head: prof(1000, num("a", 0, int64(1), int64(20), 11, 2))},
 		{name: "a constant that changed", base: prof(1000, num("a", 0, int64(3), int64(3), 3, 0)), head: prof(1000, num("a", 0, int64(3), int64(3), 3.5, 0)),
-			want: []string{"mean_shift a: mean 3 → 3.5: moved by production's values are all equal"}},
+			want: []string{"mean_shift a: mean 3 → 3.5: production's values are all equal"}},
+		{name: "a constant summed in another order", base: prof(1000, num("a", 0, 0.1, 0.1, 0.1, 0)), head: prof(1000, num("a", 0, 0.1, 0.1, 0.1+1e-17, 1e-18))},
 		{name: "a column's own mean shift", base: prof(1000, num("a", 0, int64(1), int64(20), 10, 2)), head: prof(1000, num("a", 0, int64(1), int64(20), 13, 2)),
 			rules: ptr(withColumn(defaults, config.ColumnRules{Model: "m", Column: "a", MeanShift: ptr(float64(2))}))},
 		{name: "above the maximum", base: prof(1000, num("a", 0, int64(1), int64(120), 10, 50)), head: prof(1000, num("a", 0, int64(1), int64(9999), 10, 50)),
@@ -189,10 +191,27 @@ func TestUnknownModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules := RulesFrom(cfg.Profile, "dataops.yml")
-	if err := rules.CheckModels([]string{"orders", "customers"}); err == nil || err.Error() != `dataops.yml:5: profile.columns: no model "ordres" in the project` {
+	models := func(names ...string) func(string) bool {
+		return func(m string) bool { return slices.Contains(names, m) }
+	}
+	if err := rules.CheckModels(models("orders", "customers")); err == nil || err.Error() != `dataops.yml:5: profile.columns: no model "ordres" in the project` {
 		t.Fatalf("error %v", err)
 	}
-	if err := rules.CheckModels([]string{"orders", "ordres"}); err != nil {
+	if err := rules.CheckModels(models("orders", "ordres")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKeyHasNoRange: new keys beyond production's are expected, so the
+// key is not held to production's range.
+func TestKeyHasNoRange(t *testing.T) {
+	base, head := prof(10, num("id", 0, int64(1), int64(10), 5, 3)), prof(11, num("id", 0, int64(1), int64(11), 5.5, 3))
+	d, err := Compare("m", base, head, DefaultRules())
+	if err != nil || len(d.Flags) != 1 || d.Flags[0].Flag != "out_of_range" {
+		t.Fatalf("without a key: %+v %v", d, err)
+	}
+	head.Key = []string{"ID"}
+	if d, err = Compare("m", base, head, DefaultRules()); err != nil || len(d.Flags) != 0 {
+		t.Fatalf("with a key: %+v %v", d.Flags, err)
 	}
 }

@@ -6,8 +6,6 @@ package profile
 import (
 	"encoding/json"
 	"fmt"
-	"math"
-	"math/big"
 	"strconv"
 	"strings"
 
@@ -52,51 +50,7 @@ func valueTo(dst *any, typ string) func(any) error {
 }
 
 // toInt64 reads a count or sum; NULL is 0.
-func toInt64(v any) (int64, error) {
-	switch x := v.(type) {
-	case nil:
-		return 0, nil
-	case int64:
-		return x, nil
-	case int32:
-		return int64(x), nil
-	case int:
-		return int64(x), nil
-	case uint64:
-		if x <= math.MaxInt64 {
-			return int64(x), nil
-		}
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-			return int64(x), nil
-		}
-	case string:
-		return parseInt(x)
-	case []byte:
-		return parseInt(string(x))
-	case *big.Int:
-		if x.IsInt64() {
-			return x.Int64(), nil
-		}
-	case fmt.Stringer: // DuckDB's HUGEINT sums and DECIMALs
-		return parseInt(x.String())
-	}
-	return 0, fmt.Errorf("unexpected count %v (%T)", v, v)
-}
-
-// parseInt reads an integer, also written as a decimal with a zero
-// fraction ("12.000", as PostgreSQL's sum of numerics prints).
-func parseInt(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if whole, frac, ok := strings.Cut(s, "."); ok && strings.Trim(frac, "0") == "" {
-		s = whole
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("unexpected count %q", s)
-	}
-	return n, nil
-}
+func toInt64(v any) (int64, error) { return datadiff.CountValue(v) }
 
 // toFloat reads a double; NULL is nil.
 func toFloat(v any) (*float64, error) {
@@ -154,9 +108,9 @@ func decodeTop(text, typ string) ([]ValueCount, error) {
 		var err error
 		switch n := e[1].(type) {
 		case string:
-			count, err = parseInt(n)
+			count, err = toInt64(n)
 		case json.Number:
-			count, err = parseInt(n.String())
+			count, err = toInt64(n.String())
 		default:
 			err = fmt.Errorf("count %v (%T)", n, n)
 		}

@@ -7,13 +7,14 @@
 // # What is exact and what is estimated
 //
 // One aggregate scan of the relation counts exactly: rows, and per column
-// NULLs, minimum and maximum (and the true count of a boolean). Everything
-// that needs the values grouped or sorted (distinct counts, means and
-// standard deviations, quantiles p5/p50/p95, text lengths, the values of
-// low-cardinality columns) is computed in the same statement from a
-// sample: the whole relation when it has at most Options.SampleRows rows
+// NULLs, minimum and maximum of numbers and times (and the true count of a
+// boolean). Everything that needs the values grouped or sorted (distinct
+// counts, means and standard deviations, quantiles p5/p50/p95, text lengths
+// and text's minimum and maximum, the values of low-cardinality columns)
+// is computed in the same statement from a sample: the whole relation when it has at most Options.SampleRows rows
 // (by the engine's estimate), so small relations are profiled exactly, and
-// above that about SampleRows rows picked by the hash of Options.SampleKey
+// above that between half of and all SampleRows rows, picked by the hash of
+// Options.SampleKey
 // (the model's unique key) or, without a key, of the whole row. Hashing
 // makes the sample a function of the data: identical rows are sampled
 // alike in production and in the environment, so identical data gives
@@ -53,8 +54,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
@@ -67,9 +70,10 @@ type Options struct {
 	// LowCardinality: a column with at most this many distinct values
 	// lists them with their counts. 0 means DefaultLowCardinality.
 	LowCardinality int
-	// SampleKey are the columns whose hash picks the sample rows, usually
-	// the model's unique key; without them (or when the relation lacks
-	// one) the whole row is hashed.
+	// SampleKey are the columns whose hash picks the sample rows: the
+	// model's unique key; without them (or when the relation lacks one)
+	// the whole row is hashed. A key is also exempt from out_of_range, as
+	// new keys are usually beyond production's.
 	SampleKey []string
 	// Sensitive reports whether a column's values must be masked; nil
 	// means none is.
@@ -80,7 +84,7 @@ type Options struct {
 
 // Defaults for Options.
 const (
-	DefaultSampleRows     = 50_000
+	DefaultSampleRows     = 30_000
 	DefaultLowCardinality = 20
 	// MaskedValue replaces a sensitive value when Options.Mask is nil.
 	MaskedValue = "•••"
@@ -107,7 +111,9 @@ type Profile struct {
 	Sampled    bool     `json:"sampled"`
 	SampleRows int64    `json:"sample_rows"`
 	SampleKey  []string `json:"sample_key,omitempty"`
-	Columns    []Column `json:"columns"`
+	// Key are the columns of Options.SampleKey the relation has.
+	Key     []string `json:"key,omitempty"`
+	Columns []Column `json:"columns"`
 }
 
 // Column is the statistics of one column. Values (Min, Max, the quantiles,
@@ -125,8 +131,8 @@ type Column struct {
 	// Distinct counts the distinct non-NULL values (estimated when
 	// Estimated).
 	Distinct int64 `json:"distinct"`
-	// Estimated: Distinct, Mean, StdDev, the quantiles, Length and
-	// Values come from the sample.
+	// Estimated: Distinct, Mean, StdDev, the quantiles, Length, Values,
+	// and text's Min and Max come from the sample.
 	Estimated bool     `json:"estimated,omitempty"`
 	Min       any      `json:"min,omitempty"`
 	Max       any      `json:"max,omitempty"`
@@ -200,6 +206,11 @@ func Run(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, opt
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	p.Exists = true
+	for _, k := range opts.SampleKey {
+		if c, ok := datadiff.FindColumn(cols, k); ok {
+			p.Key = append(p.Key, c.Name)
+		}
+	}
 	st, err := plan(ctx, w, rel, cols, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -272,23 +283,23 @@ func (c *Column) real() rawValues {
 }
 
 // JSONValue makes a value encodable as JSON: NaN and infinities become
-// the strings "NaN", "Infinity" and "-Infinity", and dates without a time
-// their date.
+// the strings "NaN", "+Inf" and "-Inf", and dates without a time their
+// date.
 func JSONValue(v any) any {
 	switch x := v.(type) {
 	case float64:
-		switch {
-		case math.IsNaN(x):
-			return "NaN"
-		case math.IsInf(x, 1):
-			return "Infinity"
-		case math.IsInf(x, -1):
-			return "-Infinity"
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return strconv.FormatFloat(x, 'g', -1, 64)
 		}
 	case time.Time:
-		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+		if isDate(x) {
 			return x.Format("2006-01-02")
 		}
 	}
 	return v
+}
+
+// isDate reports whether t is a date: midnight exactly.
+func isDate(t time.Time) bool {
+	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
 }

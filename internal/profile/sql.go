@@ -1,22 +1,27 @@
 package profile
 
-// The statement: one aggregate scan of the relation for what is counted
-// exactly, a sample (a materialized CTE) for what needs the values grouped
-// or sorted, and per sampled column a grouping of the sample for its
-// distinct values and its most frequent ones. It returns one row; each
-// result column has a decoder (a slot) that fills the profile.
+// The statement, one per relation, returns one row; each result column
+// has a decoder (a slot) that fills the profile.
 //
-//	WITH s AS MATERIALIZED (SELECT "a" AS c0, ... FROM rel [WHERE hash(key) < $1]),
-//	     g0 AS (SELECT v, n, row_number() OVER (ORDER BY n DESC, v) AS r
-//	            FROM (SELECT c0 AS v, count(*) AS n FROM s WHERE c0 IS NOT NULL GROUP BY c0) x), ...
-//	SELECT f.f0, ..., a.a0, ..., g0s.d, g0s.f, g0s.n, g0s.t, ...
-//	FROM (SELECT count(*) AS f0, count("a") AS f1, min("a") ... FROM rel) f
-//	CROSS JOIN (SELECT count(*) AS a0, avg(c0) ... FROM s) a
-//	CROSS JOIN (SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n,
-//	                   string_agg(<[v, n] as JSON>, ',' ORDER BY r) FILTER (WHERE r <= K) AS t FROM g0) g0s ...
+//	WITH s AS MATERIALIZED (SELECT "a" AS c0, ... FROM rel [WHERE (hash(key) & $1) = 0]),
+//	v AS MATERIALIZED (SELECT i, v, count(*) AS n FROM <s unpivoted: (column number, value as text)> WHERE v IS NOT NULL GROUP BY i, v)
+//	SELECT f.f0, ..., a.a0, ..., g.g0, ..., t.t0, ...
+//	FROM (SELECT count(*) AS f0, count("a") AS f1, min("a") ... FROM rel) f         -- exact, every row
+//	CROSS JOIN (SELECT avg(c0), stddev_samp(c0), <quantiles>, <lengths> ... FROM s) a  -- estimated, the sample
+//	CROSS JOIN (SELECT count(*) FILTER (WHERE i = 0) AS g0,                           -- distinct values,
+//	                   count(*) FILTER (WHERE i = 0 AND n = 1) AS g1, sum(n) ... FROM v) g  -- those seen once
+//	CROSS JOIN (SELECT string_agg(<[v, n] as JSON>, ',' ORDER BY n DESC, v) FILTER (WHERE i = 0) AS t0, ...
+//	            FROM v WHERE i IN (<the columns with at most K+1 values>)) t              -- their values
 //
-// Identifiers are quoted by the Dialect; the only value, the sample's hash
-// threshold, is a bound parameter.
+// The aggregate scan and the sample's filtered scan both run in parallel
+// on PostgreSQL (the sample is selected by an equality, which the planner
+// takes as selective enough to gather from workers); everything after
+// works on the sample alone, grouping all its columns in one pass, since
+// each extra pass (pipeline) has a fixed cost that outweighs the work on a
+// sample. The values travel as text, only within the statement: the same
+// text means the same value for the types profiled. Identifiers are quoted
+// by the Dialect; the only value, the sample's hash mask, is a bound
+// parameter.
 
 import (
 	"context"
@@ -49,6 +54,7 @@ type colPlan struct {
 
 // statement is the profile query of one relation.
 type statement struct {
+	outs   []string // the outer select list, one entry per slot
 	d      warehouse.Dialect
 	rel    warehouse.Relation
 	opts   Options
@@ -70,7 +76,10 @@ func plan(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, co
 		case datadiff.FamilyInteger, datadiff.FamilyDecimal, datadiff.FamilyFloat:
 			cp.out.Kind, cp.minMax, cp.sampled, cp.values = KindNumber, true, true, true
 		case datadiff.FamilyText:
-			cp.out.Kind, cp.minMax, cp.sampled, cp.values = KindText, true, true, true
+			// Text's minimum and maximum come from the sample: no rule
+			// needs them exact, and comparing every string is the dearest
+			// part of a scan on DuckDB.
+			cp.out.Kind, cp.sampled, cp.values = KindText, true, true
 		case datadiff.FamilyBoolean:
 			cp.out.Kind = KindBoolean // counted exactly, never sampled
 		case datadiff.FamilyDate, datadiff.FamilyTimestamp, datadiff.FamilyTimestampTZ:
@@ -124,8 +133,8 @@ func plan(ctx context.Context, w warehouse.Warehouse, rel warehouse.Relation, co
 // sampleFraction is the share of rows to sample from about est rows: a
 // power of two, 1/2^k, giving between SampleRows/2 and SampleRows rows.
 // Rounding makes production and an environment of similar sizes sample
-// with the same threshold, hence the same rows where their data is the
-// same; across a power of two, the smaller sample is part of the larger.
+// with the same mask, hence the same rows where their data is the same;
+// across a power of two, the smaller sample is part of the larger.
 func sampleFraction(est, sampleRows int64) float64 {
 	k := math.Ceil(math.Log2(float64(est) / float64(sampleRows)))
 	return math.Pow(2, -max(k, 1))
@@ -213,15 +222,17 @@ func (st *statement) samplePredicate(cols []warehouse.Column, fraction float64) 
 	for i, c := range key {
 		quoted[i] = st.d.QuoteIdent(c.Name)
 	}
-	// The threshold is the fraction of the hash's range, as an unsigned
-	// 64-bit number (fraction < 1, so it fits).
-	threshold := uint64(fraction * 18446744073709551616.0)
+	// fraction is 1/2^k: keep the rows whose hash has k low zero bits.
+	// An equality, which PostgreSQL's planner takes as selective (an
+	// inequality it would guess keeps a third of the rows, and then
+	// gather them from parallel workers no more).
+	mask := uint64(math.Round(1/fraction)) - 1
 	if st.d.Name() == "duckdb" {
-		st.hash = "hash(" + strings.Join(quoted, ", ") + ")"
-		st.args = []any{strconv.FormatUint(threshold, 10)}
-		st.hash += " < CAST(" + st.d.Placeholder(1) + " AS UBIGINT)"
+		st.hash = "(hash(" + strings.Join(quoted, ", ") + ") & CAST(" + st.d.Placeholder(1) + " AS UBIGINT)) = 0"
+		st.args = []any{strconv.FormatUint(mask, 10)}
 		return
 	}
+	var hash string
 	switch {
 	case len(key) == 0:
 		// Nothing PostgreSQL can hash: a random sample, the one case
@@ -230,139 +241,191 @@ func (st *statement) samplePredicate(cols []warehouse.Column, fraction float64) 
 		st.args = []any{fraction}
 		return
 	case len(key) == 1 && datadiff.TypeFamily(key[0].Type) == datadiff.FamilyInteger:
-		st.hash = "hashint8extended(CAST(" + quoted[0] + " AS bigint), 0)"
+		hash = "hashint8extended(CAST(" + quoted[0] + " AS bigint), 0)"
 	case len(key) == 1 && datadiff.TypeFamily(key[0].Type) == datadiff.FamilyText:
-		st.hash = "hashtextextended(CAST(" + quoted[0] + " AS text), 0)"
+		hash = "hashtextextended(CAST(" + quoted[0] + " AS text), 0)"
 	default:
-		st.hash = "hash_record_extended(ROW(" + strings.Join(quoted, ", ") + "), 0)"
+		hash = "hash_record_extended(ROW(" + strings.Join(quoted, ", ") + "), 0)"
 	}
-	// PostgreSQL's extended hashes are signed: shift the threshold down.
-	st.args = []any{int64(threshold ^ (1 << 63))}
-	st.hash += " < " + st.d.Placeholder(1)
+	st.hash = "(" + hash + " & " + st.d.Placeholder(1) + ") = 0"
+	st.args = []any{int64(mask)}
 }
 
 // sql builds the statement and its slots.
 func (st *statement) sql() (string, []any) {
+	st.slots, st.outs = nil, nil
 	d := st.d
-	types := datadiff.TypesFor(d)
-	postgres := d.Name() != "duckdb"
 	rel := d.QuoteRelation(st.rel)
-	st.slots = nil
-	var full, agg, outs, from, ctes, proj []string
-	addFull := func(expr string, set func(any) error) {
-		alias := "f" + strconv.Itoa(len(full))
-		full = append(full, expr+" AS "+alias)
-		outs = append(outs, "f."+alias)
-		st.slots = append(st.slots, set)
-	}
-	addAgg := func(expr string, set func(any) error) {
-		alias := "a" + strconv.Itoa(len(agg))
-		agg = append(agg, expr+" AS "+alias)
-		outs = append(outs, "a."+alias)
-		st.slots = append(st.slots, set)
-	}
-	text := func(expr string) string { return "CAST(" + expr + " AS " + types.Text + ")" }
-	double := func(expr string) string { return "CAST(" + expr + " AS " + types.Double + ")" }
-
-	addFull("count(*)", intTo(&st.rows))
-	for _, cp := range st.cols {
-		addFull("count("+cp.q+")", intTo(&cp.nonNull))
-		if cp.fam == datadiff.FamilyBoolean {
-			addFull("count(*) FILTER (WHERE "+cp.q+")", intTo(&cp.trues))
-		}
-		if cp.minMax {
-			// PostgreSQL compares text in the byte order of the "C"
-			// collation: the same on every server, and cheaper.
-			arg := cp.q
-			if postgres && cp.fam == datadiff.FamilyText {
-				arg += ` COLLATE "C"`
-			}
-			addFull(text("min("+arg+")"), valueTo(&cp.out.Min, cp.out.Type))
-			addFull(text("max("+arg+")"), valueTo(&cp.out.Max, cp.out.Type))
-		}
-	}
-
-	sampled := false
+	f := &selectList{st: st, alias: "f", prefix: "f"}
+	st.exact(f)
+	a := &selectList{st: st, alias: "a", prefix: "a"}
+	g := &selectList{st: st, alias: "g", prefix: "g"}
+	t := &selectList{st: st, alias: "t", prefix: "t"}
+	var proj, unpivot []string
 	for _, cp := range st.cols {
 		if !cp.sampled {
 			continue
 		}
-		sampled = true
 		c := "c" + strconv.Itoa(cp.index)
 		proj = append(proj, cp.q+" AS "+c)
-		if cp.out.Kind == KindNumber {
-			finite := ""
-			if cp.fam == datadiff.FamilyFloat || (postgres && cp.fam == datadiff.FamilyDecimal) {
-				t := types.Double
-				if cp.fam == datadiff.FamilyDecimal {
-					t = "numeric"
-				}
-				finite = " FILTER (WHERE " + c + " > CAST('-Infinity' AS " + t + ") AND " + c + " < CAST('Infinity' AS " + t + "))"
-			}
-			addAgg(double("avg("+c+")"+finite), floatTo(&cp.out.Mean))
-			addAgg(double("stddev_samp("+c+")"+finite), floatTo(&cp.out.StdDev))
-			for _, q := range []struct {
-				fraction string
-				out      *any
-			}{{"0.05", &cp.out.P5}, {"0.5", &cp.out.P50}, {"0.95", &cp.out.P95}} {
-				if postgres {
-					addAgg(text("percentile_disc("+q.fraction+") WITHIN GROUP (ORDER BY "+c+")"), valueTo(q.out, cp.out.Type))
-				} else {
-					addAgg(text("quantile_disc("+c+", "+q.fraction+")"), valueTo(q.out, cp.out.Type))
-				}
-			}
-		}
-		if cp.out.Kind == KindText {
-			cp.out.Length = &Lengths{}
-			addAgg("min(length("+c+"))", intTo(&cp.out.Length.Min))
-			addAgg(double("avg(length("+c+"))"), func(v any) error {
-				f, err := toFloat(v)
-				if f != nil {
-					cp.out.Length.Avg = *f
-				}
-				return err
-			})
-			addAgg("max(length("+c+"))", intTo(&cp.out.Length.Max))
-		}
-		g := "g" + strconv.Itoa(cp.index)
-		ctes = append(ctes, g+" AS (SELECT v, n, row_number() OVER (ORDER BY n DESC, v) AS r FROM (SELECT "+c+" AS v, count(*) AS n FROM s WHERE "+
-			c+" IS NOT NULL GROUP BY "+c+") x)")
-		top := "CAST(NULL AS " + types.Text + ")"
+		st.estimated(a, cp, c)
+		unpivot = append(unpivot, st.groupText(cp, c))
+		k := strconv.Itoa(cp.index)
+		g.add("count(*) FILTER (WHERE i = "+k+")", intTo(&cp.sampleD))
+		g.add("count(*) FILTER (WHERE i = "+k+" AND n = 1)", intTo(&cp.sample1))
+		g.add("sum(n) FILTER (WHERE i = "+k+")", intTo(&cp.sampleN))
 		if cp.values {
-			// Only the first K groups become JSON: the CASE keeps DuckDB
-			// from building it for every group before the FILTER.
-			k := strconv.Itoa(st.opts.LowCardinality + 1)
-			entry := datadiff.JSONArraySQL(d, []string{datadiff.SampleJSONElement(d, "v", cp.out.Type), text("n")})
-			top = "string_agg(CASE WHEN r <= " + k + " THEN " + entry + " END, ',' ORDER BY r) FILTER (WHERE r <= " + k + ")"
+			t.add("string_agg("+st.entry("v", "n")+", ',' ORDER BY n DESC, v) FILTER (WHERE i = "+k+")", stringTo(&cp.top))
 		}
-		from = append(from, "(SELECT count(*) AS d, count(*) FILTER (WHERE n = 1) AS f, sum(n) AS n, "+top+" AS t FROM "+g+") "+g+"s")
-		outs = append(outs, g+"s.d", g+"s.f", g+"s.n", g+"s.t")
-		st.slots = append(st.slots, intTo(&cp.sampleD), intTo(&cp.sample1), intTo(&cp.sampleN), stringTo(&cp.top))
 	}
-
 	var b strings.Builder
-	if sampled {
-		addAgg("count(*)", intTo(&st.sample))
+	if len(proj) > 0 {
+		a.add("count(*)", intTo(&st.sample))
 		where := ""
 		if st.hash != "" {
 			where = " WHERE " + st.hash
 		}
-		b.WriteString("WITH s AS MATERIALIZED (SELECT " + strings.Join(proj, ", ") + " FROM " + rel + where + ")")
-		for _, cte := range ctes {
-			b.WriteString(",\n" + cte)
-		}
-		b.WriteString("\n")
+		b.WriteString("WITH s AS MATERIALIZED (SELECT " + strings.Join(proj, ", ") + " FROM " + rel + where + "),\n")
+		b.WriteString("v AS MATERIALIZED (SELECT i, v, count(*) AS n FROM " + st.unpivot(unpivot) + " WHERE v IS NOT NULL GROUP BY i, v)\n")
 	}
-	// The outer select lists the result columns in the order their slots
-	// were added.
-	b.WriteString("SELECT " + strings.Join(outs, ", ") + "\nFROM (SELECT " + strings.Join(full, ", ") + " FROM " + rel + ") f")
-	if sampled {
-		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(agg, ", ") + " FROM s) a")
-		for _, f := range from {
-			b.WriteString("\nCROSS JOIN " + f)
+	b.WriteString("SELECT " + strings.Join(st.outs, ", ") + "\nFROM (SELECT " + strings.Join(f.exprs, ", ") + " FROM " + rel + ") f")
+	if len(proj) > 0 {
+		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(a.exprs, ", ") + " FROM s) a")
+		b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(g.exprs, ", ") + " FROM v) g")
+		if len(t.exprs) > 0 {
+			// Values are listed only for columns with few: the others'
+			// groups are never sorted.
+			b.WriteString("\nCROSS JOIN (SELECT " + strings.Join(t.exprs, ", ") + " FROM v WHERE i IN (SELECT i FROM v GROUP BY i HAVING count(*) <= " +
+				strconv.Itoa(st.opts.LowCardinality+1) + ")) t")
 		}
 	}
 	return b.String(), st.args
+}
+
+// selectList collects one aggregate's select list, and the outer select
+// list with a slot for each of its entries.
+type selectList struct {
+	st     *statement
+	alias  string // of the aggregate in the outer FROM
+	prefix string // of its columns
+	exprs  []string
+}
+
+// add adds an aggregate expression, read by set.
+func (l *selectList) add(expr string, set func(any) error) {
+	name := l.prefix + strconv.Itoa(len(l.exprs))
+	l.exprs = append(l.exprs, expr+" AS "+name)
+	l.st.outs = append(l.st.outs, l.alias+"."+name)
+	l.st.slots = append(l.st.slots, set)
+}
+
+func (st *statement) text(expr string) string {
+	return "CAST(" + expr + " AS " + datadiff.TypesFor(st.d).Text + ")"
+}
+
+func (st *statement) double(expr string) string {
+	return "CAST(" + expr + " AS " + datadiff.TypesFor(st.d).Double + ")"
+}
+
+// exact adds the aggregates over every row.
+func (st *statement) exact(l *selectList) {
+	l.add("count(*)", intTo(&st.rows))
+	for _, cp := range st.cols {
+		l.add("count("+cp.q+")", intTo(&cp.nonNull))
+		if cp.fam == datadiff.FamilyBoolean {
+			l.add("count(*) FILTER (WHERE "+cp.q+")", intTo(&cp.trues))
+		}
+		if cp.minMax {
+			l.add(st.text("min("+cp.q+")"), valueTo(&cp.out.Min, cp.out.Type))
+			l.add(st.text("max("+cp.q+")"), valueTo(&cp.out.Max, cp.out.Type))
+		}
+	}
+}
+
+// estimated adds the aggregates over the sample, whose column c holds
+// cp: means, quantiles, text's lengths and range.
+func (st *statement) estimated(l *selectList, cp *colPlan, c string) {
+	duckdb := st.d.Name() == "duckdb"
+	if cp.out.Kind == KindNumber {
+		finite := ""
+		if cp.fam == datadiff.FamilyFloat || (!duckdb && cp.fam == datadiff.FamilyDecimal) {
+			// NaN and infinities have no mean (DuckDB even errs).
+			t := datadiff.TypesFor(st.d).Double
+			if cp.fam == datadiff.FamilyDecimal {
+				t = "numeric"
+			}
+			finite = " FILTER (WHERE " + c + " > CAST('-Infinity' AS " + t + ") AND " + c + " < CAST('Infinity' AS " + t + "))"
+		}
+		l.add(st.double("avg("+c+")"+finite), floatTo(&cp.out.Mean))
+		l.add(st.double("stddev_samp("+c+")"+finite), floatTo(&cp.out.StdDev))
+		for _, q := range []struct {
+			fraction string
+			out      *any
+		}{{"0.05", &cp.out.P5}, {"0.5", &cp.out.P50}, {"0.95", &cp.out.P95}} {
+			if duckdb {
+				l.add(st.text("quantile_disc("+c+", "+q.fraction+")"), valueTo(q.out, cp.out.Type))
+			} else {
+				l.add(st.text("percentile_disc("+q.fraction+") WITHIN GROUP (ORDER BY "+c+")"), valueTo(q.out, cp.out.Type))
+			}
+		}
+	}
+	if cp.out.Kind == KindText {
+		ordered := c
+		if !duckdb {
+			// PostgreSQL compares text in the byte order of the "C"
+			// collation: the same on every server.
+			ordered += ` COLLATE "C"`
+		}
+		l.add(st.text("min("+ordered+")"), valueTo(&cp.out.Min, cp.out.Type))
+		l.add(st.text("max("+ordered+")"), valueTo(&cp.out.Max, cp.out.Type))
+		cp.out.Length = &Lengths{}
+		length := "length(" + c + ")"
+		l.add("min("+length+")", intTo(&cp.out.Length.Min))
+		l.add(st.double("avg("+length+")"), func(v any) error {
+			f, err := toFloat(v)
+			if f != nil {
+				cp.out.Length.Avg = *f
+			}
+			return err
+		})
+		l.add("max("+length+")", intTo(&cp.out.Length.Max))
+	}
+}
+
+// groupText is a sampled value as text, the form all columns share to be
+// grouped at once: equal values have equal text (a float's -0 is made 0,
+// and PostgreSQL's numeric drops trailing zeros, which would print apart).
+func (st *statement) groupText(cp *colPlan, c string) string {
+	switch {
+	case cp.fam == datadiff.FamilyFloat:
+		c += " + CAST(0 AS " + datadiff.TypesFor(st.d).Double + ")"
+	case st.d.Name() != "duckdb" && strings.EqualFold(cp.out.Type, "numeric"):
+		// An unconstrained numeric keeps each value's scale: 1.5 = 1.50.
+		c = "trim_scale(" + c + ")"
+	}
+	return st.text(c)
+}
+
+// unpivot turns each sampled row into one row (i, v) per column: its
+// number among the sampled columns and its value as text.
+func (st *statement) unpivot(texts []string) string {
+	if st.d.Name() == "duckdb" {
+		is := make([]string, len(texts))
+		for i := range texts {
+			is[i] = strconv.Itoa(i)
+		}
+		return "(SELECT unnest([" + strings.Join(is, ", ") + "]) AS i, unnest([" + strings.Join(texts, ", ") + "]) AS v FROM s) u"
+	}
+	rows := make([]string, len(texts))
+	for i, t := range texts {
+		rows[i] = "(" + strconv.Itoa(i) + ", " + t + ")"
+	}
+	return "s CROSS JOIN LATERAL (VALUES " + strings.Join(rows, ", ") + ") AS u(i, v)"
+}
+
+// entry is the JSON array [value, "count"] of a listed value (text).
+func (st *statement) entry(value, count string) string {
+	return datadiff.JSONArraySQL(st.d, []string{datadiff.SampleJSONElement(st.d, value, "text"), st.text(count)})
 }
 
 // decode fills p from the statement's one result row.

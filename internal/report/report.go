@@ -17,6 +17,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/plan"
+	"github.com/dataops-dev/dataops/internal/profile"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/scm"
 )
@@ -46,6 +47,10 @@ type ModelDiff struct {
 	Key    []string         `json:"key,omitempty"`
 	Result *datadiff.Result `json:"result,omitempty"`
 	Error  string           `json:"error,omitempty"`
+	// Profile compares the model's column statistics; ProfileError says
+	// why it could not.
+	Profile      *profile.Diff `json:"profile,omitempty"`
+	ProfileError string        `json:"profile_error,omitempty"`
 }
 
 // Command is a comment command people can run next.
@@ -69,25 +74,43 @@ type Input struct {
 	// FullDetails says where the unshortened report is, e.g. "The full
 	// report is in the dataops/diff check run."
 	FullDetails string
+	// RunURL is the run's page on the bot's web server (serve.yml
+	// public_url): the comment links to it, and names it as where the full
+	// report is when the comment had to be shortened.
+	RunURL string
+}
+
+// fullDetails says where the unshortened report is.
+func (in Input) fullDetails() string {
+	if in.RunURL != "" {
+		return "The full report, with nothing left out, is on [the run's page](" + in.RunURL + ")."
+	}
+	return in.FullDetails
 }
 
 // Comment renders the PR comment, shortened until it fits MaxComment.
 func Comment(in Input) string {
+	out, _ := CommentShortened(in)
+	return out
+}
+
+// CommentShortened is Comment, and whether it had to leave something out.
+func CommentShortened(in Input) (string, bool) {
 	for level := 0; ; level++ {
-		v := view(in, level)
+		v := view(in, level, false)
 		out := render(v)
 		if len([]rune(out)) <= MaxComment || level >= maxLevel {
 			if len([]rune(out)) > MaxComment {
-				out = string([]rune(out)[:MaxComment-200]) + "\n\n> Cut to fit GitHub's limit. " + in.FullDetails + "\n"
+				out = string([]rune(out)[:MaxComment-300]) + "\n\n> Cut to fit GitHub's limit. " + in.fullDetails() + "\n"
 			}
-			return out
+			return out, level > 0 || len([]rune(out)) > MaxComment
 		}
 	}
 }
 
 // Full renders the whole report with nothing shortened, for a check run's
 // text or a step summary.
-func Full(in Input) string { return render(view(in, 0)) }
+func Full(in Input) string { return render(view(in, 0, true)) }
 
 func render(v *commentView) string {
 	var b bytes.Buffer
@@ -123,6 +146,7 @@ type commentView struct {
 	FullDetails                   string
 	Commands                      []Command
 	ShortSHA, Environment         string
+	RunURL                        string
 }
 
 type changeRow struct{ Mark, Name, Change, Impact string }
@@ -132,11 +156,15 @@ type diffView struct {
 	SchemaLine string
 	Columns    []datadiff.ColumnDiff
 	Samples    string
+	Profile    string
 }
 
-func view(in Input, level int) *commentView {
+// view prepares the report at a shortening level; full shows every
+// column of the profiles (the check text), where the comment shows the
+// changed ones.
+func view(in Input, level int, full bool) *commentView {
 	v := &commentView{Marker: Marker, Checks: in.Checks, Plan: in.Plan, Shortened: level > 0,
-		FullDetails: in.FullDetails, Commands: in.Commands, ShortSHA: short(in.HeadSHA), Environment: in.Environment}
+		FullDetails: in.fullDetails(), Commands: in.Commands, ShortSHA: short(in.HeadSHA), Environment: in.Environment, RunURL: in.RunURL}
 	if in.Comparison.PullHead != "" {
 		v.ShortSHA = short(in.Comparison.PullHead)
 	}
@@ -177,6 +205,14 @@ func view(in Input, level int) *commentView {
 				dv.Samples = samples(d.Result)
 			}
 		}
+		pv := profileCompact
+		switch {
+		case full:
+			pv = profileFull
+		case level >= levelNoColumns:
+			pv = profileFlagsOnly
+		}
+		dv.Profile = profileMarkdown(d.Profile, pv)
 		v.Diffs = append(v.Diffs, dv)
 	}
 	v.Failures = failures(in)
@@ -276,16 +312,7 @@ func changeRows(p *plan.Plan) []changeRow {
 		if c.Kind == project.KindTest {
 			continue
 		}
-		change := string(c.Status)
-		switch {
-		case len(c.Reasons) > 0:
-			change += ": " + strings.Join(c.Reasons, "; ")
-		case c.Status == plan.Cosmetic:
-			change = "whitespace or comments only"
-		case c.Status == plan.Impacted:
-			change = "downstream of " + strings.Join(c.Upstream, ", ")
-		}
-		out = append(out, changeRow{Mark: marks[c.Status], Name: c.Name, Change: change, Impact: impact(c.Impact)})
+		out = append(out, changeRow{Mark: marks[c.Status], Name: c.Name, Change: changeText(c.Status, c.Reasons, c.Upstream), Impact: impact(c.Impact)})
 	}
 	return out
 }
@@ -294,15 +321,26 @@ func impact(im *plan.Impact) string {
 	if im == nil {
 		return ""
 	}
+	return "**" + im.Kind + "**" + impactDetail(im, mdName)
+}
+
+// mdName sets a name apart in markdown; plainName leaves it as it is, for
+// the web page, which sets names apart itself.
+func mdName(s string) string    { return "`" + s + "`" }
+func plainName(s string) string { return s }
+
+// impactDetail says what an impact is made of, after its kind: ": removed
+// x; used by y".
+func impactDetail(im *plan.Impact, name func(string) string) string {
 	var parts []string
 	for _, c := range im.Removed {
-		parts = append(parts, "removed `"+c.Name+"`")
+		parts = append(parts, "removed "+name(c.Name))
 	}
 	for _, r := range im.Renamed {
-		parts = append(parts, "renamed `"+r.From+"` → `"+r.To+"`")
+		parts = append(parts, "renamed "+name(r.From)+" → "+name(r.To))
 	}
 	for _, r := range im.Retyped {
-		parts = append(parts, fmt.Sprintf("`%s` %s → %s", r.Name, r.From, r.To))
+		parts = append(parts, fmt.Sprintf("%s %s → %s", name(r.Name), r.From, r.To))
 	}
 	if im.GrainChanged {
 		parts = append(parts, "grain changed")
@@ -310,20 +348,20 @@ func impact(im *plan.Impact) string {
 	if len(im.Added) > 0 && im.Why != "new model" {
 		var names []string
 		for _, c := range im.Added {
-			names = append(names, "`"+c.Name+"`")
+			names = append(names, name(c.Name))
 		}
 		parts = append(parts, "added "+strings.Join(names, ", "))
 	}
 	var used []string
 	for _, u := range im.Downstream {
 		if u.Uses == "yes" {
-			used = append(used, "`"+u.Model+"`")
+			used = append(used, name(u.Model))
 		}
 	}
 	if len(parts) == 0 && im.Why != "" {
 		parts = append(parts, im.Why)
 	}
-	s := "**" + im.Kind + "**"
+	s := ""
 	if len(parts) > 0 {
 		s += ": " + strings.Join(parts, "; ")
 	}
@@ -333,39 +371,65 @@ func impact(im *plan.Impact) string {
 	return s
 }
 
-// lineage draws the changed models and what is downstream of them.
-func lineage(p *plan.Plan, head *project.Manifest) string {
-	ids := map[string]string{}
-	status := map[string]plan.Status{}
-	breaking := map[string]bool{}
-	var order []string
+// Graph is the lineage of a plan's changes: the changed models and what
+// is downstream of them (not tests, nor removed or cosmetic nodes), with
+// the edges between them.
+type Graph struct {
+	Nodes []GraphNode `json:"nodes"`
+	// Edges go from parent to child, as indexes into Nodes.
+	Edges [][2]int `json:"edges"`
+}
+
+// GraphNode is one node of a Graph.
+type GraphNode struct {
+	ID       string      `json:"id"`
+	Name     string      `json:"name"`
+	Status   plan.Status `json:"status"`
+	Breaking bool        `json:"breaking,omitempty"`
+}
+
+// LineageGraph makes the Graph of a plan on the head's manifest.
+func LineageGraph(p *plan.Plan, head *project.Manifest) Graph {
+	var g Graph
+	index := map[string]int{}
 	for _, c := range p.Changes {
 		if c.Kind == project.KindTest || c.Status == plan.Removed || c.Status == plan.Cosmetic || head.Nodes[c.ID] == nil {
 			continue
 		}
-		ids[c.ID] = fmt.Sprintf("n%d", len(ids))
-		status[c.ID] = c.Status
-		breaking[c.ID] = c.Impact != nil && c.Impact.Kind == "breaking"
-		order = append(order, c.ID)
+		index[c.ID] = len(g.Nodes)
+		g.Nodes = append(g.Nodes, GraphNode{ID: c.ID, Name: head.Nodes[c.ID].Name, Status: c.Status,
+			Breaking: c.Impact != nil && c.Impact.Kind == "breaking"})
 	}
-	if len(order) == 0 || len(order) > 60 {
+	for i, n := range g.Nodes {
+		for _, parent := range head.Parents(n.ID) {
+			if pi, ok := index[parent]; ok {
+				g.Edges = append(g.Edges, [2]int{pi, i})
+			}
+		}
+	}
+	return g
+}
+
+// maxLineageNodes bounds the comment's picture; the web page draws any.
+const maxLineageNodes = 60
+
+// lineage draws the changed models and what is downstream of them.
+func lineage(p *plan.Plan, head *project.Manifest) string {
+	g := LineageGraph(p, head)
+	if len(g.Nodes) == 0 || len(g.Nodes) > maxLineageNodes {
 		return "" // too big to read as a picture
 	}
 	var b strings.Builder
 	b.WriteString("graph LR\n")
-	for _, id := range order {
-		class := string(status[id])
-		if breaking[id] {
+	for i, n := range g.Nodes {
+		class := string(n.Status)
+		if n.Breaking {
 			class = "breaking"
 		}
-		fmt.Fprintf(&b, "  %s[\"%s\"]:::%s\n", ids[id], strings.ReplaceAll(head.Nodes[id].Name, `"`, "'"), class)
+		fmt.Fprintf(&b, "  n%d[\"%s\"]:::%s\n", i, strings.ReplaceAll(n.Name, `"`, "'"), class)
 	}
-	for _, id := range order {
-		for _, parent := range head.Parents(id) {
-			if pid, ok := ids[parent]; ok {
-				fmt.Fprintf(&b, "  %s --> %s\n", pid, ids[id])
-			}
-		}
+	for _, e := range g.Edges {
+		fmt.Fprintf(&b, "  n%d --> n%d\n", e[0], e[1])
 	}
 	b.WriteString("  classDef modified fill:#fdebd0,stroke:#e67e22\n")
 	b.WriteString("  classDef added fill:#d5f5e3,stroke:#27ae60\n")
@@ -374,19 +438,21 @@ func lineage(p *plan.Plan, head *project.Manifest) string {
 	return b.String()
 }
 
-func schemaLine(r *datadiff.Result) string {
+func schemaLine(r *datadiff.Result) string { return schemaLineWith(r, mdName) }
+
+func schemaLineWith(r *datadiff.Result, name func(string) string) string {
 	var parts []string
 	if !r.Base.Exists || !r.Head.Exists {
 		return "" // a new or removed relation: every column is, obviously
 	}
 	for _, c := range r.Schema.Added {
-		parts = append(parts, "added `"+c.Name+"`")
+		parts = append(parts, "added "+name(c.Name))
 	}
 	for _, c := range r.Schema.Removed {
-		parts = append(parts, "removed `"+c.Name+"`")
+		parts = append(parts, "removed "+name(c.Name))
 	}
 	for _, c := range r.Schema.Retyped {
-		parts = append(parts, fmt.Sprintf("`%s` %s → %s", c.Name, c.BaseType, c.HeadType))
+		parts = append(parts, fmt.Sprintf("%s %s → %s", name(c.Name), c.BaseType, c.HeadType))
 	}
 	var keys []string
 	for _, s := range []struct {
@@ -480,11 +546,18 @@ func rows(s datadiff.Side) string {
 	return fmt.Sprint(s.Rows)
 }
 
+// tagEscaper is built once: building a Replacer costs far more than
+// using one, and cell runs for every value of a report.
+var tagEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;")
+
 // cell makes text safe inside a markdown table cell.
 func cell(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
 	s = strings.ReplaceAll(s, "\n", " ")
 	s = strings.ReplaceAll(s, "|", "\\|")
+	// Text from a pull request's data must not open tags: GitHub renders
+	// some HTML in markdown.
+	s = tagEscaper.Replace(s)
 	if len([]rune(s)) > 200 {
 		s = string([]rune(s)[:197]) + "…"
 	}

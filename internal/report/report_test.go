@@ -146,6 +146,12 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestBreakingChange(t *testing.T) {
+	golden(t, "breaking.md", report.Comment(breakingInput(t)))
+}
+
+// breakingInput is a pull request renaming a column of fct_orders (a
+// breaking change) and adding a model, with a failing test.
+func breakingInput(t *testing.T) report.Input {
 	fct := readShop(t, "models/marts/fct_orders.sql")
 	p, head := planFor(t, map[string]string{
 		"models/marts/fct_orders.sql":     strings.Replace(fct, "as numeric(12, 2)) as credit_card_amount", "as numeric(12, 2)) as card_amount", 1),
@@ -186,12 +192,29 @@ func TestBreakingChange(t *testing.T) {
 	all := []checks.Result{checks.Compile("", head, plan.Attribution{}), {Name: scm.CheckDryRun, Conclusion: checks.Success, Title: "2 models checked by the engine; 1 breaking change"},
 		checks.Build("", buildRes), diffCheck}
 	all = append(all, checks.Gate(all))
-	in := report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Plan: p, Head: head, Diffs: diffs, Build: buildRes,
+	return report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Plan: p, Head: head, Diffs: diffs, Build: buildRes,
 		Checks: stages(all...), Commands: commands}
-	golden(t, "breaking.md", report.Comment(in))
 }
 
 func TestHugePRIsShortened(t *testing.T) {
+	in := hugeInput()
+	full := report.Full(in)
+	if len([]rune(full)) <= report.MaxComment {
+		t.Fatalf("the test input should not fit: %d characters", len(full))
+	}
+	out := report.Comment(in)
+	if n := len([]rune(out)); n > report.MaxComment {
+		t.Errorf("comment is %d characters, over %d", n, report.MaxComment)
+	}
+	if !strings.Contains(out, "This comment was shortened to fit GitHub's limit. The full report is in the dataops/diff check run") {
+		t.Error("a shortened comment must say where the full detail is")
+	}
+	golden(t, "huge.md", out)
+}
+
+// hugeInput is 600 changed models with 12 changed columns each: far more
+// than a comment holds.
+func hugeInput() report.Input {
 	var changes []plan.NodeChange
 	var diffs []report.ModelDiff
 	for i := 0; i < 600; i++ {
@@ -207,21 +230,9 @@ func TestHugePRIsShortened(t *testing.T) {
 			Base: side("main", name, 1000), Head: side("pr_42", name, 1000), Changed: 12, Unchanged: 988, Columns: cols, Samples: datadiff.Samples{Changed: samples}}})
 	}
 	p := &plan.Plan{Project: "big", Changes: changes}
-	in := report.Input{Project: "big", Environment: "pr_42", HeadSHA: sha, Base: "main", Plan: p, Diffs: diffs, Commands: commands,
+	return report.Input{Project: "big", Environment: "pr_42", HeadSHA: sha, Base: "main", Plan: p, Diffs: diffs, Commands: commands,
 		Checks:      stages(checks.Result{Name: scm.CheckDiff, Conclusion: checks.Neutral, Title: "600 models of 600 compared changed data"}),
 		FullDetails: "The full report is in the dataops/diff check run and the workflow's step summary."}
-	full := report.Full(in)
-	if len([]rune(full)) <= report.MaxComment {
-		t.Fatalf("the test input should not fit: %d characters", len(full))
-	}
-	out := report.Comment(in)
-	if n := len([]rune(out)); n > report.MaxComment {
-		t.Errorf("comment is %d characters, over %d", n, report.MaxComment)
-	}
-	if !strings.Contains(out, "This comment was shortened to fit GitHub's limit. The full report is in the dataops/diff check run") {
-		t.Error("a shortened comment must say where the full detail is")
-	}
-	golden(t, "huge.md", out)
 }
 
 func readShop(t *testing.T, path string) string {

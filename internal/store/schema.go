@@ -181,6 +181,98 @@ create table if not exists dataops_environments (
 );
 `,
 	},
+	{
+		// What the web pages show (web/): each run of the checks with its
+		// stages and its whole report, the deploys and rollbacks, and more
+		// about each environment. Reports are kept for serve.yml's
+		// keep_runs and pruned by the sweep.
+		sqlite: `
+create table if not exists dataops_runs (
+  id text primary key,
+  repo text not null,
+  pr integer not null,
+  title text not null,
+  head_sha text not null,
+  trigger text not null,
+  actor text not null,
+  delivery_id text not null,
+  attempt integer not null,
+  status text not null,
+  gate text not null,
+  error text not null,
+  stages text not null,
+  report blob,
+  started_at integer not null,
+  updated_at integer not null,
+  finished_at integer not null
+);
+create index if not exists dataops_runs_pr_idx on dataops_runs (repo, pr, started_at);
+create index if not exists dataops_runs_started_at_idx on dataops_runs (started_at);
+
+create table if not exists dataops_deploys (
+  id text primary key,
+  repo text not null,
+  action text not null,
+  pr integer not null,
+  head_sha text not null,
+  target text not null,
+  actor text not null,
+  outcome text not null,
+  message text not null,
+  relations text not null,
+  at integer not null
+);
+create index if not exists dataops_deploys_repo_idx on dataops_deploys (repo, at);
+
+alter table dataops_environments add column created_at integer not null default 0;
+alter table dataops_environments add column head_sha text not null default '';
+alter table dataops_environments add column size_rows integer not null default -1;
+alter table dataops_environments add column size_bytes integer not null default -1;
+`,
+		postgres: `
+create table if not exists dataops_runs (
+  id text primary key,
+  repo text not null,
+  pr integer not null,
+  title text not null,
+  head_sha text not null,
+  trigger text not null,
+  actor text not null,
+  delivery_id text not null,
+  attempt integer not null,
+  status text not null,
+  gate text not null,
+  error text not null,
+  stages text not null,
+  report bytea,
+  started_at bigint not null,
+  updated_at bigint not null,
+  finished_at bigint not null
+);
+create index if not exists dataops_runs_pr_idx on dataops_runs (repo, pr, started_at);
+create index if not exists dataops_runs_started_at_idx on dataops_runs (started_at);
+
+create table if not exists dataops_deploys (
+  id text primary key,
+  repo text not null,
+  action text not null,
+  pr integer not null,
+  head_sha text not null,
+  target text not null,
+  actor text not null,
+  outcome text not null,
+  message text not null,
+  relations text not null,
+  at bigint not null
+);
+create index if not exists dataops_deploys_repo_idx on dataops_deploys (repo, at);
+
+alter table dataops_environments add column if not exists created_at bigint not null default 0;
+alter table dataops_environments add column if not exists head_sha text not null default '';
+alter table dataops_environments add column if not exists size_rows bigint not null default -1;
+alter table dataops_environments add column if not exists size_bytes bigint not null default -1;
+`,
+	},
 }
 
 // Advisory lock keys (PostgreSQL), arbitrary but fixed: the first bytes of

@@ -76,6 +76,14 @@ type Server struct {
 	branches      map[string]string            // branch -> sha (commits.go)
 	reviews       map[string][]*Review         // repo#number, oldest first (reviews.go)
 	teams         map[string]map[string]string // org/team-slug -> login -> membership state (reviews.go)
+
+	// Sign-in (oauth.go).
+	oauthApps       map[string]oauthApp
+	oauthCodes      map[string]oauthCode
+	browserLogin    string
+	userTokens      map[string]userToken
+	revoked         map[string]bool
+	repoPermissions map[string]string // repo#login
 }
 
 // Request is one request the fake received.
@@ -209,23 +217,25 @@ func NewServer(t testing.TB) *Server {
 		t.Fatalf("githubtest: %v", err)
 	}
 	s := &Server{
-		t:             t,
-		spec:          loadedSpec,
-		nextID:        1000,
-		rateRemaining: 4999,
-		login:         DefaultLogin,
-		forbidden:     map[string]bool{},
-		pulls:         map[string]*pullState{},
-		comments:      map[string][]*Comment{},
-		checkRuns:     map[string][]*CheckRun{},
-		statuses:      map[string][]Status{},
-		permissions:   map[string]string{},
-		archives:      map[string][]byte{},
-		archiveTokens: map[string]bool{},
-		apps:          map[int64]*rsa.PublicKey{},
-		installations: map[int64]bool{},
-		commits:       commitgraph.Graph{},
-		branches:      map[string]string{},
+		t:               t,
+		spec:            loadedSpec,
+		nextID:          1000,
+		rateRemaining:   4999,
+		login:           DefaultLogin,
+		forbidden:       map[string]bool{},
+		pulls:           map[string]*pullState{},
+		comments:        map[string][]*Comment{},
+		checkRuns:       map[string][]*CheckRun{},
+		statuses:        map[string][]Status{},
+		permissions:     map[string]string{},
+		archives:        map[string][]byte{},
+		archiveTokens:   map[string]bool{},
+		apps:            map[int64]*rsa.PublicKey{},
+		installations:   map[int64]bool{},
+		commits:         commitgraph.Graph{},
+		branches:        map[string]string{},
+		revoked:         map[string]bool{},
+		repoPermissions: map[string]string{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
@@ -526,7 +536,10 @@ type call struct {
 	params map[string]string
 	body   []byte
 	login  string
-	rec    int // index in s.requests
+	// userToken: the request carries a user access token (oauth.go), so
+	// login is the person it was issued to.
+	userToken bool
+	rec       int // index in s.requests
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -544,6 +557,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	if strings.HasPrefix(reqPath, codeloadPrefix) {
 		s.serveCodeload(w, r, reqPath, rec)
+		return
+	}
+	if strings.HasPrefix(r.URL.EscapedPath(), "/login/oauth/") {
+		// GitHub's web flow, at the server's root even on Enterprise.
+		s.serveOAuth(w, r, r.URL.EscapedPath(), body, rec)
 		return
 	}
 
@@ -642,7 +660,16 @@ func (s *Server) authenticate(c *call) bool {
 	}
 	s.mu.Lock()
 	c.login = s.login
+	user, isUser := s.userTokens[cred]
+	revoked := s.revoked[cred]
 	s.mu.Unlock()
+	if revoked || (isUser && time.Now().After(user.expires)) {
+		s.finish(c.w, c.rec, http.StatusUnauthorized, nil, errorBody("Bad credentials", "https://docs.github.com/rest"))
+		return false
+	}
+	if isUser {
+		c.login, c.userToken = user.login, true
+	}
 	return true
 }
 
@@ -922,6 +949,8 @@ var handlers = map[string]func(*Server, *call){
 	"repos/get-collaborator-permission-level": (*Server).getPermission,
 	"repos/download-tarball-archive":          (*Server).tarball,
 	"apps/create-installation-access-token":   (*Server).createInstallationToken,
+	"users/get-authenticated":                 (*Server).getAuthenticatedUser,
+	"repos/get":                               (*Server).getRepo,
 }
 
 func (c *call) repo() string {
@@ -1406,7 +1435,7 @@ func (s *Server) listFiles(c *call) {
 func (s *Server) getPermission(c *call) {
 	user := c.params["username"]
 	s.mu.Lock()
-	perm, ok := s.permissions[strings.ToLower(user)]
+	perm, ok := s.permissionOf(c.repoName(), user)
 	s.mu.Unlock()
 	if !ok {
 		s.respondError(c, http.StatusNotFound, "Not Found")

@@ -71,6 +71,13 @@ type Server struct {
 	users     map[string]User   // users known by name only, by lower-case username (reviews.go)
 	approvals map[int][]User    // by merge request IID, in the order given (reviews.go)
 	groups    map[string]*group // by lower-case full path (reviews.go)
+
+	// Sign-in (oauth.go).
+	oauthApps   map[string]oauthApplication
+	oauthCodes  map[string]oauthCode
+	oauthTokens map[string]oauthToken
+	browserUser User
+	public      bool
 }
 
 // Project is the repository the server hosts.
@@ -254,6 +261,9 @@ type call struct {
 	ep     *endpoint
 	vars   map[string]string
 	params map[string]any
+	// oauth is the person's token the request carries, if it carries one
+	// issued by the fake's OAuth provider (oauth.go); nil for the bot's.
+	oauth *oauthToken
 }
 
 func (c *call) intVar(name string) int {
@@ -275,6 +285,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	escaped := r.URL.EscapedPath()
 	rec := Request{Method: r.Method, Path: escaped, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body}
+	if rel, ok := strings.CutPrefix(escaped, strings.TrimSuffix(s.prefix, "/api/v4")); ok && strings.HasPrefix(rel, "/oauth/") {
+		// GitLab's OAuth provider, beside the API at the instance's root.
+		s.serveOAuth(w, r, rel, body, &rec)
+		s.mu.Lock()
+		s.requests = append(s.requests, rec)
+		s.mu.Unlock()
+		return
+	}
 	resp := s.handle(r, body, &rec)
 	rec.Status = resp.status
 
@@ -321,8 +339,11 @@ func (s *Server) handle(r *http.Request, body []byte, rec *Request) response {
 	if token != "" && (strings.Contains(r.URL.String(), token) || bytes.Contains(body, []byte(token))) {
 		s.t.Errorf("gitlabtest: %s %s carries the token in its URL or body", r.Method, rel)
 	}
-	if resp, ok := s.authenticate(r, kind, token); !ok {
-		return resp
+	user, isOAuth := s.oauthUser(r)
+	if !isOAuth {
+		if resp, ok := s.authenticate(r, kind, token); !ok {
+			return resp
+		}
 	}
 
 	params, problems := readParams(r, body)
@@ -348,6 +369,9 @@ func (s *Server) handle(r *http.Request, body []byte, rec *Request) response {
 	}
 	s.mu.Unlock()
 
+	if isOAuth && r.Method != http.MethodGet && !slices.Contains(user.scopes, "api") {
+		why = ForbiddenScope // a person's read_api token may not write
+	}
 	switch why {
 	case ForbiddenRole:
 		return jsonError(http.StatusForbidden, "403 Forbidden")
@@ -365,7 +389,7 @@ func (s *Server) handle(r *http.Request, body []byte, rec *Request) response {
 	if fail != nil && !fail.after {
 		return failureResponse(fail)
 	}
-	c := &call{r: r, ep: ep, vars: vars, params: decoded}
+	c := &call{r: r, ep: ep, vars: vars, params: decoded, oauth: user}
 	if resp, ok := s.checkProject(c); !ok {
 		return resp
 	}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/dataops-dev/dataops/checks"
+	"github.com/dataops-dev/dataops/internal/config"
+	"github.com/dataops-dev/dataops/internal/scm"
+)
+
+// TestPipelineProfileRules: the diff stage profiles each built model and
+// applies dataops.yml's profile rules, failing on the flags fail_on names
+// and on a rule naming a model the project lacks (with its line).
+func TestPipelineProfileRules(t *testing.T) {
+	tests := []struct {
+		name       string
+		yml        string
+		conclusion checks.Conclusion
+		title      string
+		comment    []string
+	}{
+		{"defaults inform", "", checks.Neutral, "5 models of 6 compared changed data",
+			[]string{"Profile (production → here): 500 rows, 3 columns of 17 changed."}},
+		{"a flag fail_on names fails", "profile:\n  rules:\n    distinct_count: 1\ndiff:\n  fail_on:\n    profile: [distinct_count]\n", checks.Failure,
+			"fct_orders: profile flag distinct_count on net_revenue: distinct values 273 → 280 (+2.6%, limit 1%)",
+			[]string{"- ⚠️ **distinct_count** `net_revenue`: distinct values 273 → 280 (+2.6%, limit 1%)"}},
+		{"a rule for an unknown model", "profile:\n  columns:\n    - model: fct_ordres\n      column: net_revenue\n", checks.Failure,
+			`the profile failed: dataops.yml:3: profile.columns: no model "fct_ordres" in the project`, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			d, err := setUpDemo(ctx, t.TempDir(), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.w.Close()
+			cfg, err := config.Parse(config.FileName, []byte(tc.yml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := d.pipeline(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			p.Config = cfg
+			out, err := p.Run(ctx, d.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var diff checks.Result
+			for _, r := range out.Results {
+				if r.Name == scm.CheckDiff {
+					diff = r
+				}
+			}
+			if diff.Conclusion != tc.conclusion || !strings.Contains(diff.Title+" "+diff.Summary, tc.title) {
+				t.Errorf("diff check %s %q\n%s, want %s %q", diff.Conclusion, diff.Title, diff.Summary, tc.conclusion, tc.title)
+			}
+			for _, want := range tc.comment {
+				if !strings.Contains(out.Comment, want) {
+					t.Errorf("the comment lacks %q", want)
+				}
+			}
+			if !strings.Contains(diff.Details, "`order_id` | integer") {
+				t.Error("the diff check's text lacks the unchanged columns of the profile")
+			}
+		})
+	}
+}
