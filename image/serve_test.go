@@ -86,6 +86,7 @@ func (b *bot) config(t *testing.T, addr, store string) string {
 	yml := fmt.Sprintf(`listen: %q
 store: %s
 workers: 1
+allow: [%s]
 warehouse:
   dsn_env: DATAOPS_WAREHOUSE_DSN
 github:
@@ -93,7 +94,7 @@ github:
   app_id: %d
   private_key_file: /run/secrets/dataops-app.pem
   webhook_secret_env: DATAOPS_GITHUB_WEBHOOK_SECRET
-`, addr, store, b.gh.APIURL(), appID)
+`, addr, store, repoName, b.gh.APIURL(), appID)
 	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil { // no secret in it
 		t.Fatal(err)
 	}
