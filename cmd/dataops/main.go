@@ -88,12 +88,19 @@ func newFlags(name string, c command, errOut io.Writer) *flag.FlagSet {
 // parseFlags parses args; it returns an exit code when the command should
 // stop (help asked for, or bad flags).
 func parseFlags(fs *flag.FlagSet, args []string, out io.Writer) (int, bool) {
-	if err := fs.Parse(args); err != nil {
+	// Parse prints the usage itself on -help and on a bad flag; hold it back
+	// so that help goes to stdout alone, not to stderr as well.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(out)
 			fs.Usage()
 			return exitOK, true
 		}
+		fs.Usage()
 		return exitUsage, true
 	}
 	return 0, false
