@@ -118,6 +118,11 @@ func TestServeGitLab(t *testing.T) {
 		return out
 	}
 	waitFor(t, "the report note", func() bool { return len(notes(report.Marker)) == 1 })
+	// The merge ref was compared with its first parent, the target
+	// branch's tip, and the headline says so.
+	if said := "merged into `main` (merge " + f.mergeSHA[:7] + ") compared with `main` at " + f.mainSHA[:7]; !strings.Contains(notes(report.Marker)[0].Body, said) {
+		t.Errorf("the note's headline does not say %q:\n%s", said, notes(report.Marker)[0].Body)
+	}
 
 	note := func(user gitlabtest.User, body string, uuid string) {
 		n := gl.AddNote(7, gitlabtest.Note{Body: body, Author: user})
