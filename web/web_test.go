@@ -284,9 +284,27 @@ func TestRetryDeadJob(t *testing.T) {
 	if status, body := post(t, writer, retry, url.Values{"csrf": {token}}); status != 403 || !strings.Contains(body, "CSRF token") {
 		t.Errorf("a retry with another session's CSRF token: %d\n%s", status, body)
 	}
+	// A writer's session cookie changed by one bit, and the same session
+	// expired, with the page's CSRF token: refused, nothing retried.
+	u, _ := url.Parse(s.url)
+	_, queue = get(t, writer, s.url+"/queue")
+	cookie := writer.Jar.Cookies(u)[0]
+	forged := []byte(cookie.Value)
+	forged[len(forged)/2] ^= 1
+	forgedJar, _ := cookiejar.New(nil)
+	forgedJar.SetCookies(u, []*http.Cookie{{Name: cookie.Name, Value: string(forged)}})
+	if status, body := post(t, &http.Client{Jar: forgedJar}, retry, url.Values{"csrf": {csrf(t, queue)}}); status != 401 || !strings.Contains(body, "Your session is not valid") {
+		t.Errorf("a retry with a forged session cookie: %d\n%s", status, body)
+	}
+	s.now.Add(2 * time.Hour)
+	if status, body := post(t, writer, retry, url.Values{"csrf": {csrf(t, queue)}}); status != 401 || !strings.Contains(body, "Your sign-in expired") {
+		t.Errorf("a retry in an expired session: %d\n%s", status, body)
+	}
+	s.now.Add(-2 * time.Hour)
 	if len(dead()) != 2 {
 		t.Fatal("a refused retry changed the dead letters")
 	}
+	writer = s.signIn("writer")
 	_, queue = get(t, writer, s.url+"/queue")
 	status, body := post(t, writer, retry, url.Values{"csrf": {csrf(t, queue)}})
 	if status != 200 || !strings.Contains(body, "went back to the queue") {
