@@ -580,6 +580,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"no hosts", func(c *web.Config) { c.Hosts = nil }, "no code host"},
 		{"no secret", func(c *web.Config) { c.Hosts = []web.Host{web.GitHubHost("https://github.com", "", "id", "", nil)} }, "GitHub sign-in needs its client id and secret"},
 		{"bad url", func(c *web.Config) { c.PublicURL = "dataops.example.com" }, "public_url"},
+		{"url with a path", func(c *web.Config) { c.PublicURL = "https://example.com/dataops" }, `public_url "https://example.com/dataops" has a path (/dataops)`},
 	} {
 		cfg := good
 		c.edit(&cfg)
