@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -58,7 +59,12 @@ func (c *clock) Add(d time.Duration) {
 func newSite(t *testing.T, extra ...web.Host) *site {
 	t.Helper()
 	// One attempt: a failed job is dead at once.
-	st, err := store.OpenWith(context.Background(), filepath.Join(t.TempDir(), "dataops.db"), store.Options{MaxAttempts: 1})
+	return newSiteWith(t, store.Options{MaxAttempts: 1}, extra...)
+}
+
+func newSiteWith(t *testing.T, opts store.Options, extra ...web.Host) *site {
+	t.Helper()
+	st, err := store.OpenWith(context.Background(), filepath.Join(t.TempDir(), "dataops.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,6 +342,60 @@ func TestRetryDeadJob(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("a form from another origin: %d", resp.StatusCode)
+	}
+}
+
+// TestQueuePage: the queue shows a readable repository's jobs as they
+// are: queued, running, and retrying with its attempt and last error.
+func TestQueuePage(t *testing.T) {
+	s := newSiteWith(t, store.Options{MaxAttempts: 3})
+	s.gh.SetPermission("reader", "read")
+	s.gh.SetRepoPermission("acme/secret", "reader", "none")
+	ctx := context.Background()
+	accept := func(repo string, pr int) {
+		job := store.Job{Kind: "github", Event: "pull_request", Repo: repo, PR: pr}
+		if _, err := s.store.Accept(ctx, store.Delivery{Host: "github", ID: fmt.Sprint(repo, pr), Event: "pull_request"}, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receive := func() *store.Received {
+		r, err := s.store.Receive(ctx)
+		if err != nil || r == nil {
+			t.Fatalf("receive: %v", err)
+		}
+		return r
+	}
+	accept("github:acme/shop", 1)
+	if err := s.store.Retry(ctx, receive(), errors.New("the warehouse is away: connection refused")); err != nil {
+		t.Fatal(err)
+	}
+	accept("github:acme/shop", 2)
+	receive() // running
+	accept("github:acme/shop", 3)
+	accept("github:acme/secret", 4)
+
+	_, page := get(t, s.signIn("reader"), s.url+"/queue")
+	rows := map[string]string{}
+	for _, row := range strings.Split(page, "<tr class=")[1:] {
+		for _, pr := range []string{"#1", "#2", "#3"} {
+			if strings.Contains(row, ">"+pr+"<") {
+				rows[pr] = row
+			}
+		}
+	}
+	for pr, want := range map[string][]string{
+		"#1": {`"retrying"`, `<td class="n">2</td>`, "the warehouse is away: connection refused"},
+		"#2": {`"running"`, `<td class="n">1</td>`},
+		"#3": {`"queued"`, `<td class="n">1</td>`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(rows[pr], w) {
+				t.Errorf("the queue's row of %s lacks %s:\n%s", pr, w, rows[pr])
+			}
+		}
+	}
+	if strings.Contains(page, "acme/secret") {
+		t.Error("the queue shows a repository the reader cannot read")
 	}
 }
 
