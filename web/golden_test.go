@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +81,39 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestDecodeDocument: a stored report decodes; one of a newer format says
+// so, whether or not its fields still decode; one that is not JSON says it
+// cannot be read.
+func TestDecodeDocument(t *testing.T) {
+	data, err := os.ReadFile(documentFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := fmt.Sprintf(`{"version": %d, "project": "shop"}`, report.DocumentVersion+1)
+	newerShape := fmt.Sprintf(`{"version": %d, "project": {"name": "shop"}}`, report.DocumentVersion+1)
+	for _, c := range []struct {
+		name, data, says string
+	}{
+		{"stored", string(data), ""},
+		{"newer format", newer, fmt.Sprintf("stored by a newer dataops (format %d; this one reads %d)", report.DocumentVersion+1, report.DocumentVersion)},
+		{"newer format, another shape", newerShape, "stored by a newer dataops"},
+		{"not JSON", `{"version": 1, "project": `, "The stored report cannot be read: unexpected end of JSON input"},
+		{"wrong shape", `{"version": 1, "project": 5}`, "The stored report cannot be read: json: cannot unmarshal number"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc, problem := decodeDocument([]byte(c.data))
+			if c.says == "" {
+				if doc == nil || problem != "" || doc.Project != "shop" {
+					t.Errorf("got %v %q", doc, problem)
+				}
+				return
+			}
+			if doc != nil || !strings.Contains(problem, c.says) {
+				t.Errorf("got %v %q, want %q", doc, problem, c.says)
+			}
+		})
 	}
 }
