@@ -1,6 +1,7 @@
 package action
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,5 +232,38 @@ func TestActionConversationComment(t *testing.T) {
 	}
 	if n := len(f.gh.Requests()) - before; n != 0 {
 		t.Errorf("%d requests for a comment without a command", n)
+	}
+}
+
+// A head whose archive holds none of the project's files (the pull request
+// moved the project, or deleted it) is compiled as what it is, a project
+// without dbt_project.yml: never as the workspace on disk, which on
+// issue_comment is the default branch. The compile check on the head
+// fails; before, the default branch compiled in its place and the head got
+// a passing compile and gate.
+func TestActionHeadWithoutTheProjectIsNotTheWorkspace(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	f.git(t, "checkout", "-q", "card-amount")
+	f.git(t, "rm", "-r", "-q", ".")
+	write(t, filepath.Join(f.dir, "README.md"), "The project moved to another repository.\n")
+	f.headSHA = f.commit(t, "remove the project")
+	f.openPullRequest(t)
+	head := f.headSHA
+	f.git(t, "checkout", "-q", "main")
+	f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA}
+
+	code, log, outputs := f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
+	got := f.conclusions(head)
+	if got["dataops/compile"] != "failure" || got["dataops/gate"] != "failure" {
+		t.Errorf("checks on the head %s: %v, want compile and gate failed\n%s", head[:7], got, log)
+	}
+	if code != ExitFailed || outputs["status"] != "failure" {
+		t.Errorf("exit %d, status %q", code, outputs["status"])
+	}
+	for _, run := range f.gh.CheckRuns(repoName) {
+		if run.HeadSHA == head && run.Name == "dataops/compile" && run.Conclusion == "failure" && !strings.Contains(run.Title+run.Summary+run.Text+fmt.Sprint(run.Annotations), "dbt_project.yml") {
+			t.Errorf("the compile check does not say the head has no dbt_project.yml: %s\n%s\n%s", run.Title, run.Summary, run.Text)
+		}
 	}
 }
