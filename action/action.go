@@ -202,7 +202,7 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 	if dsn == "" {
 		return neutral(wf, "no warehouse: set the warehouse-dsn input from a secret (or the "+cfg.Warehouse.DSNEnv+" variable)")
 	}
-	w, err := warehouse.Open(ctx, dsn)
+	w, err := warehouse.OpenWith(ctx, dsn, warehouseOptions(ev.PullRequest, logger))
 	if err != nil {
 		wf.error("dataops: %v", err)
 		wf.setOutput("status", "failure")
@@ -237,6 +237,23 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 		return ExitOK
 	}
 	return reportGitHub(wf, env, outcome)
+}
+
+// warehouseOptions open the warehouse for a pull request's code. A fork's
+// is a stranger's, even once a writer has commented /dataops rerun (what
+// they read may not be all it does): its DuckDB is locked down as the
+// bot's is, so that its models and hooks cannot read the runner's files
+// (the event file, the workspace), write over the warehouse's file or
+// anywhere else, reach the network, or change a setting. A pull request
+// from the repository itself is its writers' own code, as the workflow
+// is: DuckDB stays as dbt would open it, files and extensions included.
+// (PostgreSQL answers for itself: what the DSN's role may do.)
+func warehouseOptions(pr scm.PullRequest, logger *slog.Logger) warehouse.Options {
+	if !pr.Fork {
+		return warehouse.Options{}
+	}
+	logger.Info("the pull request comes from a fork: its DuckDB is opened without file, network or extension access, its settings locked")
+	return warehouse.Options{Untrusted: true}
 }
 
 // pinCommits reads the pull request's base and head commits when the

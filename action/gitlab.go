@@ -71,7 +71,7 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 	}
 	sec.add(dsn)
 	sec.add(password(dsn))
-	w, err := warehouse.Open(ctx, dsn)
+	w, err := warehouse.OpenWith(ctx, dsn, warehouseOptions(pr, logger))
 	if err != nil {
 		say("%v", err)
 		return ExitFailed

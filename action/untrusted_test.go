@@ -1,6 +1,7 @@
 package action
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/scm/githubtest"
+	"github.com/dataops-dev/dataops/internal/warehouse"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
@@ -265,5 +267,94 @@ func TestActionHeadWithoutTheProjectIsNotTheWorkspace(t *testing.T) {
 		if run.HeadSHA == head && run.Name == "dataops/compile" && run.Conclusion == "failure" && !strings.Contains(run.Title+run.Summary+run.Text+fmt.Sprint(run.Annotations), "dbt_project.yml") {
 			t.Errorf("the compile check does not say the head has no dbt_project.yml: %s\n%s\n%s", run.Title, run.Summary, run.Text)
 		}
+	}
+}
+
+// checksSaid is what the checks on sha say: titles, summaries and
+// annotations.
+func (f *fixture) checksSaid(sha string) string {
+	var b strings.Builder
+	for _, run := range f.gh.CheckRuns(repoName) {
+		if run.HeadSHA != sha {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\n%s\n%s\n", run.Name, run.Title, run.Summary, run.Text)
+		for _, a := range run.Annotations {
+			fmt.Fprintf(&b, "  %s:%d %s\n", a.Path, a.StartLine, a.Message)
+		}
+	}
+	return b.String()
+}
+
+// A fork's pull request is a stranger's code, even once a writer has
+// commented /dataops rerun: in the Action its DuckDB is locked down as in
+// the bot, so its models and hooks cannot write over the warehouse's file
+// (profiling_output, which destroys production and every environment),
+// read the runner's files, or change a setting. A pull request from the
+// repository itself is its writers' own code, as the workflow is, and
+// reads files as dbt would let it.
+func TestActionForkDuckDBLockedDown(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "runner-secret.txt")
+	write(t, secretFile, "the runner's own file\n")
+	profile := func(path string) string {
+		return `{{ config(post_hook="SET profiling_output = '` + path + `'; PRAGMA enable_profiling = 'json'") }}
+select 1 as x
+`
+	}
+	readFile := func(string) string { return "select content from read_text('" + secretFile + "')\n" }
+	for _, c := range []struct {
+		name, headRepo string
+		model          func(warehousePath string) string
+		// want is what the checks say; "" for a build that passes.
+		want string
+	}{
+		{"fork writes over the warehouse", "stranger/shop", profile, "the configuration has been locked"},
+		{"fork reads a file", "stranger/shop", readFile, "file system operations are disabled"},
+		{"same repository reads a file", "", readFile, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w, dsn := warehousetest.DuckDBFile(t)
+			path := strings.TrimPrefix(dsn, "duckdb://")
+			f := newFixture(t, w, dsn)
+			f.headRepo = c.headRepo
+			head := f.pushHead(t, map[string]string{"models/marts/probe.sql": c.model(path)})
+			f.git(t, "checkout", "-q", "main")
+			f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA}
+			// The runner's process is alone with the file: DuckDB refuses a
+			// second configuration of one file in a process.
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, log, _ := f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
+			said := f.checksSaid(head)
+			got := f.conclusions(head)
+			if c.want == "" {
+				if got["dataops/build"] != "success" || !strings.Contains(said, "runner's own file") {
+					t.Errorf("a same-repository pull request's model could not read its file: %v\n%s\n%s", got, said, log)
+				}
+				return
+			}
+			if got["dataops/gate"] != "failure" || !strings.Contains(said, c.want) {
+				t.Errorf("checks %v, want the fork's model refused, saying %q\n%s\n%s", got, c.want, said, log)
+			}
+			if strings.Contains(said, "runner's own file") {
+				t.Errorf("the runner's file reached a check:\n%s", said)
+			}
+			w, err := warehouse.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatalf("the warehouse after the fork's pull request: %v", err)
+			}
+			defer w.Close()
+			rows, err := w.Query(context.Background(), `select count(*) from "main"."fct_orders"`)
+			if err != nil || fmt.Sprint(rows.Values[0][0]) == "0" {
+				t.Errorf("production after the fork's pull request: %v %v", rows, err)
+			}
+			entries, _ := os.ReadDir(filepath.Dir(path))
+			for _, e := range entries {
+				if e.Name() != filepath.Base(path) && e.Name() != filepath.Base(path)+".wal" {
+					t.Errorf("a file appeared beside the warehouse: %s", e.Name())
+				}
+			}
+		})
 	}
 }
