@@ -235,7 +235,12 @@ type WorkspaceSources struct {
 }
 
 func (w WorkspaceSources) Files(ctx context.Context, sha string) ([]project.File, error) {
-	if sha == w.HeadSHA || sha == "" {
+	switch {
+	case sha == "":
+		// No commit named: the work tree is not the answer, since it may
+		// be another commit than the one the checks go on.
+		return nil, permanent(errors.New("no commit to read the sources of"), "")
+	case sha == w.HeadSHA:
 		return nil, nil // the work tree, loaded from disk by the pipeline
 	}
 	return w.Other.Files(ctx, sha)
