@@ -86,9 +86,9 @@ func TestReleaseWorkflow(t *testing.T) {
 	}
 	for what, ok := range map[string]bool{
 		"pushes the image for linux/amd64 and linux/arm64 with provenance": image,
-		"sums the binaries (SHA256SUMS)":                                    summed,
-		"attaches the binaries to the release":                              released,
-		"moves action.yml to the new image (.github/release-version.sh)":    moved,
+		"sums the binaries (SHA256SUMS)":                                   summed,
+		"attaches the binaries to the release":                             released,
+		"moves action.yml to the new image (.github/release-version.sh)":   moved,
 	} {
 		if !ok {
 			t.Errorf("release.yml no longer %s", what)
