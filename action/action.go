@@ -202,7 +202,7 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 	if dsn == "" {
 		return neutral(wf, "no warehouse: set the warehouse-dsn input from a secret (or the "+cfg.Warehouse.DSNEnv+" variable)")
 	}
-	w, err := warehouse.OpenWith(ctx, dsn, warehouseOptions(ev.PullRequest, logger))
+	w, err := warehouse.OpenWith(ctx, dsn, warehouseOptions(ev.PullRequest.Fork, logger))
 	if err != nil {
 		wf.error("dataops: %v", err)
 		wf.setOutput("status", "failure")
@@ -248,8 +248,8 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 // from the repository itself is its writers' own code, as the workflow
 // is: DuckDB stays as dbt would open it, files and extensions included.
 // (PostgreSQL answers for itself: what the DSN's role may do.)
-func warehouseOptions(pr scm.PullRequest, logger *slog.Logger) warehouse.Options {
-	if !pr.Fork {
+func warehouseOptions(fork bool, logger *slog.Logger) warehouse.Options {
+	if !fork {
 		return warehouse.Options{}
 	}
 	logger.Info("the pull request comes from a fork: its DuckDB is opened without file, network or extension access, its settings locked")

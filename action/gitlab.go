@@ -56,6 +56,17 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 		BaseRef: env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"), BaseSHA: env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"),
 		HeadRef: env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"), HeadSHA: orDefault(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"), env.get("CI_COMMIT_SHA")),
 		Fork: env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != env.get("CI_MERGE_REQUEST_PROJECT_ID"), State: "open"}
+	// A fork's merge request runs its pipeline in the fork, without this
+	// project's variables; a member of this project can run it here
+	// instead, once they have read it (GitLab warns them), at the commit
+	// they saw. That is their approval, as /dataops rerun is on GitHub:
+	// the checks run, on a locked-down warehouse, since the code is
+	// still a stranger's.
+	untrusted := pr.Fork
+	if pr.Fork && env.get("CI_PROJECT_ID") != "" && env.get("CI_PROJECT_ID") == env.get("CI_MERGE_REQUEST_PROJECT_ID") {
+		say("a fork's merge request, in a pipeline %s ran in this project: checking %s with the warehouse locked down", orDefault(env.get("GITLAB_USER_LOGIN"), "a member"), short(pr.HeadSHA))
+		pr.Fork = false
+	}
 	cfg, err := baseConfig(ctx, host, pr.BaseSHA, orDefault(env.get("DATAOPS_CONFIG"), config.FileName))
 	if err != nil {
 		say("%v", err)
@@ -71,7 +82,7 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 	}
 	sec.add(dsn)
 	sec.add(password(dsn))
-	w, err := warehouse.OpenWith(ctx, dsn, warehouseOptions(pr, logger))
+	w, err := warehouse.OpenWith(ctx, dsn, warehouseOptions(untrusted, logger))
 	if err != nil {
 		say("%v", err)
 		return ExitFailed
