@@ -1,6 +1,7 @@
 package image
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,4 +95,34 @@ func TestReleaseWorkflow(t *testing.T) {
 			t.Errorf("release.yml no longer %s", what)
 		}
 	}
+}
+
+// The plain GitLab template (for GitLab before components) runs the job
+// the component runs with its defaults: the same image, entrypoint, script
+// and reports, so that what TestGitLabJob runs holds for both.
+func TestGitLabPlainTemplateIsTheComponent(t *testing.T) {
+	root := repoRoot(t)
+	comp := component(t, filepath.Join(root, "templates", "dataops.yml"), nil)["dataops"]
+	data, err := os.ReadFile(filepath.Join(root, "ci", "gitlab", "dataops.gitlab-ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain map[string]gitlabJob
+	if err := yaml.Unmarshal(data, &plain); err != nil {
+		t.Fatalf("ci/gitlab/dataops.gitlab-ci.yml: %v", err)
+	}
+	job, ok := plain["dataops"]
+	if !ok {
+		t.Fatal("ci/gitlab/dataops.gitlab-ci.yml has no dataops job")
+	}
+	same := func(what string, a, b any) {
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("%s: the plain template has %v, the component %v", what, a, b)
+		}
+	}
+	same("stage", job.Stage, comp.Stage)
+	same("image", job.Image.Name, comp.Image.Name)
+	same("entrypoint", fmt.Sprintf("%q", job.Image.Entrypoint), fmt.Sprintf("%q", comp.Image.Entrypoint))
+	same("script", job.Script, comp.Script)
+	same("reports", job.Artifacts.Reports, comp.Artifacts.Reports)
 }
