@@ -202,12 +202,7 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 	if dsn == "" {
 		return neutral(wf, "no warehouse: set the warehouse-dsn input from a secret (or the "+cfg.Warehouse.DSNEnv+" variable)")
 	}
-	w, err := warehouse.OpenWith(ctx, dsn, warehouseOptions(ev.PullRequest.Fork, logger))
-	if err != nil {
-		wf.error("dataops: %v", err)
-		wf.setOutput("status", "failure")
-		return ExitFailed
-	}
+	w := &lazyWarehouse{dsn: dsn, opts: warehouseOptions(ev.PullRequest.Fork, logger)}
 	defer w.Close()
 
 	// What actions/checkout checked out is what the checks build: on

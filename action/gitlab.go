@@ -15,7 +15,6 @@ import (
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/scm"
 	"github.com/dataops-dev/dataops/internal/scm/gitlab"
-	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 // Report files the GitLab CI template declares as artifacts.
@@ -82,11 +81,7 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 	}
 	sec.add(dsn)
 	sec.add(password(dsn))
-	w, err := warehouse.OpenWith(ctx, dsn, warehouseOptions(untrusted, logger))
-	if err != nil {
-		say("%v", err)
-		return ExitFailed
-	}
+	w := &lazyWarehouse{dsn: dsn, opts: warehouseOptions(untrusted, logger)}
 	defer w.Close()
 	ev := bot.Event{Host: "gitlab", Repo: env.get("CI_PROJECT_PATH"), Kind: bot.Opened, PullRequest: pr, DeliveryID: env.get("CI_PIPELINE_ID")}
 	cmp := mergeRequestComparison(env.get, pr)

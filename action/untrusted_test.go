@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/scm/githubtest"
 	"github.com/dataops-dev/dataops/internal/warehouse"
@@ -356,6 +357,44 @@ select 1 as x
 				if e.Name() != filepath.Base(path) && e.Name() != filepath.Base(path)+".wal" {
 					t.Errorf("a file appeared beside the warehouse: %s", e.Name())
 				}
+			}
+		})
+	}
+}
+
+// As in the bot, the warehouse is opened only once the fork and permission
+// checks have passed: anyone's /dataops help, or a reader's /dataops
+// rerun, is answered without connecting (here, to a warehouse that cannot
+// be opened, whose error would otherwise end the step), and a writer's
+// rerun does connect, and fails saying why.
+func TestActionCommandsOpenTheWarehouseAfterThePermissionCheck(t *testing.T) {
+	w, _ := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, "duckdb:///nonexistent/folder/warehouse.duckdb")
+	for _, c := range []struct {
+		user, body, reply string
+		code              int
+	}{
+		{"visitor", "/dataops help", "/dataops rerun", ExitOK},
+		{"visitor", "/dataops rerun", "needs write access", ExitOK},
+		{"octocat", "/dataops rerun", "", ExitFailed},
+	} {
+		t.Run(c.user+" "+c.body, func(t *testing.T) {
+			code, log, _ := f.run(t, "issue_comment", f.commentEvent(t, c.user, c.body), nil)
+			connected := strings.Contains(log, "cannot open the database file")
+			if code != c.code || connected != (c.reply == "") {
+				t.Errorf("exit %d (want %d), connected %v\n%s", code, c.code, connected, log)
+			}
+			if c.reply == "" {
+				return
+			}
+			var reply string
+			for _, cm := range f.gh.Comments(repoName, 7) {
+				if strings.Contains(cm.Body, bot.ReplyMarker) {
+					reply = cm.Body
+				}
+			}
+			if !strings.Contains(reply, c.reply) {
+				t.Errorf("the reply does not say %q:\n%s", c.reply, reply)
 			}
 		})
 	}
