@@ -218,7 +218,7 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 		logger.Info("no commit checked out in the workspace: the sources come from GitHub's archives", "workspace", workspace, "err", err)
 	}
 	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: workspace, selection: in.selection,
-		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
+		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv, ev.PullRequest.Fork),
 		fullDetails: "The full report is in the workflow run's summary and in each dataops check.",
 		checkedOut:  checkedOut, compare: bot.CheckoutCompare(host, gh, checkedOut)}
 	outcome, err := h.handle(ctx, ev)

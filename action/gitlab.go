@@ -86,7 +86,7 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 	ev := bot.Event{Host: "gitlab", Repo: env.get("CI_PROJECT_PATH"), Kind: bot.Opened, PullRequest: pr, DeliveryID: env.get("CI_PIPELINE_ID")}
 	cmp := mergeRequestComparison(env.get, pr)
 	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: dir,
-		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
+		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv, untrusted),
 		fullDetails: "The full report is in the job log and its Code Quality and test reports.",
 		checkedOut:  orDefault(env.get("CI_COMMIT_SHA"), pr.HeadSHA),
 		compare:     func(context.Context, scm.PullRequest) (scm.Comparison, error) { return cmp, nil }}

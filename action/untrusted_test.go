@@ -200,8 +200,12 @@ func TestModelMayRead(t *testing.T) {
 		{"CI_JOB_JWT_V2", false},
 		{"CI_REGISTRY_PASSWORD", false},
 	} {
-		if got := modelMayRead(tc.name, "MY_WAREHOUSE"); got != tc.ok {
+		if got := modelMayRead(tc.name, "MY_WAREHOUSE", false); got != tc.ok {
 			t.Errorf("modelMayRead(%s) = %v, want %v", tc.name, got, tc.ok)
+		}
+		// A fork's code reads DBT_ variables alone, never a secret.
+		if got, want := modelMayRead(tc.name, "MY_WAREHOUSE", true), tc.ok && strings.HasPrefix(tc.name, "DBT_"); got != want {
+			t.Errorf("for a fork, modelMayRead(%s) = %v, want %v", tc.name, got, want)
 		}
 	}
 }
@@ -312,8 +316,11 @@ select 1 as x
 		{"fork writes over the warehouse", "stranger/shop", profile, "the configuration has been locked"},
 		{"fork reads a file", "stranger/shop", readFile, "file system operations are disabled"},
 		{"same repository reads a file", "", readFile, ""},
-		// Seeds, tests and the diff work locked down, as in the bot.
-		{"fork builds", "stranger/shop", func(string) string { return "select 1 as x\n" }, ""},
+		// Seeds, tests and the diff work locked down, as in the bot; the
+		// fork's env_var() reads DBT_ variables alone.
+		{"fork builds", "stranger/shop", func(string) string {
+			return "select '{{ env_var(\"SHOP_REGION\", \"unreadable\") }}' as region, '{{ env_var(\"DBT_REGION\") }}' as dbt_region\n"
+		}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w, dsn := warehousetest.DuckDBFile(t)
@@ -322,7 +329,7 @@ select 1 as x
 			f.headRepo = c.headRepo
 			head := f.pushHead(t, map[string]string{"models/marts/probe.sql": c.model(path)})
 			f.git(t, "checkout", "-q", "main")
-			f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA}
+			f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA, "SHOP_REGION": "eu-1", "DBT_REGION": "eu-2"}
 			// The runner's process is alone with the file: DuckDB refuses a
 			// second configuration of one file in a process.
 			if err := w.Close(); err != nil {
@@ -334,6 +341,9 @@ select 1 as x
 			if c.want == "" {
 				if got["dataops/gate"] != "success" || (c.headRepo == "" && !strings.Contains(said, "runner's own file")) {
 					t.Errorf("checks %v, want them passed\n%s\n%s", got, said, log)
+				}
+				if c.headRepo != "" && (!strings.Contains(said, "unreadable") || strings.Contains(said, "eu-1") || !strings.Contains(said, "eu-2")) {
+					t.Errorf("a fork's env_var() read SHOP_REGION, or not DBT_REGION:\n%s", said)
 				}
 				return
 			}
