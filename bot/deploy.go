@@ -58,7 +58,15 @@ func (p *Pipeline) Deploy(ctx context.Context, ev Event) (*build.Result, error) 
 	if err != nil {
 		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
 	}
+	if r.noBase && r.noHead {
+		err := r.noProject()
+		return nil, p.deployed(ctx, ev, DeployNote{Action: "deploy", Failed: true, Message: fmt.Sprintf("❌ Deploy of %s failed before building: %s", short(ev.PullRequest.HeadSHA), publicReason(err))}, err)
+	}
 	pl := plan.Diff(base, head)
+	if r.noHead {
+		// Deploys build; they never drop what production holds.
+		return &build.Result{}, p.postDeploy(ctx, ev, "✅ Nothing to deploy: this pull request removes the project. Production is left as it is; drop its relations yourself if they are no longer wanted.", nil)
+	}
 	if !pl.Rebuild() {
 		return &build.Result{}, p.postDeploy(ctx, ev, "✅ Nothing to deploy: no model changed.", nil)
 	}

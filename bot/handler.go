@@ -499,8 +499,12 @@ func (p *Pipeline) Plan(ctx context.Context, ev Event) (*plan.Plan, error) {
 		}
 		ms[i] = m
 	}
+	if r.noBase && r.noHead {
+		return nil, r.noProject()
+	}
 	pl := plan.Diff(ms[0], ms[1])
 	pl.Base, pl.Head = short(cmp.Base), short(cmp.Head)
+	pl.NoBase, pl.NoHead = r.noBase, r.noHead
 	return pl, nil
 }
 
@@ -508,6 +512,12 @@ func (p *Pipeline) Plan(ctx context.Context, ev Event) (*plan.Plan, error) {
 func PlanText(pl *plan.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**Plan** for %s against %s\n\n", pl.Head, pl.Base)
+	switch {
+	case pl.NoBase:
+		b.WriteString("The base has no project yet: every node is added.\n\n")
+	case pl.NoHead:
+		b.WriteString("The head has no project any more: every node is removed, and nothing is built.\n\n")
+	}
 	if len(pl.Changes) == 0 {
 		b.WriteString("Nothing changed in the project.\n")
 		return b.String()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -144,6 +146,11 @@ type run struct {
 	out  *Outcome
 	sha  string
 	head *project.Manifest
+	// noBase, noHead: that commit has no project (see missing).
+	noBase, noHead bool
+	// newModels are the models of a new project that production does not
+	// have: nothing to compare them with.
+	newModels []string
 	prod project.Target
 	// aborted ends the run without a verdict: it is run again.
 	aborted error
@@ -254,7 +261,22 @@ func (r *run) execute(ctx context.Context) {
 				Summary: fmt.Sprintf("The base %s cannot be compiled to compare with, which is not this pull request's doing: %s", short(cmp.Base), publicReason(err))}
 		}
 		r.head = head
-		return checks.Compile(cfg.Project, head, plan.Attribute(base, head, bds, hds))
+		switch {
+		case r.noBase && r.noHead:
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "No dbt project found",
+				Summary: fmt.Sprintf("Neither the head %s nor the base %s has a project: %s", short(cmp.Head), short(cmp.Base), publicReason(r.noProject()))}
+		case r.noHead:
+			head.Project = base.Project
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Neutral, Title: "This pull request removes the project",
+				Summary: fmt.Sprintf("The head %s has no %s in %s, where the base %s has project `%s`: every node is removed, and nothing is built.",
+					short(cmp.Head), plan.ProjectFile, plan.FolderName(cfg.Project), short(cmp.Base), base.Project)}
+		}
+		res := checks.Compile(cfg.Project, head, plan.Attribute(base, head, bds, hds))
+		if r.noBase && !res.Failed() {
+			res.Summary = fmt.Sprintf("The base %s has no project yet (no %s in %s): every model is new.\n\n%s",
+				short(cmp.Base), plan.ProjectFile, plan.FolderName(cfg.Project), res.Summary)
+		}
+		return res
 	})
 	if r.aborted != nil {
 		return
@@ -268,6 +290,11 @@ func (r *run) execute(ctx context.Context) {
 	r.mask = mask.New(cfg.Mask, base, r.head)
 	r.out.Plan = plan.Diff(base, r.head)
 	r.out.Plan.Base, r.out.Plan.Head = short(r.out.Comparison.Base), short(r.out.Comparison.Head)
+	r.out.Plan.NoBase, r.out.Plan.NoHead = r.noBase, r.noHead
+	if r.noHead {
+		r.skipRest(ctx, "the pull request removes the project: nothing to build")
+		return
+	}
 	if !r.out.Plan.Rebuild() {
 		r.skipRest(ctx, "no model changed")
 		return
@@ -302,7 +329,13 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	dry := checks.Result{}
-	if cfg.Checks.DryRun {
+	switch {
+	case cfg.Checks.DryRun && r.noBase:
+		// A dry run builds nothing, so it reads the new seeds from
+		// production, which has none of them yet: the build checks the
+		// models against what it loads instead.
+		r.complete(ctx, checks.Skip(scm.CheckDryRun, "the base has no project yet, so production has none of its seeds to check the models against; the build checks them"))
+	case cfg.Checks.DryRun:
 		dry = r.dryRun(ctx, opts, base)
 	}
 	if dry.Failed() {
@@ -327,7 +360,18 @@ func (r *run) execute(ctx context.Context) {
 	}
 	r.stage(ctx, scm.CheckDiff, "Comparing data with production", func() checks.Result {
 		r.out.Diffs = r.diff(ctx)
-		return checks.Diff(r.out.Diffs, r.out.Plan, cfg.Diff.FailOn)
+		res := checks.Diff(r.out.Diffs, r.out.Plan, cfg.Diff.FailOn)
+		if len(r.newModels) > 0 {
+			note := fmt.Sprintf("%d new models, nothing to compare: production has none of them yet (%s).",
+				len(r.newModels), strings.Join(r.newModels, ", "))
+			if len(r.out.Diffs) == 0 {
+				res.Title = fmt.Sprintf("%d new models, nothing to compare with production", len(r.newModels))
+				res.Summary = note
+			} else {
+				res.Summary += "\n\n" + note
+			}
+		}
+		return res
 	})
 }
 
@@ -371,6 +415,13 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 	if err != nil {
 		return nil, nil, sourcesError(which, sha, err)
 	}
+	if !r.p.hasProject(files) {
+		// The pull request that adds the project (or removes it): that
+		// side is an empty project, so everything is added (removed). A
+		// dbt_project.yml that is there but broken still fails below.
+		r.missing(which)
+		return &project.Manifest{}, nil, nil
+	}
 	opts := project.Options{Target: target, LookupEnv: r.p.LookupEnv}
 	if r.p.Warehouse != nil {
 		opts.Warehouse = build.CompileWarehouse(r.p.Warehouse)
@@ -406,6 +457,34 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 	return m, ds, nil
 }
 
+// hasProject reports whether a commit's files (nil: the work tree in
+// ProjectDir) hold a dbt_project.yml in the project folder.
+func (p *Pipeline) hasProject(files []project.File) bool {
+	if files == nil && p.ProjectDir != "" {
+		_, err := os.Stat(filepath.Join(p.ProjectDir, plan.ProjectFile))
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+	return files == nil || plan.HasProject(files)
+}
+
+// missing notes that the commit compiled as which has no project.
+func (r *run) missing(which string) {
+	if which == compileBase {
+		r.noBase = true
+	} else {
+		r.noHead = true
+	}
+}
+
+// noProject is the error for a comparison with no project on either side.
+func (r *run) noProject() error {
+	folder := r.p.Config.Project
+	if r.p.ProjectDir != "" && (folder == "" || folder == ".") {
+		folder = r.p.ProjectDir
+	}
+	return permanent(plan.NoProject{Folder: folder}, "")
+}
+
 // diff compares each model the pull request builds with production: its
 // rows by key (datadiff) and its column statistics (profile).
 func (r *run) diff(ctx context.Context) []report.ModelDiff {
@@ -426,6 +505,16 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 			continue
 		}
 		prodRel := r.head.RelationIn(n, r.prod)
+		if r.noBase {
+			// The project is new, so production usually has none of it;
+			// a model it already has (a project moved into the folder
+			// dataops reads) is compared as usual.
+			exists, err := r.p.Warehouse.RelationExists(ctx, warehouse.Relation{Schema: prodRel.Schema, Name: prodRel.Name})
+			if err == nil && !exists {
+				r.newModels = append(r.newModels, n.Name)
+				continue
+			}
+		}
 		key := r.head.Key(n)
 		opts := datadiff.Options{
 			Base:      warehouse.Relation{Schema: prodRel.Schema, Name: prodRel.Name},

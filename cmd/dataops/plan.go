@@ -58,6 +58,7 @@ func runPlan(args []string, out, errOut io.Writer) int {
 	}
 	p := plan.Diff(revs.Base, revs.Head)
 	p.Base, p.Head = cmp.Base, cmp.Head
+	p.NoBase, p.NoHead = revs.NoBase, revs.NoHead
 	if *dsn != "" || os.Getenv(cfg.Warehouse.DSNEnv) != "" {
 		w, _, code := openWarehouse(ctx, "plan", *dsn, cfg, errOut)
 		if w == nil {
@@ -149,6 +150,12 @@ var statusTitles = []struct {
 
 // printPlan lists a plan's changes, after a line saying what it compared.
 func printPlan(w io.Writer, p *plan.Plan) {
+	switch {
+	case p.NoBase:
+		fmt.Fprintf(w, "\nThe base has no project yet (no %s there): every model is new.\n", plan.ProjectFile)
+	case p.NoHead:
+		fmt.Fprintf(w, "\nThe head has no project any more (no %s there): every model is removed.\n", plan.ProjectFile)
+	}
 	if len(p.Changes) == 0 {
 		fmt.Fprintln(w, "\nNo changes to models, seeds, sources or tests: nothing to build.")
 		return

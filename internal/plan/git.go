@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -23,13 +24,27 @@ func ReadRevision(ctx context.Context, projectDir, rev string) ([]project.File, 
 	if err != nil {
 		return nil, err
 	}
-	top, err := git(ctx, abs, "rev-parse", "--show-toplevel")
+	// A work tree that removed the project folder still has the
+	// revisions that hold it: git runs in the nearest folder that exists.
+	existing := abs
+	for {
+		if _, err := os.Stat(existing); err == nil {
+			break
+		}
+		parent := filepath.Dir(existing)
+		if parent == existing {
+			break
+		}
+		existing = parent
+	}
+	top, err := git(ctx, existing, "rev-parse", "--show-toplevel")
 	if err != nil {
 		return nil, fmt.Errorf("%s is not in a git repository: %w", projectDir, err)
 	}
 	root := strings.TrimSpace(string(top))
-	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = resolved
+	if resolved, err := filepath.EvalSymlinks(existing); err == nil {
+		rest, _ := filepath.Rel(existing, abs)
+		abs = filepath.Join(resolved, rest)
 	}
 	if resolved, err := filepath.EvalSymlinks(root); err == nil {
 		root = resolved
@@ -44,6 +59,16 @@ func ReadRevision(ctx context.Context, projectDir, rev string) ([]project.File, 
 	}
 	args := []string{"archive", "--format=tar", rev}
 	if sub != "." {
+		// A revision before the project was added (or after it was
+		// removed) has no such folder, which git archive calls an error:
+		// it holds none of the project's files.
+		listed, err := git(ctx, root, "ls-tree", "--name-only", rev, "--", sub)
+		if err != nil {
+			return nil, fmt.Errorf("read %s at %s: %w", projectDir, rev, err)
+		}
+		if len(bytes.TrimSpace(listed)) == 0 {
+			return []project.File{}, nil
+		}
 		args = append(args, "--", sub)
 	}
 	data, err := git(ctx, root, args...)

@@ -58,6 +58,11 @@ type Plan struct {
 	// Build lists the models and seeds to build, parents first:
 	// state:modified+ (modified and added nodes and everything downstream).
 	Build []string `json:"build"`
+	// NoBase: the base has no project yet (the pull request adds it), so
+	// everything is added. NoHead: the head has none any more (the pull
+	// request removes it), so everything is removed.
+	NoBase bool `json:"no_base,omitempty"`
+	NoHead bool `json:"no_head,omitempty"`
 }
 
 // Diff compares two compiled revisions of a project.

@@ -2,7 +2,12 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/dataops-dev/dataops/internal/project"
 )
@@ -11,6 +16,9 @@ import (
 type Revisions struct {
 	Base, Head       *project.Manifest
 	BaseRev, HeadRev string // HeadRev is "" for the work tree
+	// NoBase, NoHead: that revision has no dbt_project.yml in the folder,
+	// and is compiled as an empty project (see Plan.NoBase).
+	NoBase, NoHead bool
 }
 
 // HeadProblems are compile errors in the head revision: the pull request's
@@ -18,24 +26,42 @@ type Revisions struct {
 type HeadProblems struct{ project.Diagnostics }
 
 // CompileRevisions compiles the project in dir at git revision baseRev and
-// at headRev (the work tree when empty), both for the same target.
+// at headRev (the work tree when empty), both for the same target. A
+// revision without a project is an empty one, so that the change that
+// adds the project adds every model; with none at either, it fails with
+// NoProject.
 func CompileRevisions(ctx context.Context, dir, baseRev, headRev, targetName string, vars map[string]any) (*Revisions, error) {
+	revs := &Revisions{BaseRev: baseRev, HeadRev: headRev}
 	var headFiles []project.File
 	if headRev != "" {
 		var err error
 		if headFiles, err = ReadRevision(ctx, dir, headRev); err != nil {
 			return nil, err
 		}
-	}
-	head, err := compileFiles(ctx, dir, headFiles, headRev == "", targetName, vars)
-	if err != nil {
-		return nil, err
+		revs.NoHead = !HasProject(headFiles)
+	} else {
+		_, err := os.Stat(filepath.Join(dir, ProjectFile))
+		revs.NoHead = errors.Is(err, fs.ErrNotExist)
 	}
 	baseFiles, err := ReadRevision(ctx, dir, baseRev)
 	if err != nil {
 		return nil, err
 	}
-	base, err := compileFiles(ctx, dir, baseFiles, false, targetName, vars)
+	revs.NoBase = !HasProject(baseFiles)
+	if revs.NoBase && revs.NoHead {
+		return nil, NoProject{Folder: dir}
+	}
+	revs.Head = &project.Manifest{}
+	if !revs.NoHead {
+		if revs.Head, err = compileFiles(ctx, dir, headFiles, headRev == "", targetName, vars); err != nil {
+			return nil, err
+		}
+	}
+	revs.Base = &project.Manifest{Project: revs.Head.Project}
+	if revs.NoBase {
+		return revs, nil
+	}
+	revs.Base, err = compileFiles(ctx, dir, baseFiles, false, targetName, vars)
 	if hp, ok := err.(HeadProblems); ok {
 		// The base is what the pull request starts from; it is not the
 		// pull request's fault, but nothing can be compared without it.
@@ -45,7 +71,10 @@ func CompileRevisions(ctx context.Context, dir, baseRev, headRev, targetName str
 	if err != nil {
 		return nil, fmt.Errorf("base revision %s: %w", baseRev, err)
 	}
-	return &Revisions{Base: base, Head: head, BaseRev: baseRev, HeadRev: headRev}, nil
+	if revs.NoHead {
+		revs.Head.Project = revs.Base.Project
+	}
+	return revs, nil
 }
 
 func compileFiles(ctx context.Context, dir string, files []project.File, fromDisk bool, targetName string, vars map[string]any) (*project.Manifest, error) {
@@ -71,3 +100,42 @@ func compileFiles(ctx context.Context, dir string, files []project.File, fromDis
 }
 
 func (h HeadProblems) Error() string { return h.Diagnostics.Error() }
+
+// ProjectFile is the file that makes a folder a dbt project.
+const ProjectFile = "dbt_project.yml"
+
+// HasProject reports whether a commit's files (those of the project
+// folder) hold a project. A commit without dbt_project.yml there has no
+// project yet (the pull request that adds it) or no more (the one that
+// removes it); one whose dbt_project.yml is broken has a project that does
+// not load, which is reported as such.
+func HasProject(files []project.File) bool {
+	for _, f := range files {
+		if f.Path == ProjectFile {
+			return true
+		}
+	}
+	return false
+}
+
+// NoProject is a commit without a project on either side of a
+// comparison: the folder looked in names where dataops was told to look.
+type NoProject struct {
+	// Folder is the project folder as configured ("." for the root).
+	Folder string
+}
+
+func (e NoProject) Error() string {
+	return fmt.Sprintf("no %s in %s at either revision: there is no dbt project to check; "+
+		"set project: in dataops.yml (read from the base branch; the repository's root when the base has none) or --project to the folder that holds it",
+		ProjectFile, FolderName(e.Folder))
+}
+
+// FolderName writes a project folder for messages: `.` is the
+// repository's root.
+func FolderName(dir string) string {
+	if dir == "" || dir == "." {
+		return "the repository's root"
+	}
+	return "`" + strings.TrimSuffix(dir, "/") + "/`"
+}

@@ -200,6 +200,7 @@ func NewDocument(in Input) *Document {
 	if in.Comparison.Why != "" {
 		d.Headline += " (against the merge base)"
 	}
+	d.Headline += projectNote(in.Plan)
 	d.Where = strings.ReplaceAll(where(in), "`", "")
 	if in.Plan != nil {
 		d.Plan = &DocPlan{Base: in.Plan.Base, Head: in.Plan.Head, Built: len(in.Plan.Build)}

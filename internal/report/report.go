@@ -172,6 +172,7 @@ func view(in Input, level int, full bool) *commentView {
 	if in.Comparison.Why != "" {
 		v.Headline += " (against the merge base)"
 	}
+	v.Headline += projectNote(in.Plan)
 	v.Where = where(in)
 	if in.Plan != nil {
 		v.ChangeRows = changeRows(in.Plan)
@@ -260,6 +261,19 @@ func where(in Input) string {
 		s += ", built in environment `" + in.Environment + "`"
 	}
 	return s
+}
+
+// projectNote tells, after the headline, a pull request that adds the
+// project (the base has none yet) or removes it.
+func projectNote(p *plan.Plan) string {
+	switch {
+	case p == nil:
+	case p.NoBase:
+		return " — the base has no project yet, so every model is new"
+	case p.NoHead:
+		return " — this pull request removes the project"
+	}
+	return ""
 }
 
 // headline sums the checks up: failed if any failed, running while any
