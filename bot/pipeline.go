@@ -151,7 +151,7 @@ type run struct {
 	// newModels are the models of a new project that production does not
 	// have: nothing to compare them with.
 	newModels []string
-	prod project.Target
+	prod      project.Target
 	// aborted ends the run without a verdict: it is run again.
 	aborted error
 	// mask hides sensitive values in every sample of this run, with the
@@ -479,10 +479,15 @@ func (r *run) missing(which string) {
 // noProject is the error for a comparison with no project on either side.
 func (r *run) noProject() error {
 	folder := r.p.Config.Project
-	if r.p.ProjectDir != "" && (folder == "" || folder == ".") {
-		folder = r.p.ProjectDir
+	hint := "set project: in dataops.yml to the folder that holds it (dataops.yml is read from the base branch; without one there, the project is at the repository's root)"
+	if _, local := r.p.Sources.(GitSources); local {
+		// dataops check: the folder given on the command line.
+		if r.p.ProjectDir != "" {
+			folder = r.p.ProjectDir
+		}
+		hint = "pass --project with the folder that holds it, or set project: in dataops.yml"
 	}
-	return permanent(plan.NoProject{Folder: folder}, "")
+	return permanent(plan.NoProject{Folder: folder, Hint: hint}, "")
 }
 
 // diff compares each model the pull request builds with production: its

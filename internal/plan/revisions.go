@@ -49,7 +49,7 @@ func CompileRevisions(ctx context.Context, dir, baseRev, headRev, targetName str
 	}
 	revs.NoBase = !HasProject(baseFiles)
 	if revs.NoBase && revs.NoHead {
-		return nil, NoProject{Folder: dir}
+		return nil, NoProject{Folder: dir, Hint: "pass --project with the folder that holds it"}
 	}
 	revs.Head = &project.Manifest{}
 	if !revs.NoHead {
@@ -118,17 +118,18 @@ func HasProject(files []project.File) bool {
 	return false
 }
 
-// NoProject is a commit without a project on either side of a
-// comparison: the folder looked in names where dataops was told to look.
+// NoProject is a comparison with no project on either side. Folder is
+// where dataops looked ("." for the root), Hint what to do.
 type NoProject struct {
-	// Folder is the project folder as configured ("." for the root).
-	Folder string
+	Folder, Hint string
 }
 
 func (e NoProject) Error() string {
-	return fmt.Sprintf("no %s in %s at either revision: there is no dbt project to check; "+
-		"set project: in dataops.yml (read from the base branch; the repository's root when the base has none) or --project to the folder that holds it",
-		ProjectFile, FolderName(e.Folder))
+	msg := fmt.Sprintf("no %s in %s at either revision: there is no dbt project to check", ProjectFile, FolderName(e.Folder))
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
 }
 
 // FolderName writes a project folder for messages: `.` is the
