@@ -2,12 +2,17 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/dataops-dev/dataops/internal/deps"
+	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 )
 
@@ -55,6 +60,10 @@ func (s *PackageSources) Files(ctx context.Context, sha string) ([]project.File,
 	defer cancel()
 	if files == nil {
 		if s.Dir == "" {
+			return nil, nil
+		}
+		if _, err := os.Stat(filepath.Join(s.Dir, plan.ProjectFile)); errors.Is(err, fs.ErrNotExist) {
+			// No project to install packages for: the pipeline says so.
 			return nil, nil
 		}
 		res, err := deps.Ensure(ctx, s.Dir, s.options())

@@ -263,8 +263,11 @@ func (r *run) execute(ctx context.Context) {
 		r.head = head
 		switch {
 		case r.noBase && r.noHead:
-			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: "No dbt project found",
-				Summary: fmt.Sprintf("Neither the head %s nor the base %s has a project: %s", short(cmp.Head), short(cmp.Base), publicReason(r.noProject()))}
+			err := r.noProject()
+			var np plan.NoProject
+			errors.As(err, &np)
+			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Failure, Title: fmt.Sprintf("No dbt project: no %s in %s", plan.ProjectFile, plan.FolderName(np.Folder)),
+				Summary: fmt.Sprintf("Neither the head %s nor the base %s has a project: %s", short(cmp.Head), short(cmp.Base), publicReason(err))}
 		case r.noHead:
 			head.Project = base.Project
 			return checks.Result{Name: scm.CheckCompile, Conclusion: checks.Neutral, Title: "This pull request removes the project",
@@ -570,7 +573,7 @@ func (r *run) finish(ctx context.Context) error {
 		Base: r.ev.PullRequest.BaseRef, Comparison: r.out.Comparison, Checks: cs, Plan: r.out.Plan, Head: r.head, Diffs: r.out.Diffs, Build: r.out.Build,
 		Commands: r.p.Commands, FullDetails: r.p.FullDetails, RunURL: r.p.RunURL}
 	if in.Project == "." || in.Project == "" {
-		if r.head != nil {
+		if r.head != nil && r.head.Project != "" {
 			in.Project = r.head.Project
 		}
 	}
