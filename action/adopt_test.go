@@ -64,7 +64,7 @@ func TestActionPullRequestAddsTheProject(t *testing.T) {
 			checks:    "dataops/build=success dataops/compile=success dataops/diff=success dataops/dry-run=skipped dataops/gate=success",
 			inComment: []string{"the base has no project yet, so every model is new"}},
 		{name: "in a folder only the head's dataops.yml names", folder: "analytics", head: map[string]string{"dataops.yml": "project: analytics\n"}, code: ExitFailed,
-			checks: "dataops/build=skipped dataops/compile=failure dataops/diff=skipped dataops/dry-run=skipped dataops/gate=failure",
+			checks:    "dataops/build=skipped dataops/compile=failure dataops/diff=skipped dataops/dry-run=skipped dataops/gate=failure",
 			inComment: []string{"| `dataops/compile` | ❌ failure | No dbt project: no dbt_project.yml in the repository's root |"},
 			inSummary: []string{"no dbt_project.yml in the repository's root at either revision",
 				"dataops.yml is read from the base branch; without one there, the project is at the repository's root"}},
