@@ -1,12 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
+	"github.com/dataops-dev/dataops/internal/scm/githubtest"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
 // adoptRepo is a git repository whose branch main holds a README and, in
@@ -125,4 +129,54 @@ func TestPlanPullRequestAddsTheProject(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServePullRequestAddsTheProject: the bot, on the pull request that
+// adds the project to a repository with none: every model is added and
+// built, the gate passes, /dataops plan says the base has no project yet,
+// and /dataops deploy builds the whole project into production.
+func TestServePullRequestAddsTheProject(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	if err := w.Close(); err != nil { // the bot opens it
+		t.Fatal(err)
+	}
+	f := &botFixture{dir: t.TempDir(), gh: githubtest.NewServer(t), dsn: dsn}
+	writeFile(t, filepath.Join(f.dir, "README.md"), "# analytics\n")
+	f.baseSHA = f.commit(t, "base")
+	f.git(t, "branch", "-M", "main")
+	f.mainSHA = f.baseSHA
+	f.git(t, "checkout", "-q", "-b", "card-amount")
+	for _, file := range projecttest.Shop(t, nil) {
+		writeFile(t, filepath.Join(f.dir, file.Path), string(file.Content))
+	}
+	f.headSHA = f.commit(t, "add the dbt project")
+	f.sync(t)
+	f.configure(t)
+	b := f.start(t)
+
+	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
+	waitFor(t, "the gate on the head", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
+	got := f.checks(f.headSHA)
+	want := map[string]string{"dataops/compile": "completed/success", "dataops/dry-run": "completed/skipped",
+		"dataops/build": "completed/success", "dataops/diff": "completed/success", "dataops/gate": "completed/success"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("checks %v, want %v\n%s", got, want, checksSaid(f, f.headSHA))
+	}
+	waitFor(t, "the report comment", func() bool { return len(f.commentsWith("<!-- dataops:report -->")) == 1 })
+	if body := f.commentsWith("<!-- dataops:report -->")[0].Body; !strings.Contains(body, "the base has no project yet, so every model is new") {
+		t.Errorf("the headline does not say the base has no project:\n%s", body)
+	}
+	if cols := columnsOf(t, b, "pr_7", "fct_orders"); !hasColumn(cols, "order_id") {
+		t.Errorf("pr_7.fct_orders columns %q", cols)
+	}
+
+	f.send(t, b, "issue_comment", f.comment(t, "visitor", "/dataops plan"))
+	waitFor(t, "the plan", func() bool {
+		r := f.commentsWith(bot.ReplyMarker)
+		return len(r) == 1 && strings.Contains(r[0].Body, "The base has no project yet: every node is added.") &&
+			strings.Contains(r[0].Body, "- added `fct_orders` (model)")
+	})
+
+	f.send(t, b, "issue_comment", f.comment(t, "octocat", "/dataops deploy"))
+	waitFor(t, "the deploy", func() bool { return hasColumn(columnsOf(t, b, "main", "fct_orders"), "order_id") })
 }

@@ -101,6 +101,14 @@ func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML 
 	prEdits.Apply(t, f.dir)
 	f.headSHA = f.commit(t, "head")
 	f.sync(t)
+	f.configure(t)
+	return f
+}
+
+// configure gives the fixture its people, the GitHub App and the bot's
+// configuration.
+func (f *botFixture) configure(t *testing.T) {
+	t.Helper()
 	f.gh.SetPermission("octocat", "write")
 	f.gh.SetPermission("maintainer", "admin")
 	f.gh.SetPermission("visitor", "read")
@@ -120,8 +128,7 @@ func newDivergedBotFixture(t *testing.T, w warehouse.Warehouse, dsn, dataopsYML 
 	f.cfg.Allow = config.Allowlist{{Host: "github", Path: botRepo}}
 	f.cfg.GitHub = &config.ServeGitHub{APIURL: f.gh.APIURL(), AppID: botAppID, PrivateKeyEnv: "TEST_APP_KEY",
 		WebhookSecretEnv: "TEST_WEBHOOK_SECRET"}
-	f.env = map[string]string{"TEST_APP_KEY": string(f.keyPEM), "TEST_WEBHOOK_SECRET": botSecret, "DATAOPS_WAREHOUSE_DSN": dsn}
-	return f
+	f.env = map[string]string{"TEST_APP_KEY": string(f.keyPEM), "TEST_WEBHOOK_SECRET": botSecret, "DATAOPS_WAREHOUSE_DSN": f.dsn}
 }
 
 // sync does what GitHub does after a push to either branch: it makes the
