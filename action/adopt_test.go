@@ -1,13 +1,18 @@
 package action
 
 import (
+	"bytes"
+	"context"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
+	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm/githubtest"
+	"github.com/dataops-dev/dataops/internal/scm/gitlabtest"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
@@ -122,5 +127,48 @@ func TestActionPullRequestAddsTheProject(t *testing.T) {
 				t.Errorf("built without a project: %s", tables)
 			}
 		})
+	}
+}
+
+// TestGitLabJobMergeRequestAddsTheProject: the GitLab job on the merge
+// request that adds the project: the target branch has none, so every
+// model is added and built and the gate passes.
+func TestGitLabJobMergeRequestAddsTheProject(t *testing.T) {
+	f := newAdoptFixture(t, nil, ".", nil)
+	gl := gitlabtest.NewServer(t)
+	gl.SetArchive(f.baseSHA, f.git(t, "archive", "--format=tar.gz", "--prefix=shop-"+f.baseSHA+"/", f.baseSHA))
+	project := gl.Project()
+	gl.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, Title: "add dbt", State: "opened", SourceBranch: "card-amount", TargetBranch: "main",
+		SourceProjectID: project.ID, TargetProjectID: project.ID, SHA: f.headSHA, BaseSHA: f.baseSHA})
+	gl.AddCommit(f.headSHA, "card-amount")
+	env := map[string]string{
+		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
+		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
+		"CI_COMMIT_SHA": f.mergeSHA, "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": f.headSHA,
+		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA": f.mainSHA, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
+		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(project.ID),
+		"GITLAB_USER_LOGIN": "octocat", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": f.dsn,
+	}
+	var out bytes.Buffer
+	if code := Run(context.Background(), environ(env), &out); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, out.String())
+	}
+	statuses := gl.LatestStatuses(f.headSHA)
+	for name, want := range map[string]string{"dataops/compile": "success", "dataops/build": "success", "dataops/diff": "success", "dataops/gate": "success"} {
+		if statuses[name].Status != want {
+			t.Errorf("status %s = %+v, want %s", name, statuses[name], want)
+		}
+	}
+	var note string
+	for _, n := range gl.Notes(7) {
+		if strings.Contains(n.Body, report.Marker) {
+			note = n.Body
+		}
+	}
+	if !strings.Contains(note, "the base has no project yet, so every model is new") {
+		t.Errorf("the note does not say the base has no project:\n%s", note)
+	}
+	if tables := relations(t, f.w, "pr_7"); !strings.Contains(","+tables+",", ",fct_orders,") {
+		t.Errorf("the environment holds %s", tables)
 	}
 }
