@@ -243,11 +243,12 @@ func TestActionConversationComment(t *testing.T) {
 }
 
 // A head whose archive holds none of the project's files (the pull request
-// moved the project, or deleted it) is compiled as what it is, a project
-// without dbt_project.yml: never as the workspace on disk, which on
-// issue_comment is the default branch. The compile check on the head
-// fails; before, the default branch compiled in its place and the head got
-// a passing compile and gate.
+// moved the project, or deleted it) is compiled as what it is, a commit
+// without the project: never as the workspace on disk, which on
+// issue_comment is the default branch. The head removes the project, and
+// the checks say so, with every model removed and nothing built; before,
+// the default branch compiled in its place and the head got a passing
+// compile of a project it does not have.
 func TestActionHeadWithoutTheProjectIsNotTheWorkspace(t *testing.T) {
 	w, dsn := warehousetest.DuckDBFile(t)
 	f := newFixture(t, w, dsn)
@@ -260,18 +261,28 @@ func TestActionHeadWithoutTheProjectIsNotTheWorkspace(t *testing.T) {
 	f.git(t, "checkout", "-q", "main")
 	f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA}
 
-	code, log, outputs := f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
+	code, log, _ := f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
 	got := f.conclusions(head)
-	if got["dataops/compile"] != "failure" || got["dataops/gate"] != "failure" {
-		t.Errorf("checks on the head %s: %v, want compile and gate failed\n%s", head[:7], got, log)
+	if got["dataops/compile"] != "neutral" || got["dataops/build"] != "skipped" {
+		t.Errorf("checks on the head %s: %v, want compile neutral (the project is removed) and nothing built\n%s", head[:7], got, log)
 	}
-	if code != ExitFailed || outputs["status"] != "failure" {
-		t.Errorf("exit %d, status %q", code, outputs["status"])
+	if code != ExitOK {
+		t.Errorf("exit %d", code)
 	}
-	for _, run := range f.gh.CheckRuns(repoName) {
-		if run.HeadSHA == head && run.Name == "dataops/compile" && run.Conclusion == "failure" && !strings.Contains(run.Title+run.Summary+run.Text+fmt.Sprint(run.Annotations), "dbt_project.yml") {
-			t.Errorf("the compile check does not say the head has no dbt_project.yml: %s\n%s\n%s", run.Title, run.Summary, run.Text)
+	if said := f.checksSaid(head); !strings.Contains(said, "This pull request removes the project") || !strings.Contains(said, "has no dbt_project.yml in the repository's root") {
+		t.Errorf("the compile check does not say the head has no dbt_project.yml:\n%s", said)
+	}
+	report := ""
+	for _, c := range f.gh.Comments(repoName, 7) {
+		if strings.Contains(c.Body, "<!-- dataops:report -->") {
+			report = c.Body
 		}
+	}
+	if !strings.Contains(report, "this pull request removes the project") || !strings.Contains(report, "| 🔴 | `fct_orders` | removed |") {
+		t.Errorf("the comment does not list the project removed:\n%s", report)
+	}
+	if tables := relations(t, w, "pr_7"); tables != "" {
+		t.Errorf("built for a head without a project: %s", tables)
 	}
 }
 
