@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -378,5 +379,52 @@ func TestDownstreamUsage(t *testing.T) {
 				t.Errorf("%s: %q, want %q", k, got[k], v)
 			}
 		}
+	}
+}
+
+// TestRevisionsWithoutProject: a revision without dbt_project.yml in the
+// project folder (before the project was added, after it was removed,
+// even when the folder is gone from the work tree) is an empty project;
+// with none on either side the error names the folder.
+func TestRevisionsWithoutProject(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "README.md", "# analytics\n")
+	base := projecttest.Commit(t, root, "no project yet")
+	dir := filepath.Join(root, "analytics")
+	for _, f := range projecttest.Shop(t, nil) {
+		write(t, dir, f.Path, string(f.Content))
+	}
+	files, err := plan.ReadRevision(context.Background(), dir, base)
+	if err != nil || len(files) != 0 {
+		t.Fatalf("the folder before it existed: %d files, %v", len(files), err)
+	}
+
+	count := func(p *plan.Plan, s plan.Status) int { return p.Count()[s] }
+	revs, err := plan.CompileRevisions(context.Background(), dir, base, "", "", nil)
+	if err != nil {
+		t.Fatalf("adds the project: %v", err)
+	}
+	p := plan.Diff(revs.Base, revs.Head)
+	if !revs.NoBase || revs.NoHead || count(p, plan.Added) != len(p.Changes) || len(p.Build) != 19 {
+		t.Errorf("adds the project: no base %v, no head %v, %v, build %d", revs.NoBase, revs.NoHead, p.Count(), len(p.Build))
+	}
+
+	head := projecttest.Commit(t, root, "add the project")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	revs, err = plan.CompileRevisions(context.Background(), dir, head, "", "", nil)
+	if err != nil {
+		t.Fatalf("removes the project: %v", err)
+	}
+	p = plan.Diff(revs.Base, revs.Head)
+	if revs.NoBase || !revs.NoHead || count(p, plan.Removed) != len(p.Changes) || len(p.Changes) == 0 || len(p.Build) != 0 || p.Project != "shop" {
+		t.Errorf("removes the project: no base %v, no head %v, %v, build %d, project %q", revs.NoBase, revs.NoHead, p.Count(), len(p.Build), p.Project)
+	}
+
+	_, err = plan.CompileRevisions(context.Background(), dir, base, "", "", nil)
+	var np plan.NoProject
+	if !errors.As(err, &np) || !strings.Contains(err.Error(), "no dbt_project.yml in `"+dir+"/` at either revision") {
+		t.Errorf("no project at all: %v", err)
 	}
 }
