@@ -97,29 +97,36 @@ func TestHeadline(t *testing.T) {
 	tests := []struct {
 		name     string
 		cmp      scm.Comparison
+		plan     *plan.Plan
 		headline string
 		where    string
 	}{
-		{"merge", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha},
+		{"merge", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha}, nil,
 			"### ✅ dataops: all checks passed\n",
 			"`shop`: 9f8e7d6 merged into `main` (merge 2222222) compared with `main` at 1111111, built in environment `pr_42`"},
-		{"conflict", scm.Comparison{Base: base, Head: sha, Mode: scm.CompareMergeBase, PullHead: sha, Why: "the pull request conflicts with main"},
+		{"conflict", scm.Comparison{Base: base, Head: sha, Mode: scm.CompareMergeBase, PullHead: sha, Why: "the pull request conflicts with main"}, nil,
 			"### ✅ dataops: all checks passed (against the merge base)\n",
 			"`shop`: 9f8e7d6 compared with its merge base 1111111 with `main` (no merge to compare: the pull request conflicts with main), built in environment `pr_42`"},
-		{"work tree", scm.Comparison{Base: base, Mode: scm.CompareMergeBase, PullHead: sha, WorkTree: true},
+		{"work tree", scm.Comparison{Base: base, Mode: scm.CompareMergeBase, PullHead: sha, WorkTree: true}, nil,
 			"### ✅ dataops: all checks passed\n",
 			"`shop`: the work tree (on 9f8e7d6) compared with its merge base 1111111 with `main`, built in environment `pr_42`"},
-		{"work tree merged", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha, WorkTree: true},
+		{"work tree merged", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha, WorkTree: true}, nil,
 			"### ✅ dataops: all checks passed\n",
 			"`shop`: the work tree (on 9f8e7d6) merged into `main` (merge 2222222) compared with `main` at 1111111, built in environment `pr_42`"},
-		{"tip", scm.Comparison{Base: base, Head: sha, Mode: scm.CompareTip, PullHead: sha},
+		{"tip", scm.Comparison{Base: base, Head: sha, Mode: scm.CompareTip, PullHead: sha}, nil,
 			"### ✅ dataops: all checks passed\n",
 			"`shop`: 9f8e7d6 compared with `main` at 1111111, built in environment `pr_42`"},
+		{"adds the project", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha}, &plan.Plan{NoBase: true},
+			"### ✅ dataops: all checks passed — the base has no project yet, so every model is new\n",
+			"`shop`: 9f8e7d6 merged into `main` (merge 2222222) compared with `main` at 1111111, built in environment `pr_42`"},
+		{"removes the project", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha}, &plan.Plan{NoHead: true},
+			"### ✅ dataops: all checks passed — this pull request removes the project\n",
+			"`shop`: 9f8e7d6 merged into `main` (merge 2222222) compared with `main` at 1111111, built in environment `pr_42`"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := report.Comment(report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Comparison: tc.cmp,
-				Checks: stages(checks.Gate(nil))})
+				Checks: stages(checks.Gate(nil)), Plan: tc.plan})
 			if !strings.Contains(out, tc.headline) || !strings.Contains(out, "\n"+tc.where+"\n") || !strings.Contains(out, "head 9f8e7d6") {
 				t.Errorf("comment:\n%s\nwant headline %q and %q", out, tc.headline, tc.where)
 			}
