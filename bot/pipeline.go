@@ -365,8 +365,12 @@ func (r *run) execute(ctx context.Context) {
 		r.out.Diffs = r.diff(ctx)
 		res := checks.Diff(r.out.Diffs, r.out.Plan, cfg.Diff.FailOn)
 		if len(r.newModels) > 0 {
+			names := r.newModels
+			if len(names) > maxNamesListed {
+				names = append(names[:maxNamesListed:maxNamesListed], fmt.Sprintf("and %d more", len(r.newModels)-maxNamesListed))
+			}
 			note := fmt.Sprintf("%d new models, nothing to compare: production has none of them yet (%s).",
-				len(r.newModels), strings.Join(r.newModels, ", "))
+				len(r.newModels), strings.Join(names, ", "))
 			if len(r.out.Diffs) == 0 {
 				res.Title = fmt.Sprintf("%d new models, nothing to compare with production", len(r.newModels))
 				res.Summary = note
@@ -459,6 +463,10 @@ func (r *run) compile(ctx context.Context, sha, which string, target project.Tar
 	}
 	return m, ds, nil
 }
+
+// maxNamesListed bounds the model names a check's summary lists in one
+// sentence: a new project may have hundreds.
+const maxNamesListed = 20
 
 // hasProject reports whether a commit's files (nil: the work tree in
 // ProjectDir) hold a dbt_project.yml in the project folder.
