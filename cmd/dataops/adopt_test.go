@@ -68,6 +68,8 @@ func TestCheckPullRequestAddsTheProject(t *testing.T) {
 		{name: "removes it", base: "shop", folder: ".", code: exitOK,
 			out: []string{"all checks passed — this pull request removes the project", "dataops/compile  neutral     This pull request removes the project",
 				"dataops/build    skipped     Skipped: the pull request removes the project: nothing to build"}},
+		{name: "removes it and its folder", base: "shop", folder: "transform", code: exitOK,
+			out: []string{"all checks passed — this pull request removes the project", "dataops/build    skipped"}},
 		{name: "fixes a broken base", base: "broken", head: "shop", folder: ".", code: exitFailure,
 			out: []string{"dataops/compile  failure     The base revision does not compile"}},
 		{name: "has none", folder: ".", code: exitFailure,
@@ -110,6 +112,8 @@ func TestPlanPullRequestAddsTheProject(t *testing.T) {
 			out: []string{"The base has no project yet (no dbt_project.yml there): every model is new.", "+ fct_orders (incremental)", "Would build "}},
 		{name: "removes it", base: "shop", folder: ".", code: exitOK,
 			out: []string{"The head has no project any more (no dbt_project.yml there): every model is removed.", "- fct_orders (incremental)"}},
+		{name: "removes it and its folder", base: "shop", folder: "transform", code: exitOK,
+			out: []string{"every model is removed.", "- fct_orders (incremental)"}},
 		{name: "has none", folder: "transform", code: exitFailure,
 			out: []string{"no dbt_project.yml in `", "transform/` at either revision", "pass --project"}},
 	} {

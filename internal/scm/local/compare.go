@@ -142,7 +142,7 @@ func commit(ctx context.Context, dir, rev string) (string, error) {
 }
 
 func git(ctx context.Context, dir string, env []string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", existing(dir)}, args...)...)
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
@@ -163,4 +163,19 @@ func (h *Host) Compare(ctx context.Context, pr scm.PullRequest) (scm.Comparison,
 		mode = scm.CompareMergeBase
 	}
 	return Compare(ctx, h.Repo, pr.BaseSHA, pr.HeadSHA, mode)
+}
+
+// existing is dir or its nearest parent that exists: a branch that
+// removes the project folder is still in the repository that holds it.
+func existing(dir string) string {
+	for {
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return dir
+		}
+		dir = parent
+	}
 }

@@ -87,7 +87,7 @@ func (h *Host) React(_ context.Context, number int, commentID int64, r scm.React
 
 // Archive runs git archive on the repository.
 func (h *Host) Archive(ctx context.Context, sha string) (io.ReadCloser, error) {
-	cmd := exec.CommandContext(ctx, "git", "-C", h.Repo, "archive", "--format=tar.gz", sha)
+	cmd := exec.CommandContext(ctx, "git", "-C", existing(h.Repo), "archive", "--format=tar.gz", sha)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
