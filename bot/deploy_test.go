@@ -345,3 +345,31 @@ func TestDeployWithAFailingModel(t *testing.T) {
 		})
 	}
 }
+
+// TestDeployWithoutAProject: deploying a pull request that removes the
+// project builds nothing and drops nothing; one with no project on either
+// side says which folder holds none.
+func TestDeployWithoutAProject(t *testing.T) {
+	const emptySHA = "4444444ddddddddddddddddddddddddddddddddd"
+	w := warehousetest.DuckDB(t)
+	p, host := deployFixture(t, w)
+	p.Sources.(deploySources)[emptySHA] = []project.File{{Path: "README.md", Content: []byte("moved\n")}}
+	before := prodRelations(t, w, "analytics", "raw")
+	ev := deployEvent(7, emptySHA)
+	if _, err := p.Deploy(context.Background(), ev); err != nil {
+		t.Fatalf("deploy of the removal: %v", err)
+	}
+	if c := host.deployComment(7); !strings.Contains(c, "Nothing to deploy: this pull request removes the project") {
+		t.Errorf("reply:\n%s", c)
+	}
+	sameRelations(t, "production after deploying the removal", prodRelations(t, w, "analytics", "raw"), before)
+
+	ev = deployEvent(8, emptySHA)
+	ev.PullRequest.BaseSHA = emptySHA
+	if _, err := p.Deploy(context.Background(), ev); err == nil {
+		t.Error("deploying with no project on either side passed")
+	}
+	if c := host.deployComment(8); !strings.Contains(c, "no dbt_project.yml in the repository's root at either revision") {
+		t.Errorf("reply:\n%s", c)
+	}
+}
