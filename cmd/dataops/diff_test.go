@@ -92,6 +92,10 @@ func TestDiffCommand(t *testing.T) {
 		t.Errorf("--json models %v", seen)
 	}
 
+	badColumn := filepath.Join(t.TempDir(), "column.yml")
+	writeFile(t, badColumn, "profile:\n  columns:\n    - model: fct_orders\n      column: net_revenu\n")
+	badModel := filepath.Join(t.TempDir(), "model.yml")
+	writeFile(t, badModel, "profile:\n  columns:\n    - model: fct_ordres\n      column: net_revenue\n")
 	for _, tc := range []struct {
 		args   []string
 		code   int
@@ -102,6 +106,10 @@ func TestDiffCommand(t *testing.T) {
 		{[]string{"diff", "--project", dir, "--warehouse", dsn}, exitUsage, "--project needs --env"},
 		{[]string{"diff", "--project", dir, "--env", "pr_9", "--warehouse", dsn, "nope"}, exitUsage, `no model "nope"`},
 		{[]string{"diff", "--warehouse", dsn, "--base", "main.fct_orders", "--head", "pr_9.fct_orders", "--sample", "-1"}, exitUsage, "cannot be negative"},
+		{[]string{"diff", "--project", dir, "--env", "pr_9", "--warehouse", dsn, "--config", badColumn}, exitUsage,
+			badColumn + `:3: profile.columns: model fct_orders has no column "net_revenu"`},
+		{[]string{"diff", "--project", dir, "--env", "pr_9", "--warehouse", dsn, "--config", badModel}, exitUsage,
+			badModel + `:3: profile.columns: no model "fct_ordres" in the project`},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.stderr) {
