@@ -86,7 +86,7 @@ func runDiff(args []string, out, errOut io.Writer) int {
 	opts := datadiff.Options{Key: splitList(*key), Columns: splitList(*columns), Where: *where, Sample: *sample, Tolerance: *tolerance,
 		Mask: mask.New(cfg.Mask).Node("")}
 	if project {
-		return diffProject(ctx, w, cfg, *dir, *env, *deferTo, fs.Args(), opts, *asJSON, out, errOut)
+		return diffProject(ctx, w, cfg, *cfgPath, *dir, *env, *deferTo, fs.Args(), opts, *asJSON, out, errOut)
 	}
 	var err error
 	if opts.Base, opts.Head, err = parseRelations(*baseRel, *headRel); err != nil {
@@ -121,7 +121,7 @@ func runDiff(args []string, out, errOut io.Writer) int {
 
 // diffProject compares every model the environment holds (or the named
 // ones) with its production relation.
-func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, dir, env, deferTo string, models []string,
+func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, cfgPath, dir, env, deferTo string, models []string,
 	opts datadiff.Options, asJSON bool, out, errOut io.Writer) int {
 	p, ds := project.Load(dir)
 	if p == nil {
@@ -135,7 +135,7 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 		return exitFailure
 	}
 	prod := productionTarget(cfg, deferTo, w.Dialect().Name())
-	rules := profile.RulesFrom(cfg.Profile, config.FileName)
+	rules := profile.RulesFrom(cfg.Profile, cfgPath)
 	if err := rules.CheckModels(func(name string) bool { n, ok := m.Lookup(name); return ok && n.Kind == project.KindModel }); err != nil {
 		fmt.Fprintf(errOut, "dataops diff: %v\n", err)
 		return exitUsage
@@ -175,6 +175,13 @@ func diffProject(ctx context.Context, w warehouse.Warehouse, cfg config.Config, 
 			cols := masks.Node(n.UniqueID)
 			popts.Sensitive, popts.Mask = cols.Sensitive, cols.Text
 			d.Profile, err = profile.Model(ctx, w, n.Name, o.Base, o.Head, popts, rules)
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				// A rule naming a column the model lacks: the
+				// configuration's error, as for an unknown model above.
+				fmt.Fprintf(errOut, "dataops diff: %v\n", err)
+				return exitUsage
+			}
 			if err != nil {
 				d.ProfileError = err.Error()
 				failed = true

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,6 +60,42 @@ func TestDiffCommand(t *testing.T) {
 		}
 	}
 
+	// --json: each model's profile diff under "profile", the keyless
+	// model's too, its row counts agreeing with the data diff's.
+	code, out, errOut = runCLI("diff", "--project", dir, "--env", "pr_9", "--warehouse", dsn, "--json")
+	if code != exitOK {
+		t.Fatalf("diff --project --json: %d\n%s", code, errOut)
+	}
+	var models []modelDiff
+	if err := json.Unmarshal([]byte(out), &models); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	seen := map[string]bool{}
+	for _, m := range models {
+		seen[m.Model] = true
+		p := m.Profile
+		if p == nil || p.Base == nil || p.Head == nil || m.ProfileError != "" {
+			t.Errorf("%s: no profile (%s)", m.Model, m.ProfileError)
+			continue
+		}
+		if m.Result == nil || p.Base.Rows != m.Result.Base.Rows || p.Head.Rows != m.Result.Head.Rows || len(p.Head.Columns) != len(m.Result.Head.Columns) {
+			t.Errorf("%s: profile of %d → %d rows, %d columns; the data diff counted %+v", m.Model, p.Base.Rows, p.Head.Rows, len(p.Head.Columns), m.Result)
+		}
+		if m.Model == "fct_orders" && !slices.Contains(p.Changed, "net_revenue") {
+			t.Errorf("fct_orders: changed columns %v lack net_revenue", p.Changed)
+		}
+		if m.Model == "monthly_revenue_by_region" && (!strings.Contains(m.Error, "has no key") || p.Head.Rows == 0 || p.Head.Sampled) {
+			t.Errorf("the keyless model: error %q, profile of %d rows", m.Error, p.Head.Rows)
+		}
+	}
+	if !seen["fct_orders"] || !seen["monthly_revenue_by_region"] {
+		t.Errorf("--json models %v", seen)
+	}
+
+	badColumn := filepath.Join(t.TempDir(), "column.yml")
+	writeFile(t, badColumn, "profile:\n  columns:\n    - model: fct_orders\n      column: net_revenu\n")
+	badModel := filepath.Join(t.TempDir(), "model.yml")
+	writeFile(t, badModel, "profile:\n  columns:\n    - model: fct_ordres\n      column: net_revenue\n")
 	for _, tc := range []struct {
 		args   []string
 		code   int
@@ -69,6 +106,10 @@ func TestDiffCommand(t *testing.T) {
 		{[]string{"diff", "--project", dir, "--warehouse", dsn}, exitUsage, "--project needs --env"},
 		{[]string{"diff", "--project", dir, "--env", "pr_9", "--warehouse", dsn, "nope"}, exitUsage, `no model "nope"`},
 		{[]string{"diff", "--warehouse", dsn, "--base", "main.fct_orders", "--head", "pr_9.fct_orders", "--sample", "-1"}, exitUsage, "cannot be negative"},
+		{[]string{"diff", "--project", dir, "--env", "pr_9", "--warehouse", dsn, "--config", badColumn}, exitUsage,
+			badColumn + `:3: profile.columns: model fct_orders has no column "net_revenu"`},
+		{[]string{"diff", "--project", dir, "--env", "pr_9", "--warehouse", dsn, "--config", badModel}, exitUsage,
+			badModel + `:3: profile.columns: no model "fct_ordres" in the project`},
 	} {
 		code, _, stderr := runCLI(tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.stderr) {

@@ -213,6 +213,9 @@ func Load(path string) (Config, error) {
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
+// unknownKeyRE is yaml.v3's message for a key no field takes.
+var unknownKeyRE = regexp.MustCompile(`^field (\S+) not found in type config\.(\w+)$`)
+
 // Parse decodes a dataops.yml over the defaults and validates it.
 func Parse(path string, data []byte) (Config, error) {
 	cfg := Default()
@@ -243,6 +246,12 @@ func decodeStrict(path string, data []byte, v any, doc string) error {
 	if m := yamlLine.FindStringSubmatch(e.Message); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Message = m[2]
+	}
+	if m := unknownKeyRE.FindStringSubmatch(e.Message); m != nil {
+		if msg, field, ok := unknownProfileKey(m[1], m[2]); ok {
+			e.Message, e.Field = msg, field
+			return e
+		}
 	}
 	if strings.Contains(e.Message, "not found in type") {
 		e.Message = strings.Replace(e.Message, "not found in type config.", "is not a field of ", 1)

@@ -111,6 +111,20 @@ func unknownFlag(name string) string {
 	return fmt.Sprintf("unknown profile flag %q: the flags are %s", name, strings.Join(ProfileFlags, ", "))
 }
 
+// unknownProfileKey says what is wrong with an unknown key in
+// profile.rules (the keys are the flags) or in a profile.columns entry, in
+// dataops.yml's words rather than the Go type's.
+func unknownProfileKey(key, typ string) (msg, field string, ok bool) {
+	switch typ {
+	case "ProfileRules":
+		return unknownFlag(key), "profile.rules", true
+	case "ColumnRules":
+		return fmt.Sprintf("%q is not a key of a column rule: the keys are model, column, ignore, %s, %s, %s",
+			key, FlagNullShare, FlagDistinctCount, FlagMeanShift), "profile.columns", true
+	}
+	return "", "", false
+}
+
 // locateProfile records where each profile.columns entry starts.
 func (c *Config) locateProfile(data []byte) {
 	root := parseNode(data)

@@ -25,7 +25,8 @@
 //
 // Exact distinct counts and quantiles sort or hash every value of every
 // column, several times the cost of reading the relation once; the sample
-// keeps a profile at about one scan (see BENCHMARKS.md). On PostgreSQL the
+// keeps a profile within 1.5 scans when it is picked by a key, and about
+// two without one, when picking it hashes every value (see BENCHMARKS.md). On PostgreSQL the
 // sample is a second, filtered scan in the same statement rather than part
 // of the aggregate scan, because PostgreSQL 15 cannot aggregate in parallel
 // once any aggregate collects values; two parallel scans cost less than one
