@@ -88,12 +88,20 @@ func newFlags(name string, c command, errOut io.Writer) *flag.FlagSet {
 // parseFlags parses args; it returns an exit code when the command should
 // stop (help asked for, or bad flags).
 func parseFlags(fs *flag.FlagSet, args []string, out io.Writer) (int, bool) {
-	if err := fs.Parse(args); err != nil {
+	// The flag package prints the usage itself on --help and on a bad flag;
+	// quiet it so --help prints once, on stdout, and a bad flag prints its
+	// error and where to look instead of every flag.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(out)
 			fs.Usage()
 			return exitOK, true
 		}
+		fmt.Fprintf(fs.Output(), "Run `dataops %s --help` for usage.\n", fs.Name())
 		return exitUsage, true
 	}
 	return 0, false
