@@ -102,7 +102,9 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	var planned *plan.Plan
 	masks := mask.New(cfg.Mask, m)
 	if *baseRev != "" {
-		revs, cmp, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *compare, *targetName, errOut)
+		// The head's errors stopped the build above; the base's leave its
+		// models out of the comparison, as in a pull request's checks.
+		revs, cmp, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *compare, *targetName, w, errOut)
 		if revs == nil {
 			return code
 		}
