@@ -516,11 +516,28 @@ func samples(r *datadiff.Result) string {
 	return strings.TrimSpace(b.String())
 }
 
-// failures lists failing models and tests with their place in the code.
+// failures lists the compile errors the pull request brought and the
+// failing models and tests, with their place in the code: on GitLab the
+// comment is the only place that shows them.
 func failures(in Input) []string {
 	var out []string
+	for _, c := range in.Checks {
+		if c.Name != scm.CheckCompile {
+			continue
+		}
+		for _, a := range c.Annotations {
+			if a.Level != scm.LevelFailure {
+				continue
+			}
+			where := a.Path
+			if a.Line > 0 {
+				where = fmt.Sprintf("%s:%d", a.Path, a.Line)
+			}
+			out = append(out, fmt.Sprintf("compile error (%s): %s", where, cell(a.Message)))
+		}
+	}
 	if in.Build == nil {
-		return nil
+		return out
 	}
 	for _, n := range in.Build.Nodes {
 		if !n.Status.Failed() {
