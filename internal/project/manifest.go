@@ -425,7 +425,10 @@ func (m *Manifest) Stats() Stats {
 
 func (s Stats) String() string {
 	out := fmt.Sprintf("%d models, %d seeds, %d sources, %d tests, %d macros", s.Models, s.Seeds, s.Sources, s.Tests, s.Macros)
-	if s.Skipped > 0 {
+	switch {
+	case s.Skipped == 1:
+		out += "; 1 model skipped"
+	case s.Skipped > 1:
 		out += fmt.Sprintf("; %d models skipped", s.Skipped)
 	}
 	return out
