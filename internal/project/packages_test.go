@@ -96,3 +96,36 @@ func TestLoadReadsPackagesFromDisk(t *testing.T) {
 		t.Errorf("packages %v, nodes %v", p.Packages(), sortedKeys(m.Nodes))
 	}
 }
+
+// TestPackagesNotInstalled: a project whose packages.yml asks for packages
+// that are not installed is told to run dataops deps, once, as a warning
+// (the models that use them fail on their own lines).
+func TestPackagesNotInstalled(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"not installed", map[string]string{"packages.yml": "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"},
+			"packages.yml:2:3: warning: packages.yml asks for 1 packages and none is installed in dbt_packages/ (run dataops deps to install them)"},
+		{"dependencies.yml", map[string]string{"dependencies.yml": "packages:\n  - local: ../x\n  - git: https://example.com/y.git\n"},
+			"dependencies.yml:2:3: warning: dependencies.yml asks for 2 packages and none is installed in dbt_packages/ (run dataops deps to install them)"},
+		{"installed", map[string]string{"packages.yml": "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n",
+			"dbt_packages/dbt_utils/dbt_project.yml": "name: dbt_utils\n"}, ""},
+		{"no packages", map[string]string{"packages.yml": "packages: []\n"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.files["models/a.sql"] = "select 1"
+			_, ds := compileOpts(t, tc.files, Options{})
+			var got []string
+			for _, d := range ds {
+				if strings.Contains(d.Message, "installed") {
+					got = append(got, d.String())
+				}
+			}
+			if (tc.want == "" && len(got) > 0) || (tc.want != "" && (len(got) != 1 || got[0] != tc.want)) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
