@@ -102,6 +102,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("web: public_url %q is not an http(s) address", cfg.PublicURL)
 	}
+	// The pages link to and redirect to paths from the root (/signin,
+	// /repos/...), so an address with a path would lead people off them.
+	if strings.Trim(u.Path, "/") != "" {
+		return nil, fmt.Errorf("web: public_url %q has a path (%s): the pages are served at the root of their address; give the bot an address of its own, such as https://dataops.example.com", cfg.PublicURL, u.Path)
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	sl, err := newSealer(cfg.SessionKey)
 	if err != nil {

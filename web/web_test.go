@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -58,7 +59,12 @@ func (c *clock) Add(d time.Duration) {
 func newSite(t *testing.T, extra ...web.Host) *site {
 	t.Helper()
 	// One attempt: a failed job is dead at once.
-	st, err := store.OpenWith(context.Background(), filepath.Join(t.TempDir(), "dataops.db"), store.Options{MaxAttempts: 1})
+	return newSiteWith(t, store.Options{MaxAttempts: 1}, extra...)
+}
+
+func newSiteWith(t *testing.T, opts store.Options, extra ...web.Host) *site {
+	t.Helper()
+	st, err := store.OpenWith(context.Background(), filepath.Join(t.TempDir(), "dataops.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,9 +290,27 @@ func TestRetryDeadJob(t *testing.T) {
 	if status, body := post(t, writer, retry, url.Values{"csrf": {token}}); status != 403 || !strings.Contains(body, "CSRF token") {
 		t.Errorf("a retry with another session's CSRF token: %d\n%s", status, body)
 	}
+	// A writer's session cookie changed by one bit, and the same session
+	// expired, with the page's CSRF token: refused, nothing retried.
+	u, _ := url.Parse(s.url)
+	_, queue = get(t, writer, s.url+"/queue")
+	cookie := writer.Jar.Cookies(u)[0]
+	forged := []byte(cookie.Value)
+	forged[len(forged)/2] ^= 1
+	forgedJar, _ := cookiejar.New(nil)
+	forgedJar.SetCookies(u, []*http.Cookie{{Name: cookie.Name, Value: string(forged)}})
+	if status, body := post(t, &http.Client{Jar: forgedJar}, retry, url.Values{"csrf": {csrf(t, queue)}}); status != 401 || !strings.Contains(body, "Your session is not valid") {
+		t.Errorf("a retry with a forged session cookie: %d\n%s", status, body)
+	}
+	s.now.Add(2 * time.Hour)
+	if status, body := post(t, writer, retry, url.Values{"csrf": {csrf(t, queue)}}); status != 401 || !strings.Contains(body, "Your sign-in expired") {
+		t.Errorf("a retry in an expired session: %d\n%s", status, body)
+	}
+	s.now.Add(-2 * time.Hour)
 	if len(dead()) != 2 {
 		t.Fatal("a refused retry changed the dead letters")
 	}
+	writer = s.signIn("writer")
 	_, queue = get(t, writer, s.url+"/queue")
 	status, body := post(t, writer, retry, url.Values{"csrf": {csrf(t, queue)}})
 	if status != 200 || !strings.Contains(body, "went back to the queue") {
@@ -318,6 +342,60 @@ func TestRetryDeadJob(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("a form from another origin: %d", resp.StatusCode)
+	}
+}
+
+// TestQueuePage: the queue shows a readable repository's jobs as they
+// are: queued, running, and retrying with its attempt and last error.
+func TestQueuePage(t *testing.T) {
+	s := newSiteWith(t, store.Options{MaxAttempts: 3})
+	s.gh.SetPermission("reader", "read")
+	s.gh.SetRepoPermission("acme/secret", "reader", "none")
+	ctx := context.Background()
+	accept := func(repo string, pr int) {
+		job := store.Job{Kind: "github", Event: "pull_request", Repo: repo, PR: pr}
+		if _, err := s.store.Accept(ctx, store.Delivery{Host: "github", ID: fmt.Sprint(repo, pr), Event: "pull_request"}, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receive := func() *store.Received {
+		r, err := s.store.Receive(ctx)
+		if err != nil || r == nil {
+			t.Fatalf("receive: %v", err)
+		}
+		return r
+	}
+	accept("github:acme/shop", 1)
+	if err := s.store.Retry(ctx, receive(), errors.New("the warehouse is away: connection refused")); err != nil {
+		t.Fatal(err)
+	}
+	accept("github:acme/shop", 2)
+	receive() // running
+	accept("github:acme/shop", 3)
+	accept("github:acme/secret", 4)
+
+	_, page := get(t, s.signIn("reader"), s.url+"/queue")
+	rows := map[string]string{}
+	for _, row := range strings.Split(page, "<tr class=")[1:] {
+		for _, pr := range []string{"#1", "#2", "#3"} {
+			if strings.Contains(row, ">"+pr+"<") {
+				rows[pr] = row
+			}
+		}
+	}
+	for pr, want := range map[string][]string{
+		"#1": {`"retrying"`, `<td class="n">2</td>`, "the warehouse is away: connection refused"},
+		"#2": {`"running"`, `<td class="n">1</td>`},
+		"#3": {`"queued"`, `<td class="n">1</td>`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(rows[pr], w) {
+				t.Errorf("the queue's row of %s lacks %s:\n%s", pr, w, rows[pr])
+			}
+		}
+	}
+	if strings.Contains(page, "acme/secret") {
+		t.Error("the queue shows a repository the reader cannot read")
 	}
 }
 
@@ -562,6 +640,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"no hosts", func(c *web.Config) { c.Hosts = nil }, "no code host"},
 		{"no secret", func(c *web.Config) { c.Hosts = []web.Host{web.GitHubHost("https://github.com", "", "id", "", nil)} }, "GitHub sign-in needs its client id and secret"},
 		{"bad url", func(c *web.Config) { c.PublicURL = "dataops.example.com" }, "public_url"},
+		{"url with a path", func(c *web.Config) { c.PublicURL = "https://example.com/dataops" }, `public_url "https://example.com/dataops" has a path (/dataops)`},
 	} {
 		cfg := good
 		c.edit(&cfg)

@@ -88,9 +88,8 @@ func newFlags(name string, c command, errOut io.Writer) *flag.FlagSet {
 // parseFlags parses args; it returns an exit code when the command should
 // stop (help asked for, or bad flags).
 func parseFlags(fs *flag.FlagSet, args []string, out io.Writer) (int, bool) {
-	// The flag package prints the usage itself on --help and on a bad flag;
-	// quiet it so --help prints once, on stdout, and a bad flag prints its
-	// error and where to look instead of every flag.
+	// Parse prints the usage itself on -help and on a bad flag; hold it back
+	// so that help goes to stdout alone, not to stderr as well.
 	usage := fs.Usage
 	fs.Usage = func() {}
 	err := fs.Parse(args)
@@ -101,7 +100,7 @@ func parseFlags(fs *flag.FlagSet, args []string, out io.Writer) (int, bool) {
 			fs.Usage()
 			return exitOK, true
 		}
-		fmt.Fprintf(fs.Output(), "Run `dataops %s --help` for usage.\n", fs.Name())
+		fs.Usage()
 		return exitUsage, true
 	}
 	return 0, false

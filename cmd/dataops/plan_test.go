@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -157,4 +158,55 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestPlanOnlyTheChange: main moved on (product_sales gained a column)
+// after the branch was made; plan and build --base main compare the branch
+// with its merge base by default, as git diff main...HEAD does, so what
+// main gained is not the branch's change: the plan lists fct_orders and
+// what reads it, not product_sales, and build --base builds only that.
+func TestPlanOnlyTheChange(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prEdits projecttest.Edits
+		want    string
+	}{
+		{name: "branch changes Y", want: projecttest.CardAmountBuilds},
+		{name: "branch also changes X", prEdits: projecttest.AlsoEditsX, want: projecttest.CardAmountBuilds + ",product_sales"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, dsn, shas := divergedRepo(t, projecttest.MainMovesOn, tc.prEdits)
+			code, out, errOut := runCLI("plan", "--project", dir, "--base", "main")
+			if code != exitOK {
+				t.Fatalf("plan: exit %d\n%s", code, errOut)
+			}
+			if said := "Plan for shop: compared the work tree (on " + shas[2][:7] + ") with " + shas[0][:7] + ", its merge base with main\n"; !strings.HasPrefix(out, said) {
+				t.Errorf("the plan does not name the commits %q:\n%s", said, out)
+			}
+			code, out, errOut = runCLI("plan", "--project", dir, "--base", "main", "--json")
+			var p plan.Plan
+			if code != exitOK || json.Unmarshal([]byte(out), &p) != nil {
+				t.Fatalf("plan --json: exit %d\n%s\n%s", code, out, errOut)
+			}
+			var models []string
+			for _, id := range p.Build {
+				if strings.HasPrefix(id, "model.") {
+					models = append(models, strings.TrimPrefix(id, "model.shop."))
+				}
+			}
+			sort.Strings(models)
+			if got := strings.Join(models, ","); got != tc.want {
+				t.Errorf("the plan builds %s, want %s", got, tc.want)
+			}
+			if p.Base != shas[0] {
+				t.Errorf("the plan's base is %q, want the merge base %s", p.Base, shas[0])
+			}
+			if code, out, errOut := runCLI("build", "--project", dir, "--warehouse", dsn, "--env", "pr_9", "--base", "main", "--defer-to", "main"); code != exitOK {
+				t.Fatalf("build --base main: exit %d\n%s\n%s", code, out, errOut)
+			}
+			if got := relationsIn(t, dsn, "pr_9"); got != tc.want {
+				t.Errorf("build --base main built %s, want %s", got, tc.want)
+			}
+		})
+	}
 }

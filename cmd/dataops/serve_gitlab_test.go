@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -84,6 +87,14 @@ func TestServeGitLab(t *testing.T) {
 	f.cfg.Allow = append(f.cfg.Allow, config.RepoPattern{Host: "gitlab", Path: project.Path})
 	f.cfg.GitLab = &config.ServeGitLab{APIURL: gl.BaseURL(), TokenEnv: "TEST_GITLAB_TOKEN", WebhookSecretEnv: "TEST_GITLAB_SECRET", BotUser: "dataops-bot"}
 	f.env["TEST_GITLAB_TOKEN"], f.env["TEST_GITLAB_SECRET"] = gitlabtest.DefaultToken, gitlabSecret
+	// The web pages, with sign-in through GitLab: the note and the statuses
+	// link to the run's page.
+	f.cfg.Listen = freeAddr(t)
+	f.cfg.PublicURL = "http://" + f.cfg.Listen
+	f.cfg.Web = &config.ServeWeb{SessionKeyEnv: "TEST_SESSION_KEY", SessionTTL: config.Duration{Duration: 3600e9}, AccessCache: config.Duration{Duration: 300e9}}
+	f.cfg.GitLab.ApplicationID, f.cfg.GitLab.ApplicationSecretEnv, f.cfg.GitLab.WebURL = "app", "TEST_GITLAB_APPLICATION_SECRET", gl.URL
+	f.env["TEST_SESSION_KEY"], f.env["TEST_GITLAB_APPLICATION_SECRET"] = webSessionKey, "app-secret"
+	gl.SetOAuthApplication("app", "app-secret", []string{f.cfg.PublicURL + "/signin/gitlab/callback"}, "read_api")
 	b := f.start(t)
 
 	opened := gitlabPayload(t, "merge_request.json", project, func(p map[string]any) {
@@ -118,6 +129,31 @@ func TestServeGitLab(t *testing.T) {
 		return out
 	}
 	waitFor(t, "the report note", func() bool { return len(notes(report.Marker)) == 1 })
+	runPage := regexp.MustCompile(`\[full report\]\((http://[^)]+/runs/[0-9a-f]+)\)`).FindStringSubmatch(notes(report.Marker)[0].Body)
+	if runPage == nil || !strings.HasPrefix(runPage[1], f.cfg.PublicURL+"/repos/gitlab/"+url.PathEscape(project.Path)+"/runs/") {
+		t.Errorf("the note does not link to the run's page:\n%s", notes(report.Marker)[0].Body)
+	} else {
+		for name, st := range gl.LatestStatuses(f.headSHA) {
+			if st.TargetURL != runPage[1] {
+				t.Errorf("status %s links to %q, want %s", name, st.TargetURL, runPage[1])
+			}
+		}
+		// A Developer signs in with GitLab and opens it.
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		gl.SignInAs(dev.Username)
+		if status, body := fetch(t, c, b.url+"/signin/gitlab?next=/"); status != 200 || !strings.Contains(body, "dev <small>(GitLab)</small>") {
+			t.Errorf("GitLab sign-in: %d\n%s", status, body)
+		}
+		if status, page := fetch(t, c, runPage[1]); status != 200 || !strings.Contains(page, "dataops/gate") || !strings.Contains(page, `id="model-fct_orders"`) {
+			t.Errorf("the run's page for a Developer: %d\n%.2000s", status, page)
+		}
+	}
+	// The merge ref was compared with its first parent, the target
+	// branch's tip, and the headline says so.
+	if said := "merged into `main` (merge " + f.mergeSHA[:7] + ") compared with `main` at " + f.mainSHA[:7]; !strings.Contains(notes(report.Marker)[0].Body, said) {
+		t.Errorf("the note's headline does not say %q:\n%s", said, notes(report.Marker)[0].Body)
+	}
 
 	note := func(user gitlabtest.User, body string, uuid string) {
 		n := gl.AddNote(7, gitlabtest.Note{Body: body, Author: user})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
+	"github.com/dataops-dev/dataops/internal/scm/gitlabtest"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
@@ -219,6 +220,16 @@ func TestServeWebRefusesToStart(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("without %s: %v", c.unset, err)
 		}
+	}
+	// GitLab sign-in without its application's secret.
+	gl := gitlabtest.NewServer(t)
+	withGitLab := f.cfg
+	withGitLab.GitLab = &config.ServeGitLab{APIURL: gl.BaseURL(), TokenEnv: "TEST_GITLAB_TOKEN", WebhookSecretEnv: "TEST_GITLAB_SECRET", BotUser: "dataops-bot",
+		ApplicationID: "app", ApplicationSecretEnv: "TEST_GITLAB_APPLICATION_SECRET"}
+	f.env["TEST_GITLAB_TOKEN"], f.env["TEST_GITLAB_SECRET"] = gitlabtest.DefaultToken, gitlabSecret
+	if _, err := newServer(context.Background(), withGitLab, func(k string) string { return f.env[k] }, nil); err == nil ||
+		!strings.Contains(err.Error(), "gitlab.application_secret_env: TEST_GITLAB_APPLICATION_SECRET is not set") {
+		t.Errorf("without the GitLab application's secret: %v", err)
 	}
 	f.env["TEST_SESSION_KEY"] = "too short"
 	if _, err := newServer(context.Background(), f.cfg, func(k string) string { return f.env[k] }, nil); err == nil || !strings.Contains(err.Error(), "needs at least 32") {
