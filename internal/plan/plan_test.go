@@ -410,3 +410,54 @@ func TestDownstreamUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestRevisionPackages: dbt_packages/ is not committed (it is in
+// .gitignore, as dbt's own template has it); a revision read from git that
+// asks for the same packages as the work tree uses those installed there,
+// so a model using a package compiles on both sides and is not reported as
+// changed. A revision asking for other packages is left without them, and
+// one that commits its packages uses its own.
+func TestRevisionPackages(t *testing.T) {
+	dir := shopRepo(t)
+	root := filepath.Dir(dir)
+	write(t, root, ".gitignore", "analytics/dbt_packages/\n")
+	write(t, dir, "packages.yml", "packages:\n  - local: ../pkgsrc\n")
+	write(t, dir, "dbt_packages/mypkg/dbt_project.yml", "name: mypkg\n")
+	write(t, dir, "dbt_packages/mypkg/macros/twice.sql", "{% macro twice(x) %}{{ x }} * 2{% endmacro %}\n")
+	write(t, dir, "dbt_packages/mypkg/integration_tests/models/broken.sql", "{{ nope() }}\n")
+	write(t, dir, "models/uses_pkg.sql", "select {{ mypkg.twice(21) }} as answer\n")
+	commitAll(t, root, "a model using a package")
+	edit(t, dir, "models/marts/product_sales.sql", "", "\nwhere 1 = 1\n")
+
+	compile := func() *plan.Revisions {
+		t.Helper()
+		revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", plan.RevisionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return revs
+	}
+	revs := compile()
+	p := plan.Diff(revs.Base, revs.Head)
+	if revs.Base.Nodes["model.shop.uses_pkg"] == nil || len(revs.Problems.Introduced)+len(revs.Problems.Existing) > 0 ||
+		hasChange(p, "uses_pkg", plan.Modified) || !hasChange(p, "product_sales", plan.Modified) {
+		t.Errorf("same packages: base %v, problems %+v, changes %+v", revs.Base.Skipped, revs.Problems, p.Changes)
+	}
+
+	// The work tree asks for other packages: the base is read as it is.
+	edit(t, dir, "packages.yml", "", "  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n")
+	if revs := compile(); revs.Base.Nodes["model.shop.uses_pkg"] != nil || revs.Head.Nodes["model.shop.uses_pkg"] == nil {
+		t.Errorf("other packages: the base has uses_pkg %v", revs.Base.Nodes["model.shop.uses_pkg"] != nil)
+	}
+
+	// Committed packages are the revision's own.
+	gitRun(t, root, "add", "-f", "analytics/dbt_packages")
+	gitRun(t, root, "commit", "-q", "-m", "commit the packages")
+	revs = compile()
+	if revs.Base.Nodes["model.shop.uses_pkg"] == nil {
+		t.Errorf("committed packages: %v", revs.Base.Skipped)
+	}
+	if revs.Base.Skipped["model.mypkg.broken"] != nil || revs.Base.Nodes["model.mypkg.broken"] != nil {
+		t.Error("a package's integration tests were read from git")
+	}
+}

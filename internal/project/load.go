@@ -108,6 +108,10 @@ func Load(dir string) (*Project, Diagnostics) {
 	return LoadFiles(dir, files)
 }
 
+// ReadDir reads the files of the project in dir as Load does (for
+// LoadFiles), its installed packages included.
+func ReadDir(dir string) ([]File, error) { return readTree(dir) }
+
 // readTree reads the files a project may use, skipping build output. Of
 // dbt_packages/ it reads what dbt uses: each package's own files, not the
 // packages nested in it (deps flattens them) nor its integration tests.
