@@ -424,7 +424,6 @@ func TestRevisionPackages(t *testing.T) {
 	write(t, dir, "packages.yml", "packages:\n  - local: ../pkgsrc\n")
 	write(t, dir, "dbt_packages/mypkg/dbt_project.yml", "name: mypkg\n")
 	write(t, dir, "dbt_packages/mypkg/macros/twice.sql", "{% macro twice(x) %}{{ x }} * 2{% endmacro %}\n")
-	write(t, dir, "dbt_packages/mypkg/integration_tests/models/broken.sql", "{{ nope() }}\n")
 	write(t, dir, "models/uses_pkg.sql", "select {{ mypkg.twice(21) }} as answer\n")
 	commitAll(t, root, "a model using a package")
 	edit(t, dir, "models/marts/product_sales.sql", "", "\nwhere 1 = 1\n")
@@ -456,8 +455,5 @@ func TestRevisionPackages(t *testing.T) {
 	revs = compile()
 	if revs.Base.Nodes["model.shop.uses_pkg"] == nil {
 		t.Errorf("committed packages: %v", revs.Base.Skipped)
-	}
-	if revs.Base.Skipped["model.mypkg.broken"] != nil || revs.Base.Nodes["model.mypkg.broken"] != nil {
-		t.Error("a package's integration tests were read from git")
 	}
 }
