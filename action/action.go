@@ -202,12 +202,7 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 	if dsn == "" {
 		return neutral(wf, "no warehouse: set the warehouse-dsn input from a secret (or the "+cfg.Warehouse.DSNEnv+" variable)")
 	}
-	w, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		wf.error("dataops: %v", err)
-		wf.setOutput("status", "failure")
-		return ExitFailed
-	}
+	w := &lazyWarehouse{dsn: dsn, opts: warehouseOptions(ev.PullRequest.Fork, logger)}
 	defer w.Close()
 
 	// What actions/checkout checked out is what the checks build: on
@@ -223,7 +218,7 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 		logger.Info("no commit checked out in the workspace: the sources come from GitHub's archives", "workspace", workspace, "err", err)
 	}
 	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: workspace, selection: in.selection,
-		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
+		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv, ev.PullRequest.Fork),
 		fullDetails: "The full report is in the workflow run's summary and in each dataops check.",
 		checkedOut:  checkedOut, compare: bot.CheckoutCompare(host, gh, checkedOut)}
 	outcome, err := h.handle(ctx, ev)
@@ -237,6 +232,23 @@ func runGitHub(ctx context.Context, env environment, stdout io.Writer) int {
 		return ExitOK
 	}
 	return reportGitHub(wf, env, outcome)
+}
+
+// warehouseOptions open the warehouse for a pull request's code. A fork's
+// is a stranger's, even once a writer has commented /dataops rerun (what
+// they read may not be all it does): its DuckDB is locked down as the
+// bot's is, so that its models and hooks cannot read the runner's files
+// (the event file, the workspace), write over the warehouse's file or
+// anywhere else, reach the network, or change a setting. A pull request
+// from the repository itself is its writers' own code, as the workflow
+// is: DuckDB stays as dbt would open it, files and extensions included.
+// (PostgreSQL answers for itself: what the DSN's role may do.)
+func warehouseOptions(fork bool, logger *slog.Logger) warehouse.Options {
+	if !fork {
+		return warehouse.Options{}
+	}
+	logger.Info("the pull request comes from a fork: its DuckDB is opened without file, network or extension access, its settings locked")
+	return warehouse.Options{Untrusted: true}
 }
 
 // pinCommits reads the pull request's base and head commits when the

@@ -38,6 +38,9 @@ type fixture struct {
 	dsn string
 	// env is added to the runner's environment of every run.
 	env map[string]string
+	// headRepo is the repository of the pull request's head branch: a
+	// fork when set.
+	headRepo string
 }
 
 func newFixture(t *testing.T, w warehouse.Warehouse, dsn string) *fixture {
@@ -90,7 +93,7 @@ func (f *fixture) openPullRequest(t *testing.T) {
 		f.gh.SetArchive(sha, archive)
 	})
 	f.gh.AddPullRequest(repoName, githubtest.PullRequest{Number: 7, Title: "card_amount", Author: "octocat",
-		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA})
+		BaseRef: "main", BaseSHA: f.mainSHA, HeadRef: "card-amount", HeadSHA: f.headSHA, MergeCommitSHA: f.mergeSHA, HeadRepo: f.headRepo})
 }
 
 func (f *fixture) git(t *testing.T, args ...string) []byte {

@@ -15,7 +15,6 @@ import (
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/scm"
 	"github.com/dataops-dev/dataops/internal/scm/gitlab"
-	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 // Report files the GitLab CI template declares as artifacts.
@@ -56,6 +55,17 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 		BaseRef: env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"), BaseSHA: env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"),
 		HeadRef: env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"), HeadSHA: orDefault(env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"), env.get("CI_COMMIT_SHA")),
 		Fork: env.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID") != env.get("CI_MERGE_REQUEST_PROJECT_ID"), State: "open"}
+	// A fork's merge request runs its pipeline in the fork, without this
+	// project's variables; a member of this project can run it here
+	// instead, once they have read it (GitLab warns them), at the commit
+	// they saw. That is their approval, as /dataops rerun is on GitHub:
+	// the checks run, on a locked-down warehouse, since the code is
+	// still a stranger's.
+	untrusted := pr.Fork
+	if pr.Fork && env.get("CI_PROJECT_ID") != "" && env.get("CI_PROJECT_ID") == env.get("CI_MERGE_REQUEST_PROJECT_ID") {
+		say("a fork's merge request, in a pipeline %s ran in this project: checking %s with the warehouse locked down", orDefault(env.get("GITLAB_USER_LOGIN"), "a member"), short(pr.HeadSHA))
+		pr.Fork = false
+	}
 	cfg, err := baseConfig(ctx, host, pr.BaseSHA, orDefault(env.get("DATAOPS_CONFIG"), config.FileName))
 	if err != nil {
 		say("%v", err)
@@ -71,16 +81,12 @@ func runGitLab(ctx context.Context, env environment, stdout io.Writer) int {
 	}
 	sec.add(dsn)
 	sec.add(password(dsn))
-	w, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		say("%v", err)
-		return ExitFailed
-	}
+	w := &lazyWarehouse{dsn: dsn, opts: warehouseOptions(untrusted, logger)}
 	defer w.Close()
 	ev := bot.Event{Host: "gitlab", Repo: env.get("CI_PROJECT_PATH"), Kind: bot.Opened, PullRequest: pr, DeliveryID: env.get("CI_PIPELINE_ID")}
 	cmp := mergeRequestComparison(env.get, pr)
 	h := &handler{host: host, w: w, cfg: cfg, logger: logger, workspace: dir,
-		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv),
+		lookupEnv:   modelEnv(env.lookup, cfg.Warehouse.DSNEnv, untrusted),
 		fullDetails: "The full report is in the job log and its Code Quality and test reports.",
 		checkedOut:  orDefault(env.get("CI_COMMIT_SHA"), pr.HeadSHA),
 		compare:     func(context.Context, scm.PullRequest) (scm.Comparison, error) { return cmp, nil }}

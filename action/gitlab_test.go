@@ -85,3 +85,51 @@ func TestGitLabJobEndToEnd(t *testing.T) {
 		t.Errorf("junit report: %v\n%s", err, junit)
 	}
 }
+
+// A fork's merge request: in its own pipeline (in the fork) nothing runs;
+// in one a member of the project ran in the project (GitLab's "run
+// pipeline in the parent project", after a warning to read the change),
+// the checks run at that commit, with the warehouse locked down: the
+// fork's model cannot read the runner's files.
+func TestGitLabJobForkInTheParentProject(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	secretFile := filepath.Join(t.TempDir(), "runner-secret.txt")
+	write(t, secretFile, "the runner's own file\n")
+	f.pushHead(t, map[string]string{"models/marts/probe.sql": "select content from read_text('" + secretFile + "')\n"})
+	if err := w.Close(); err != nil { // the job's process is alone with the file
+		t.Fatal(err)
+	}
+	gl := gitlabtest.NewServer(t)
+	gl.SetArchive(f.baseSHA, f.git(t, "archive", "--format=tar.gz", "--prefix=shop-"+f.baseSHA+"/", f.baseSHA))
+	project := gl.Project()
+	const forkID = 4242
+	gl.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, Title: "card_amount", State: "opened", SourceBranch: "card-amount", TargetBranch: "main",
+		SourceProjectID: forkID, TargetProjectID: project.ID, SHA: f.headSHA, BaseSHA: f.baseSHA})
+	gl.AddCommit(f.headSHA, "card-amount")
+	env := map[string]string{
+		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
+		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
+		"CI_COMMIT_SHA": f.mergeSHA, "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": f.headSHA,
+		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA": f.mainSHA, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
+		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(forkID),
+		"GITLAB_USER_LOGIN": "maintainer", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": dsn,
+	}
+	var out bytes.Buffer
+	code := Run(context.Background(), environ(env), &out)
+	log := out.String()
+	statuses := gl.LatestStatuses(f.headSHA)
+	if code != ExitFailed || statuses["dataops/gate"].Status != "failed" {
+		t.Errorf("exit %d, gate %+v: want the fork's model refused\n%s", code, statuses["dataops/gate"], log)
+	}
+	if !strings.Contains(log, "locked down") {
+		t.Errorf("the job does not say the warehouse is locked down:\n%s", log)
+	}
+	cq, err := os.ReadFile(filepath.Join(f.dir, CodeQualityFile))
+	if err != nil || !bytes.Contains(cq, []byte("file system operations are disabled")) {
+		t.Errorf("the code quality report does not say why probe.sql was refused: %v\n%s", err, cq)
+	}
+	if strings.Contains(log+string(cq), "runner's own file") {
+		t.Errorf("the runner's file reached the log or the report:\n%s", log)
+	}
+}

@@ -107,17 +107,24 @@ func contains(list []string, v string) bool {
 // dataops' variables and the warehouse's DSN variable, so that a pull
 // request cannot print them through a model, as in
 // {{ ref(env_var('INPUT_GITHUB-TOKEN')) }}.
-func modelEnv(lookup func(string) (string, bool), dsnEnv string) func(string) (string, bool) {
+//
+// A fork's code (run once a writer approved it) is a stranger's, as in the
+// bot: it reads DBT_ variables alone, since the workflow's environment may
+// hold credentials its author did not name DBT_ENV_SECRET_.
+func modelEnv(lookup func(string) (string, bool), dsnEnv string, fork bool) func(string) (string, bool) {
 	return func(name string) (string, bool) {
-		if !modelMayRead(name, dsnEnv) {
+		if !modelMayRead(name, dsnEnv, fork) {
 			return "", false
 		}
 		return lookup(name)
 	}
 }
 
-func modelMayRead(name, dsnEnv string) bool {
+func modelMayRead(name, dsnEnv string, fork bool) bool {
 	upper := strings.ToUpper(name)
+	if fork && !strings.HasPrefix(name, "DBT_") {
+		return false
+	}
 	for _, prefix := range []string{secretPrefix, "INPUT_", "ACTIONS_", "DATAOPS_"} {
 		if strings.HasPrefix(upper, prefix) {
 			return false

@@ -1,13 +1,17 @@
 package action
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/scm/githubtest"
+	"github.com/dataops-dev/dataops/internal/warehouse"
 	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
@@ -196,8 +200,12 @@ func TestModelMayRead(t *testing.T) {
 		{"CI_JOB_JWT_V2", false},
 		{"CI_REGISTRY_PASSWORD", false},
 	} {
-		if got := modelMayRead(tc.name, "MY_WAREHOUSE"); got != tc.ok {
+		if got := modelMayRead(tc.name, "MY_WAREHOUSE", false); got != tc.ok {
 			t.Errorf("modelMayRead(%s) = %v, want %v", tc.name, got, tc.ok)
+		}
+		// A fork's code reads DBT_ variables alone, never a secret.
+		if got, want := modelMayRead(tc.name, "MY_WAREHOUSE", true), tc.ok && strings.HasPrefix(tc.name, "DBT_"); got != want {
+			t.Errorf("for a fork, modelMayRead(%s) = %v, want %v", tc.name, got, want)
 		}
 	}
 }
@@ -231,5 +239,173 @@ func TestActionConversationComment(t *testing.T) {
 	}
 	if n := len(f.gh.Requests()) - before; n != 0 {
 		t.Errorf("%d requests for a comment without a command", n)
+	}
+}
+
+// A head whose archive holds none of the project's files (the pull request
+// moved the project, or deleted it) is compiled as what it is, a project
+// without dbt_project.yml: never as the workspace on disk, which on
+// issue_comment is the default branch. The compile check on the head
+// fails; before, the default branch compiled in its place and the head got
+// a passing compile and gate.
+func TestActionHeadWithoutTheProjectIsNotTheWorkspace(t *testing.T) {
+	w, dsn := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, dsn)
+	f.git(t, "checkout", "-q", "card-amount")
+	f.git(t, "rm", "-r", "-q", ".")
+	write(t, filepath.Join(f.dir, "README.md"), "The project moved to another repository.\n")
+	f.headSHA = f.commit(t, "remove the project")
+	f.openPullRequest(t)
+	head := f.headSHA
+	f.git(t, "checkout", "-q", "main")
+	f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA}
+
+	code, log, outputs := f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
+	got := f.conclusions(head)
+	if got["dataops/compile"] != "failure" || got["dataops/gate"] != "failure" {
+		t.Errorf("checks on the head %s: %v, want compile and gate failed\n%s", head[:7], got, log)
+	}
+	if code != ExitFailed || outputs["status"] != "failure" {
+		t.Errorf("exit %d, status %q", code, outputs["status"])
+	}
+	for _, run := range f.gh.CheckRuns(repoName) {
+		if run.HeadSHA == head && run.Name == "dataops/compile" && run.Conclusion == "failure" && !strings.Contains(run.Title+run.Summary+run.Text+fmt.Sprint(run.Annotations), "dbt_project.yml") {
+			t.Errorf("the compile check does not say the head has no dbt_project.yml: %s\n%s\n%s", run.Title, run.Summary, run.Text)
+		}
+	}
+}
+
+// checksSaid is what the checks on sha say: titles, summaries and
+// annotations.
+func (f *fixture) checksSaid(sha string) string {
+	var b strings.Builder
+	for _, run := range f.gh.CheckRuns(repoName) {
+		if run.HeadSHA != sha {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\n%s\n%s\n", run.Name, run.Title, run.Summary, run.Text)
+		for _, a := range run.Annotations {
+			fmt.Fprintf(&b, "  %s:%d %s\n", a.Path, a.StartLine, a.Message)
+		}
+	}
+	return b.String()
+}
+
+// A fork's pull request is a stranger's code, even once a writer has
+// commented /dataops rerun: in the Action its DuckDB is locked down as in
+// the bot, so its models and hooks cannot write over the warehouse's file
+// (profiling_output, which destroys production and every environment),
+// read the runner's files, or change a setting. A pull request from the
+// repository itself is its writers' own code, as the workflow is, and
+// reads files as dbt would let it.
+func TestActionForkDuckDBLockedDown(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "runner-secret.txt")
+	write(t, secretFile, "the runner's own file\n")
+	profile := func(path string) string {
+		return `{{ config(post_hook="SET profiling_output = '` + path + `'; PRAGMA enable_profiling = 'json'") }}
+select 1 as x
+`
+	}
+	readFile := func(string) string { return "select content from read_text('" + secretFile + "')\n" }
+	for _, c := range []struct {
+		name, headRepo string
+		model          func(warehousePath string) string
+		// want is what the checks say; "" for a build that passes.
+		want string
+	}{
+		{"fork writes over the warehouse", "stranger/shop", profile, "the configuration has been locked"},
+		{"fork reads a file", "stranger/shop", readFile, "file system operations are disabled"},
+		{"same repository reads a file", "", readFile, ""},
+		// Seeds, tests and the diff work locked down, as in the bot; the
+		// fork's env_var() reads DBT_ variables alone.
+		{"fork builds", "stranger/shop", func(string) string {
+			return "select '{{ env_var(\"SHOP_REGION\", \"unreadable\") }}' as region, '{{ env_var(\"DBT_REGION\") }}' as dbt_region\n"
+		}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w, dsn := warehousetest.DuckDBFile(t)
+			path := strings.TrimPrefix(dsn, "duckdb://")
+			f := newFixture(t, w, dsn)
+			f.headRepo = c.headRepo
+			head := f.pushHead(t, map[string]string{"models/marts/probe.sql": c.model(path)})
+			f.git(t, "checkout", "-q", "main")
+			f.env = map[string]string{"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": f.mainSHA, "SHOP_REGION": "eu-1", "DBT_REGION": "eu-2"}
+			// The runner's process is alone with the file: DuckDB refuses a
+			// second configuration of one file in a process.
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, log, _ := f.run(t, "issue_comment", f.commentEvent(t, "octocat", "/dataops rerun"), nil)
+			said := f.checksSaid(head)
+			got := f.conclusions(head)
+			if c.want == "" {
+				if got["dataops/gate"] != "success" || (c.headRepo == "" && !strings.Contains(said, "runner's own file")) {
+					t.Errorf("checks %v, want them passed\n%s\n%s", got, said, log)
+				}
+				if c.headRepo != "" && (!strings.Contains(said, "unreadable") || strings.Contains(said, "eu-1") || !strings.Contains(said, "eu-2")) {
+					t.Errorf("a fork's env_var() read SHOP_REGION, or not DBT_REGION:\n%s", said)
+				}
+				return
+			}
+			if got["dataops/gate"] != "failure" || !strings.Contains(said, c.want) {
+				t.Errorf("checks %v, want the fork's model refused, saying %q\n%s\n%s", got, c.want, said, log)
+			}
+			if strings.Contains(said, "runner's own file") {
+				t.Errorf("the runner's file reached a check:\n%s", said)
+			}
+			w, err := warehouse.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatalf("the warehouse after the fork's pull request: %v", err)
+			}
+			defer w.Close()
+			rows, err := w.Query(context.Background(), `select count(*) from "main"."fct_orders"`)
+			if err != nil || fmt.Sprint(rows.Values[0][0]) == "0" {
+				t.Errorf("production after the fork's pull request: %v %v", rows, err)
+			}
+			entries, _ := os.ReadDir(filepath.Dir(path))
+			for _, e := range entries {
+				if e.Name() != filepath.Base(path) && e.Name() != filepath.Base(path)+".wal" {
+					t.Errorf("a file appeared beside the warehouse: %s", e.Name())
+				}
+			}
+		})
+	}
+}
+
+// As in the bot, the warehouse is opened only once the fork and permission
+// checks have passed: anyone's /dataops help, or a reader's /dataops
+// rerun, is answered without connecting (here, to a warehouse that cannot
+// be opened, whose error would otherwise end the step), and a writer's
+// rerun does connect, and fails saying why.
+func TestActionCommandsOpenTheWarehouseAfterThePermissionCheck(t *testing.T) {
+	w, _ := warehousetest.DuckDBFile(t)
+	f := newFixture(t, w, "duckdb:///nonexistent/folder/warehouse.duckdb")
+	for _, c := range []struct {
+		user, body, reply string
+		code              int
+	}{
+		{"visitor", "/dataops help", "/dataops rerun", ExitOK},
+		{"visitor", "/dataops rerun", "needs write access", ExitOK},
+		{"octocat", "/dataops rerun", "", ExitFailed},
+	} {
+		t.Run(c.user+" "+c.body, func(t *testing.T) {
+			code, log, _ := f.run(t, "issue_comment", f.commentEvent(t, c.user, c.body), nil)
+			connected := strings.Contains(log, "cannot open the database file")
+			if code != c.code || connected != (c.reply == "") {
+				t.Errorf("exit %d (want %d), connected %v\n%s", code, c.code, connected, log)
+			}
+			if c.reply == "" {
+				return
+			}
+			var reply string
+			for _, cm := range f.gh.Comments(repoName, 7) {
+				if strings.Contains(cm.Body, bot.ReplyMarker) {
+					reply = cm.Body
+				}
+			}
+			if !strings.Contains(reply, c.reply) {
+				t.Errorf("the reply does not say %q:\n%s", c.reply, reply)
+			}
+		})
 	}
 }

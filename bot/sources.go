@@ -18,6 +18,11 @@ import (
 // Sources gives the project's files at a commit: from a local git
 // repository (dataops check, the Action's checkout) or from the code host's
 // archive (the bot, which keeps no git credentials on disk).
+//
+// Files answers nil, nil for "the work tree on disk" alone: a commit's
+// files are never nil, even when it holds none of the project's (see
+// atCommit), so that a commit without the project is not compiled as
+// whatever the work tree holds.
 type Sources interface {
 	Files(ctx context.Context, sha string) ([]project.File, error)
 }
@@ -30,7 +35,18 @@ func (g GitSources) Files(ctx context.Context, sha string) ([]project.File, erro
 	if sha == "" {
 		return nil, nil // the caller loads the work tree from disk
 	}
-	return plan.ReadRevision(ctx, g.Dir, sha)
+	files, err := plan.ReadRevision(ctx, g.Dir, sha)
+	return atCommit(files), err
+}
+
+// atCommit is a commit's files, not nil when there are none: nil would
+// mean the work tree on disk, which in the Action on issue_comment is the
+// default branch, and would pass a head that removed the project.
+func atCommit(files []project.File) []project.File {
+	if files == nil {
+		return []project.File{}
+	}
+	return files
 }
 
 // ArchiveSources downloads a commit's tarball from the host and keeps the
@@ -87,7 +103,11 @@ func (a ArchiveSources) Files(ctx context.Context, sha string) ([]project.File, 
 		return nil, fmt.Errorf("download the sources of %s: %w", sha, err)
 	}
 	defer rc.Close()
-	return readArchive(io.LimitReader(rc, maxArchive), a.Project, short(sha), a.Limits)
+	files, err := readArchive(io.LimitReader(rc, maxArchive), a.Project, short(sha), a.Limits)
+	if err != nil {
+		return nil, err
+	}
+	return atCommit(files), nil
 }
 
 // readArchive reads a gzipped tarball within limits.
@@ -215,7 +235,12 @@ type WorkspaceSources struct {
 }
 
 func (w WorkspaceSources) Files(ctx context.Context, sha string) ([]project.File, error) {
-	if sha == w.HeadSHA || sha == "" {
+	switch {
+	case sha == "":
+		// No commit named: the work tree is not the answer, since it may
+		// be another commit than the one the checks go on.
+		return nil, permanent(errors.New("no commit to read the sources of"), "")
+	case sha == w.HeadSHA:
 		return nil, nil // the work tree, loaded from disk by the pipeline
 	}
 	return w.Other.Files(ctx, sha)

@@ -4,11 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/dataops-dev/dataops/internal/scm"
 )
 
 // tarball streams a gzipped tar of files, each size bytes of CSV, to the
@@ -111,6 +114,70 @@ func TestArchiveLimits(t *testing.T) {
 						t.Errorf("%s: %d bytes, want %d", f.Path, len(f.Content), c.size)
 					}
 				}
+			}
+		})
+	}
+}
+
+// archiveHost serves one archive for every commit.
+type archiveHost struct {
+	scm.Host
+	names []string
+}
+
+func (h archiveHost) Archive(context.Context, string) (io.ReadCloser, error) {
+	return tarballOf(h.names), nil
+}
+
+// tarballOf is a host's gzipped tarball of small files.
+func tarballOf(names []string) io.ReadCloser {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, name := range names {
+		tw.WriteHeader(&tar.Header{Name: "acme-shop-1234567/" + name, Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+		tw.Write([]byte("x\n"))
+	}
+	tw.Close()
+	zw.Close()
+	return io.NopCloser(&buf)
+}
+
+// Only the commit checked out is read from the work tree (nil files); any
+// other, and a commit that holds none of the project's files, are files
+// (an empty list, never nil), and no commit named is an error: the work
+// tree of the Action on issue_comment is the default branch, which must
+// never be compiled in the pull request's place.
+func TestWorkspaceSources(t *testing.T) {
+	const checkedOut, other = "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
+	for _, tc := range []struct {
+		name    string
+		archive []string
+		sha     string
+		// disk: nil files, the work tree; else want files and no error.
+		disk  bool
+		files int
+		err   bool
+	}{
+		{"the commit checked out", nil, checkedOut, true, 0, false},
+		{"another commit", []string{"dbt_project.yml", "models/a.sql", "README.md"}, other, false, 2, false},
+		{"another commit without the project", []string{"README.md"}, other, false, 0, false},
+		{"no commit", nil, "", false, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := WorkspaceSources{HeadSHA: checkedOut, Other: ArchiveSources{Host: archiveHost{names: tc.archive}}}
+			files, err := s.Files(context.Background(), tc.sha)
+			switch {
+			case tc.err:
+				if err == nil || !isPermanent(err) {
+					t.Errorf("err %v, want a permanent error", err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case tc.disk != (files == nil):
+				t.Errorf("files %v: nil is %v, want %v", files, files == nil, tc.disk)
+			case len(files) != tc.files:
+				t.Errorf("%d files, want %d", len(files), tc.files)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -185,21 +186,25 @@ func compile(dir string, files []project.File, opts project.Options) (*project.P
 // with fn (asking its queries over in and out) and writes the result to
 // out.
 func Serve(in io.Reader, out io.Writer, fn CompileFunc) error {
+	// The bound from the environment (the parent's start) applies before
+	// the request is read; a request's own, after.
+	memory, _ := strconv.ParseInt(os.Getenv(memoryEnv), 10, 64)
+	if memory > 0 {
+		if err := limitMemory(memory); err != nil {
+			return err
+		}
+	}
+	debug.SetMaxStack(maxStack)
 	dec, enc := gob.NewDecoder(in), gob.NewEncoder(out)
 	var req request
 	if err := dec.Decode(&req); err != nil {
 		return fmt.Errorf("read the request: %w", err)
 	}
-	if req.Memory > 0 {
-		// A short life: the collector runs only near the soft limit,
-		// then the hard one ends the process.
-		debug.SetGCPercent(-1)
-		debug.SetMemoryLimit(req.Memory / 4 * 3)
-		if err := limitAddressSpace(req.Memory); err != nil {
-			return fmt.Errorf("limit the memory: %w", err)
+	if memory <= 0 && req.Memory > 0 {
+		if err := limitMemory(req.Memory); err != nil {
+			return err
 		}
 	}
-	debug.SetMaxStack(maxStack)
 	env := req.Env
 	opts := project.Options{Target: req.Target, Vars: req.Vars, Limits: req.Limits, QueryTarget: req.QueryTarget,
 		RunStartedAt: req.RunStartedAt, InvocationID: req.InvocationID,
@@ -217,6 +222,17 @@ func Serve(in io.Reader, out io.Writer, fn CompileFunc) error {
 		m.PlaceIn(*req.QueryTarget)
 	}
 	return enc.Encode(toParent{Result: &response{Loaded: p != nil, Manifest: m, Diagnostics: ds}})
+}
+
+// limitMemory bounds the child. A short life: the collector runs only
+// near the soft limit, then the hard one ends the process.
+func limitMemory(memory int64) error {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(memory / 4 * 3)
+	if err := limitAddressSpace(memory); err != nil {
+		return fmt.Errorf("limit the memory: %w", err)
+	}
+	return nil
 }
 
 // parentWarehouse is the child's Warehouse: each query goes to the parent

@@ -28,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,10 @@ import (
 // ChildEnv, set to "compile" in a process's environment, makes Child run
 // the compile of a request read on stdin.
 const ChildEnv = "DATAOPS_SANDBOX"
+
+// memoryEnv gives the child its memory bound when it starts, so that it
+// limits itself before it reads anything, the request included.
+const memoryEnv = "DATAOPS_SANDBOX_MEMORY"
 
 // Defaults.
 const (
@@ -172,7 +177,7 @@ func (c *Compiler) start() (*child, error) {
 	// Nothing of the parent's environment: the child reads env_var()
 	// from the request. GOTRACEBACK=none keeps a fatal error's message
 	// short; GOMAXPROCS keeps one compile from taking every core.
-	cmd.Env = []string{ChildEnv + "=compile", "GOTRACEBACK=none", "GOMAXPROCS=2"}
+	cmd.Env = []string{ChildEnv + "=compile", memoryEnv + "=" + strconv.FormatInt(c.memory(), 10), "GOTRACEBACK=none", "GOMAXPROCS=2"}
 	ch := &child{cmd: cmd, stderr: &headBuffer{max: maxStderr}}
 	var err error
 	if ch.stdin, err = cmd.StdinPipe(); err != nil {

@@ -257,3 +257,25 @@ func TestChildQueries(t *testing.T) {
 		t.Errorf("without a warehouse: %v %v", ds, err)
 	}
 }
+
+// TestChildLimitsItselfBeforeTheRequest: the child is bounded from its
+// start, so even the request it reads counts: a request larger than the
+// bound (files the project does not even read) ends the child, which says
+// so. (It limited itself after reading the request before, which then did
+// not count.)
+func TestChildLimitsItselfBeforeTheRequest(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector's shadow memory does not fit an address-space limit")
+	}
+	c := &Compiler{Memory: 64 << 20, Timeout: time.Minute}
+	t.Cleanup(c.Close)
+	files := []project.File{{Path: "dbt_project.yml", Content: []byte("name: big\n")}}
+	for i := range 4 {
+		files = append(files, project.File{Path: fmt.Sprintf("assets/big%d.bin", i), Content: make([]byte, 32<<20)})
+	}
+	_, _, err := c.Compile(context.Background(), Input{Dir: "big", Files: files, Options: project.Options{Target: target}})
+	var crash *CrashError
+	if !errors.As(err, &crash) || !strings.Contains(crash.Reason, "used more than its 64 MiB of memory") {
+		t.Errorf("a 128 MiB request to a child bounded at 64 MiB: %v", err)
+	}
+}

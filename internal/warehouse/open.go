@@ -13,8 +13,9 @@ import (
 type Opener func(ctx context.Context, dsn string, opts Options) (Warehouse, error)
 
 // Options say how a warehouse is opened. The zero value is for code the
-// user runs themselves (the CLI, the Action); the bot, which runs pull
-// requests' code, sets both.
+// user runs themselves (the CLI, the Action on the repository's own pull
+// requests); the bot, which runs pull requests' code, sets both, and the
+// Action sets Untrusted for a fork's pull request.
 type Options struct {
 	// StatementTimeout bounds every statement (0: none). PostgreSQL stops
 	// it with statement_timeout; DuckDB is interrupted at the deadline.

@@ -106,7 +106,7 @@ func specPath() (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("githubtest: GitHub's OpenAPI description not found at <module root>/%s (set %s to its path)", specFile, SpecEnv)
+	return "", fmt.Errorf("githubtest: GitHub's OpenAPI description not found at <module root>/%s (.ci/fixtures downloads the fixtures there; or set %s to its path)", specFile, SpecEnv)
 }
 
 func loadSpec() (*spec, error) {

@@ -423,7 +423,7 @@ func FixturesDir() (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("cannot find the GitLab webhook fixtures (tried %s); set DATAOPS_FIXTURES to the shared fixtures folder", strings.Join(tried, ", "))
+	return "", fmt.Errorf("cannot find the GitLab webhook fixtures (tried %s); .ci/fixtures downloads them to ../shared/fixtures, or set DATAOPS_FIXTURES to the shared fixtures folder", strings.Join(tried, ", "))
 }
 
 func readFixture(dir, name string, v any) error {

@@ -13,8 +13,8 @@ import (
 )
 
 // An untrusted DuckDB (warehouse.Options.Untrusted: the bot, whose
-// statements come from pull requests) runs inside the bot's process, with
-// its files and its network. It is locked down in layers, each closing
+// statements come from pull requests, and the Action on a fork's pull
+// request) runs inside dataops' process, with its files and its network. It is locked down in layers, each closing
 // what the one before leaves open in DuckDB 1.4:
 //
 //  1. enable_external_access=false: no files (COPY, read_*, glob,
@@ -73,7 +73,7 @@ func lockedDownDSN(dsn string) (string, error) {
 	for key := range values {
 		k := strings.ToLower(key)
 		if _, ok := lockdownSettings[k]; ok || slices.Contains(lockdownOwned, k) {
-			return "", fmt.Errorf("the bot opens DuckDB locked down for pull requests' code, and sets %s itself: remove it from the DSN", key)
+			return "", fmt.Errorf("dataops opens DuckDB locked down for code from pull requests (every one in the bot, a fork's in the Action), and sets %s itself: remove it from the DSN", key)
 		}
 	}
 	for k, v := range lockdownSettings {
@@ -104,13 +104,13 @@ var refused = []struct {
 	why string
 }{
 	{regexp.MustCompile(`(?i)(?:^|[^a-z0-9_$])"?(enable_logging|disable_logging|truncate_duckdb_logs|duckdb_logs|duckdb_log_contexts)(?:$|[^a-z0-9_$])`),
-		"DuckDB's logging is one for the whole warehouse, and ignores its locked configuration: turned on, it would fail or record every other pull request's statements"},
+		"DuckDB's logging is one for the whole warehouse, and ignores its locked configuration: turned on, it would fail or record every other statement, other pull requests' included"},
 	{regexp.MustCompile(`(?i)(?:^|[^a-z0-9_$])"?(query|query_table|json_execute_serialized_sql)"?\s*\(`),
-		"it runs SQL from a string, which the bot cannot check before it runs"},
+		"it runs SQL from a string, which dataops cannot check before it runs"},
 	{regexp.MustCompile(`(?i)(?:^|[^a-z0-9_$])"?(read_[a-z0-9_]+|parquet_[a-z0-9_]+|sniff_csv|glob)"?\s*\(`),
-		"it reads files, and the bot's DuckDB has no file or network access (sources and seeds are tables in the warehouse)"},
+		"it reads files, and DuckDB is opened for pull requests' code without file or network access (sources and seeds are tables in the warehouse)"},
 	{regexp.MustCompile(`(?is)(?:^|;)\s*(copy|export|import|attach|detach|install|load)\s`),
-		"it reads or writes files or other databases, and the bot's DuckDB has no file or network access (sources and seeds are tables in the warehouse)"},
+		"it reads or writes files or other databases, and DuckDB is opened for pull requests' code without file or network access (sources and seeds are tables in the warehouse)"},
 }
 
 // comment matches SQL comments, which may stand between a name and its
@@ -123,7 +123,7 @@ func refuseUnlocked(query string) error {
 		for _, r := range refused {
 			if m := r.re.FindStringSubmatch(text); m != nil {
 				return &warehouse.SQLError{Engine: "duckdb", Query: query,
-					Message: fmt.Sprintf("%s is not available to pull requests in the dataops bot: %s", strings.ToLower(m[1]), r.why)}
+					Message: fmt.Sprintf("%s is not available to a pull request's models and hooks here: %s", strings.ToLower(m[1]), r.why)}
 			}
 		}
 	}
