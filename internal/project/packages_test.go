@@ -129,3 +129,23 @@ func TestPackagesNotInstalled(t *testing.T) {
 		})
 	}
 }
+
+// TestMissingPackageNamespace: a model calling a package's macro
+// (dbt_date.today()) when no package of that name is installed says so,
+// where a plain undefined name does not.
+func TestMissingPackageNamespace(t *testing.T) {
+	_, ds := compileOpts(t, map[string]string{
+		"models/a.sql": "select\n  {{ dbt_date.today() }} as d",
+		"models/b.sql": "select {{ not_a_thing + 1 }} as x",
+	}, Options{})
+	got := map[string]string{}
+	for _, d := range ds {
+		got[d.Path] = d.String()
+	}
+	if want := "models/a.sql:2:6: 'dbt_date' is undefined (no package named dbt_date is installed in dbt_packages/: list it in packages.yml and run dataops deps)"; got["models/a.sql"] != want {
+		t.Errorf("got  %s\nwant %s", got["models/a.sql"], want)
+	}
+	if strings.Contains(got["models/b.sql"], "package") || got["models/b.sql"] == "" {
+		t.Errorf("a plain undefined name: %s", got["models/b.sql"])
+	}
+}
