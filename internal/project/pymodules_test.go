@@ -110,3 +110,26 @@ json.dump(out, sys.stdout)
 		})
 	}
 }
+
+// TestDefaultCrossDatabaseMacros: for an engine dataops does not build on
+// (a manifest's snowflake, compared with dbt's SQL), dbt.dateadd and
+// dbt.datediff are dbt's own default__ forms; PostgreSQL has its own.
+func TestDefaultCrossDatabaseMacros(t *testing.T) {
+	for _, tc := range []struct{ engine, want string }{
+		{"snowflake", "datediff(\n        day,\n        a,\n        b\n        ) \n\n    dateadd(\n        month,\n        -1,\n        d\n        )"},
+		{"postgres", "((b)::date - (a)::date) d + ((interval '1 month') * (-1))"},
+		{"duckdb", "date_diff('day', (a)::timestamp, (b)::timestamp) date_add(d, interval (-1) month)"},
+	} {
+		t.Run(tc.engine, func(t *testing.T) {
+			m, ds := compileOpts(t, map[string]string{"models/m.sql": "{{ dbt.datediff('a', 'b', 'day') }} {{ dbt.dateadd('month', -1, 'd') }}"},
+				Options{Target: Target{Name: "prod", Schema: "s", Type: tc.engine}})
+			n, ok := m.Lookup("m")
+			if !ok {
+				t.Fatal(ds)
+			}
+			if got := strings.TrimSpace(n.CompiledSQL); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
