@@ -8,6 +8,7 @@ import (
 
 	"github.com/dataops-dev/dataops/bot"
 	"github.com/dataops-dev/dataops/internal/build"
+	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/sandbox"
 	"github.com/dataops-dev/dataops/internal/warehouse"
@@ -78,6 +79,56 @@ select {{ load_result('n')['data'][0][0] if execute else 0 }} as statuses`)},
 				if !ok || a.CompiledSQL != b.CompiledSQL {
 					t.Errorf("%s in the child (%v):\n%s\nin the process:\n%s\nskipped: %+v", model, ok, b.CompiledSQL, a.CompiledSQL, there.Skipped)
 				}
+			}
+		})
+	}
+}
+
+// TestChildCompileKeepsAttribution: the bot compiles a pull request's head
+// in a child and its base in the process; an error both have, in a model
+// the pull request left alone, is still the base's (what the child sends
+// back names the model and its source), and one in a model it changed is
+// the pull request's.
+func TestChildCompileKeepsAttribution(t *testing.T) {
+	ctx := context.Background()
+	base := []project.File{
+		{Path: "dbt_project.yml", Content: []byte("name: p\n")},
+		{Path: "models/legacy.sql", Content: []byte("select * from {{ ref('dropped') }}")},
+		{Path: "models/child.sql", Content: []byte("select * from {{ ref('legacy') }}")},
+		{Path: "models/ok.sql", Content: []byte("select 1 as id")},
+	}
+	opts := project.Options{Target: project.Target{Name: "pr_1", Schema: "pr_1", Type: "duckdb"}}
+	p, _ := project.LoadFiles("p", base)
+	bm, bds := project.Compile(ctx, p, opts)
+	sb := &sandbox.Compiler{Memory: 1 << 30, Timeout: time.Minute}
+	defer sb.Close()
+	for _, tc := range []struct {
+		name              string
+		legacy            string
+		existing, brought int
+	}{
+		{"left alone", "select * from {{ ref('dropped') }}", 1, 0},
+		{"changed", "select id from {{ ref('dropped') }}", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			changed := map[string]string{"models/legacy.sql": tc.legacy, "models/ok.sql": "select 2 as id"}
+			var head []project.File
+			for _, f := range base {
+				if c, ok := changed[f.Path]; ok {
+					f = project.File{Path: f.Path, Content: []byte(c)}
+				}
+				head = append(head, f)
+			}
+			hm, hds, err := bot.ChildCompiler{Sandbox: sb}.Compile(ctx, "p", head, opts)
+			if err != nil || hm == nil {
+				t.Fatalf("%v %v", err, hds)
+			}
+			a := plan.Attribute(bm, hm, bds, hds)
+			if len(a.Existing) != tc.existing || len(a.Introduced) != tc.brought {
+				t.Errorf("existing %v, brought %v", a.Existing, a.Introduced)
+			}
+			if hm.Skipped["model.p.child"] == nil || hm.Nodes["model.p.ok"] == nil {
+				t.Errorf("what compiled in the child: %v, skipped %v", hm.Nodes, hm.Skipped)
 			}
 		})
 	}

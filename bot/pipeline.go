@@ -285,7 +285,7 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	if compile.Failed() {
-		r.skipRest(ctx, "the project does not compile")
+		r.skipRest(ctx, "the compile check failed")
 		return
 	}
 	// The base's marks count too: a pull request cannot unmask a column

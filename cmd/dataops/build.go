@@ -91,18 +91,23 @@ func runBuild(args []string, out, errOut io.Writer) int {
 			fmt.Fprintf(errOut, "not built: %s %s (%s): %s\n", s.Kind, s.Name, filepath.Join(*dir, filepath.FromSlash(s.Path)), s.Reason)
 		}
 	}
-	if cds = cds.Errors(); len(cds) > 0 {
-		printDiagnostics(errOut, *dir, cds)
-		if cds.HasConfigErrors() {
+	// As dbt does, a model that does not compile keeps only itself and what
+	// depends on it from being built: the rest is built, and the command
+	// exits 1 at the end.
+	compileErrors := cds.Errors()
+	if len(compileErrors) > 0 {
+		printDiagnostics(errOut, *dir, compileErrors)
+		if compileErrors.HasConfigErrors() {
 			return exitUsage
 		}
-		return exitFailure
 	}
 	var selectors map[string]project.SelectorMethod
 	var planned *plan.Plan
 	masks := mask.New(cfg.Mask, m)
 	if *baseRev != "" {
-		revs, cmp, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *compare, *targetName, errOut)
+		// The head's errors stopped the build above; the base's leave its
+		// models out of the comparison, as in a pull request's checks.
+		revs, cmp, code := compileRevisions(ctx, "build", *dir, *baseRev, "", *compare, *targetName, w, errOut)
 		if revs == nil {
 			return code
 		}
@@ -152,7 +157,11 @@ func runBuild(args []string, out, errOut io.Writer) int {
 	} else {
 		printBuildResult(out, *dir, res, *dryRun)
 	}
-	if res.Failed() {
+	if len(compileErrors) > 0 {
+		fmt.Fprintf(errOut, "dataops build: %s (listed above): the models they keep from compiling, and what depends on them, were not built\n",
+			plural(len(compileErrors), "compile error"))
+	}
+	if res.Failed() || len(compileErrors) > 0 {
 		return exitFailure
 	}
 	return exitOK

@@ -133,3 +133,36 @@ func TestBuildCommandPostgres(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestBuildPartial: as dbt does, a model that does not compile keeps only
+// itself and what depends on it from being built; the rest is built, the
+// error is printed at its line, and the exit status is 1.
+func TestBuildPartial(t *testing.T) {
+	shop := copyDir(t, "../../examples/shop")
+	os.WriteFile(filepath.Join(shop, "models/legacy.sql"), []byte("select *\nfrom {{ ref('dropped_long_ago') }}\n"), 0o644)
+	os.WriteFile(filepath.Join(shop, "models/legacy_child.sql"), []byte("select * from {{ ref('legacy') }}\n"), 0o644)
+	dsn := "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb")
+	code, out, errOut := runCLI("build", "--project", shop, "--warehouse", dsn, "--json")
+	for _, want := range []string{
+		filepath.Join(shop, "models/legacy.sql") + `:2:9: ref to unknown model "dropped_long_ago"`,
+		"not built: model legacy_child (" + filepath.Join(shop, "models/legacy_child.sql") + "): depends on legacy, which did not compile",
+		"dataops build: 1 compile error (listed above)",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	var res struct {
+		Nodes []struct{ Name, Status string }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, n := range res.Nodes {
+		got[n.Name] = n.Status
+	}
+	if code != exitFailure || got["dim_customers"] != "success" || got["fct_orders"] != "success" || got["legacy"] != "" {
+		t.Errorf("exit %d, built %v", code, got)
+	}
+}

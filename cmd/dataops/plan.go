@@ -8,14 +8,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"github.com/dataops-dev/dataops/bot"
+	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/scm"
 	"github.com/dataops-dev/dataops/internal/scm/local"
+	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 func init() {
@@ -52,19 +55,25 @@ func runPlan(args []string, out, errOut io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	revs, cmp, code := compileRevisions(ctx, "plan", *dir, *base, *head, *compare, *targetName, errOut)
-	if revs == nil {
-		return code
-	}
-	p := plan.Diff(revs.Base, revs.Head)
-	p.Base, p.Head = cmp.Base, cmp.Head
-	p.NoBase, p.NoHead = revs.NoBase, revs.NoHead
+	// The warehouse, when there is one, also compiles the models whose
+	// templates query (run_query, dbt_utils.star, ...).
+	var w warehouse.Warehouse
 	if *dsn != "" || os.Getenv(cfg.Warehouse.DSNEnv) != "" {
-		w, _, code := openWarehouse(ctx, "plan", *dsn, cfg, errOut)
-		if w == nil {
+		var code int
+		if w, _, code = openWarehouse(ctx, "plan", *dsn, cfg, errOut); w == nil {
 			return code
 		}
 		defer w.Close()
+	}
+	revs, cmp, code := compileRevisions(ctx, "plan", *dir, *base, *head, *compare, *targetName, w, errOut)
+	if revs == nil {
+		return code
+	}
+	printProblems(errOut, *dir, cmp, revs)
+	p := plan.Diff(revs.Base, revs.Head)
+	p.Base, p.Head = cmp.Base, cmp.Head
+	p.NoBase, p.NoHead = revs.NoBase, revs.NoHead
+	if w != nil {
 		p.Assess(ctx, w, revs.Base, revs.Head, productionTarget(cfg, *deferTo, w.Dialect().Name()))
 	}
 	if *asJSON {
@@ -73,7 +82,7 @@ func runPlan(args []string, out, errOut io.Writer) int {
 		fmt.Fprintf(out, "Plan for %s: %s\n", p.Project, bot.DescribeComparison(cmp, *base))
 		printPlan(out, p)
 	}
-	return exitOK
+	return code
 }
 
 // productionTarget is where production lives: the --defer-to schema, or
@@ -94,9 +103,12 @@ func compareFlag(fs *flag.FlagSet, def string) *string {
 }
 
 // compileRevisions resolves what to compare (see local.Compare) and
-// compiles both,
-// printing the head's own compile errors with their positions.
-func compileRevisions(ctx context.Context, cmd, dir, base, head, mode, target string, errOut io.Writer) (*plan.Revisions, scm.Comparison, int) {
+// compiles both, w (if not nil) answering the templates that query while
+// compiling. As in a pull request's checks, models that do not compile do
+// not stop it (printProblems lists them). code is exitFailure when the
+// change brings errors of its own, with revs still set: the caller goes on
+// with what compiled.
+func compileRevisions(ctx context.Context, cmd, dir, base, head, mode, target string, w warehouse.Warehouse, errOut io.Writer) (revs *plan.Revisions, cmp scm.Comparison, code int) {
 	switch mode {
 	case scm.CompareMerge, scm.CompareMergeBase, scm.CompareTip:
 	default:
@@ -113,7 +125,11 @@ func compileRevisions(ctx context.Context, cmd, dir, base, head, mode, target st
 		fmt.Fprintf(errOut, "dataops %s: %v\n", cmd, err)
 		return nil, cmp, exitFailure
 	}
-	revs, err := plan.CompileRevisions(ctx, dir, cmp.Base, cmp.Head, target, nil)
+	opts := plan.RevisionOptions{Target: target}
+	if w != nil {
+		opts.Warehouse = build.CompileWarehouse(w)
+	}
+	revs, err = plan.CompileRevisions(ctx, dir, cmp.Base, cmp.Head, opts)
 	var hp plan.HeadProblems
 	switch {
 	case errors.As(err, &hp):
@@ -126,7 +142,35 @@ func compileRevisions(ctx context.Context, cmd, dir, base, head, mode, target st
 		fmt.Fprintf(errOut, "dataops %s: %v\n", cmd, err)
 		return nil, cmp, exitFailure
 	}
+	if len(revs.Problems.Introduced) > 0 {
+		return revs, cmp, exitFailure
+	}
 	return revs, cmp, exitOK
+}
+
+// printProblems prints the head's compile errors with their positions, the
+// change's own apart from those its base already had, and the models left
+// out with the reason.
+func printProblems(errOut io.Writer, dir string, cmp scm.Comparison, revs *plan.Revisions) {
+	printDiagnostics(errOut, dir, revs.Problems.Warnings)
+	printDiagnostics(errOut, dir, revs.Problems.Introduced)
+	if n := len(revs.Problems.Existing); n > 0 {
+		fmt.Fprintf(errOut, "%s the base %s already had (not this change's):\n", plural(n, "compile error"), short(cmp.Base))
+		for _, d := range revs.Problems.Existing {
+			d.Path = filepath.Join(dir, filepath.FromSlash(d.Path))
+			fmt.Fprintf(errOut, "  %s\n", d)
+		}
+	}
+	queries := false
+	for _, id := range sortedSkipped(revs.Head) {
+		if s := revs.Head.Skipped[id]; s.Kind == project.KindModel {
+			fmt.Fprintf(errOut, "not compiled: %s %s (%s): %s\n", s.Kind, s.Name, filepath.Join(dir, filepath.FromSlash(s.Path)), s.Reason)
+			queries = queries || s.Cause == project.CauseWarehouse
+		}
+	}
+	if queries {
+		fmt.Fprintln(errOut, "Some models query the warehouse while compiling: pass --warehouse DSN to compile and plan them.")
+	}
 }
 
 func short(sha string) string {

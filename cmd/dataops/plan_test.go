@@ -113,6 +113,44 @@ func TestPlanCommand(t *testing.T) {
 	}
 }
 
+// TestPlanPartial: plan compares what compiled, as a pull request's checks
+// do. An error the base already had is listed as the base's and its models
+// are left out; a model that queries while compiling needs --warehouse,
+// and with it is planned; an error the change brings is printed at its
+// line, the plan of the rest still printed, and the exit status is 1.
+func TestPlanPartial(t *testing.T) {
+	dir := gitShop(t)
+	dsn := "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb")
+	os.WriteFile(filepath.Join(dir, "models/legacy.sql"), []byte("select * from {{ ref('dropped_long_ago') }}\n"), 0o644)
+	projecttest.Git(t, dir, "add", "-A")
+	projecttest.Commit(t, dir, "a base with a broken model")
+	os.WriteFile(filepath.Join(dir, "models/asks.sql"), []byte("{% set r = run_query('select 41 + 1 as n') %}\n"+
+		"select {{ r.columns[0].values()[0] if execute else 0 }} as n\n"), 0o644)
+
+	code, out, errOut := runCLI("plan", "--project", dir, "--base", "HEAD")
+	for _, want := range []string{"1 compile error the base ", " already had (not this change's):\n  " + filepath.Join(dir, "models/legacy.sql") + ":1:18: ref to unknown model",
+		"not compiled: model asks (" + filepath.Join(dir, "models/asks.sql") + "): needs a warehouse to compile", "pass --warehouse DSN"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("plan without a warehouse: stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if code != exitOK || !strings.Contains(out, "No changes to models") {
+		t.Errorf("plan without a warehouse: exit %d\n%s", code, out)
+	}
+
+	code, out, errOut = runCLI("plan", "--project", dir, "--base", "HEAD", "--warehouse", dsn)
+	if code != exitOK || !strings.Contains(out, "+ asks (view)  models/asks.sql") || strings.Contains(errOut, "not compiled: model asks") {
+		t.Errorf("plan with a warehouse: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	os.WriteFile(filepath.Join(dir, "models/marts/product_sales.sql"), []byte("select 1 as id\n\nfrom {{ ref('stg_product') }}\n"), 0o644)
+	code, out, errOut = runCLI("plan", "--project", dir, "--base", "HEAD", "--warehouse", dsn)
+	if code != exitFailure || !strings.Contains(errOut, filepath.Join(dir, "models/marts/product_sales.sql")+":3:9: ref to unknown model \"stg_product\"") ||
+		!strings.Contains(out, "+ asks (view)") {
+		t.Errorf("plan with the change's own error: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
 func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)

@@ -153,6 +153,68 @@ func TestObjects(t *testing.T) {
 	}
 }
 
+// meters is a host value with arithmetic (an Operand), as Python's
+// datetime has: it adds to meters and scales by numbers, from either side.
+type meters struct{ n int64 }
+
+func (m meters) Attr(string) (Value, bool) { return nil, false }
+func (m meters) String() string            { return fmt.Sprintf("%dm", m.n) }
+func (m meters) TypeName() string          { return "meters" }
+func (m meters) Equal(o Value) bool        { x, ok := o.(meters); return ok && x.n == m.n }
+func (m meters) Negate() (Value, bool)     { return meters{-m.n}, true }
+func (m meters) Compare(o Value) (int, bool) {
+	x, ok := o.(meters)
+	if !ok {
+		return 0, false
+	}
+	return int(m.n - x.n), true
+}
+func (m meters) BinaryOp(op string, o Value, reflected bool) (Value, bool, error) {
+	switch x := o.(type) {
+	case meters:
+		switch op {
+		case "add":
+			return meters{m.n + x.n}, true, nil
+		case "sub":
+			if reflected {
+				return meters{x.n - m.n}, true, nil
+			}
+			return meters{m.n - x.n}, true, nil
+		}
+	case int64:
+		switch {
+		case op == "mul":
+			return meters{m.n * x}, true, nil
+		case op == "div" && !reflected && x == 0:
+			return nil, true, errors.New("no zero")
+		}
+	}
+	return nil, false, nil
+}
+
+// TestOperands: a host value's operators, asked of the left operand, then
+// of the right one (Python's __rmul__), then a TypeError with Python's
+// words; ordering, equality and unary minus through the same value.
+func TestOperands(t *testing.T) {
+	env := New()
+	vars := map[string]Value{"a": meters{3}, "b": meters{5}}
+	got := render(t, env, "{{ a + b }} {{ a - b }} {{ a * 2 }} {{ 2 * a }} {{ -a }} {{ +a }} {{ a < b }} {{ a == b }} {{ a == a }} "+
+		"{{ [b, a] | sort | join(',') }} {{ [a, b] | max }}", vars)
+	if want := "8m -2m 6m 6m -3m 3m True False True 3m,5m 5m"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	for src, msg := range map[string]string{
+		"{{ a + 1 }}":   "unsupported operand type(s) for +: 'meters' and 'int'",
+		"{{ 'x' - a }}": "unsupported operand type(s) for -: 'str' and 'meters'",
+		"{{ a < 1 }}":   "'<' not supported between instances of 'meters' and 'int'",
+		"{{ a / 0 }}":   "no zero",
+	} {
+		if e := renderErr(t, env, "t.sql", src, vars); !strings.Contains(e.Error(), msg) {
+			t.Errorf("%s: %v, want %q", src, e, msg)
+		}
+	}
+}
+
 // dbtTags are custom tags as dbt defines them, written with the Tag hook.
 func dbtTags(env *Environment) {
 	env.Tags["test"] = Tag{Parse: func(p *TagParser) (string, error) {

@@ -31,8 +31,25 @@ type Test func(c *Call, value Value, args Args) (bool, error)
 //	String() string                    printing (fmt.Stringer)
 //	Repr() string                      repr inside lists and dicts
 //	CallJinja(*Call, Args) (Value, error)  obj(...)
+//	Equal(other Value) bool            obj == other
+//	Operand                            obj + x, x - obj, obj < x, -obj, ...
 type Object interface {
 	Attr(name string) (Value, bool)
+}
+
+// Operand is a host value with Python's arithmetic and ordering, such as
+// a datetime: Python calls the left operand's __sub__, then the right
+// one's __rsub__, and only then fails with a TypeError.
+type Operand interface {
+	// BinaryOp is self op other, or other op self when reflected is true.
+	// op is one of add, sub, mul, div, floordiv, mod and pow. ok false is
+	// Python's NotImplemented: the other operand is asked next.
+	BinaryOp(op string, other Value, reflected bool) (result Value, ok bool, err error)
+	// Compare orders self against other (-1, 0 or 1); ok false when the
+	// two do not compare.
+	Compare(other Value) (order int, ok bool)
+	// Negate is -self; ok false when it has no unary minus.
+	Negate() (Value, bool)
 }
 
 // Callable is a value templates can call.

@@ -238,6 +238,16 @@ func (r *renderer) binaryOp(op string, a, b Value) (Value, error) {
 	}
 	_ = fa
 	_ = fb
+	if o, ok := a.(Operand); ok {
+		if v, ok, err := o.BinaryOp(op, b, false); ok || err != nil {
+			return v, err
+		}
+	}
+	if o, ok := b.(Operand); ok {
+		if v, ok, err := o.BinaryOp(op, a, true); ok || err != nil {
+			return v, err
+		}
+	}
 	switch op {
 	case "add":
 		return r.addSeq(a, b)
@@ -616,6 +626,14 @@ func (r *renderer) unaryOp(neg bool, v Value) (Value, error) {
 		}
 		return f, nil
 	}
+	if o, ok := v.(Operand); ok {
+		if !neg {
+			return v, nil
+		}
+		if n, ok := o.Negate(); ok {
+			return n, nil
+		}
+	}
 	sym := "+"
 	if neg {
 		sym = "-"
@@ -824,6 +842,17 @@ func compareValues(a, b Value, depth int) (int, error) {
 	if aIsStr && bIsStr {
 		return strings.Compare(sa, sb), nil
 	}
+	// A host's order is only its sign: 2 means unordered (NaN) here.
+	if o, ok := a.(Operand); ok {
+		if c, ok := o.Compare(b); ok {
+			return sign(c), nil
+		}
+	}
+	if o, ok := b.(Operand); ok {
+		if c, ok := o.Compare(a); ok {
+			return -sign(c), nil
+		}
+	}
 	var xa, xb []Value
 	switch x := a.(type) {
 	case *List:
@@ -860,6 +889,16 @@ func compareValues(a, b Value, depth int) (int, error) {
 		return 1, nil
 	}
 	return 0, nil
+}
+
+func sign(c int) int {
+	switch {
+	case c < 0:
+		return -1
+	case c > 0:
+		return 1
+	}
+	return 0
 }
 
 func asString(v Value) (string, bool) {

@@ -97,7 +97,7 @@ func ReadRevision(ctx context.Context, projectDir, rev string) ([]project.File, 
 			name = rest
 		}
 		switch strings.ToLower(path.Ext(name)) {
-		case ".sql", ".yml", ".yaml", ".csv":
+		case ".sql", ".yml", ".yaml", ".csv", ".py":
 		default:
 			continue
 		}
@@ -110,17 +110,68 @@ func ReadRevision(ctx context.Context, projectDir, rev string) ([]project.File, 
 		}
 		files = append(files, project.File{Path: name, Content: content})
 	}
-	return files, nil
+	return withWorkTreePackages(abs, files), nil
 }
 
-// skipped matches the folders project.Load skips on disk.
+// skipped matches the folders project.Load skips on disk: build output,
+// and inside an installed package its own packages and integration tests.
 func skipped(name string) bool {
-	for _, dir := range []string{"target/", "dbt_packages/", "logs/", "node_modules/"} {
+	for _, dir := range []string{"target/", "logs/", "node_modules/"} {
 		if strings.HasPrefix(name, dir) {
 			return true
 		}
 	}
+	if rest, ok := strings.CutPrefix(name, project.PackagesDir+"/"); ok {
+		if _, inner, nested := strings.Cut(rest, "/"); nested {
+			return strings.HasPrefix(inner, project.PackagesDir+"/") || strings.HasPrefix(inner, "integration_tests/")
+		}
+	}
 	return false
+}
+
+// packageFiles are the files that say which packages a revision installs.
+var packageFiles = []string{"packages.yml", "dependencies.yml", "package-lock.yml"}
+
+// withWorkTreePackages gives a revision read from git the packages
+// installed in the work tree, when it asks for the same ones: dbt_packages/
+// is rarely committed (dbt's own .gitignore leaves it out), and without
+// them every model using a package would fail on one side of a
+// comparison and look changed. A revision that commits its packages, or
+// asks for others, is left as it is.
+func withWorkTreePackages(dir string, files []project.File) []project.File {
+	asked := false
+	for _, f := range files {
+		if strings.HasPrefix(f.Path, project.PackagesDir+"/") {
+			return files
+		}
+		asked = asked || f.Path == "packages.yml" || f.Path == "dependencies.yml"
+	}
+	if !asked {
+		return files
+	}
+	for _, name := range packageFiles {
+		disk, diskErr := os.ReadFile(filepath.Join(dir, name))
+		var rev []byte
+		found := false
+		for _, f := range files {
+			if f.Path == name {
+				rev, found = f.Content, true
+			}
+		}
+		if found != (diskErr == nil) || (found && !bytes.Equal(rev, disk)) {
+			return files
+		}
+	}
+	installed, err := project.ReadDir(dir)
+	if err != nil {
+		return files
+	}
+	for _, f := range installed {
+		if strings.HasPrefix(f.Path, project.PackagesDir+"/") {
+			files = append(files, f)
+		}
+	}
+	return files
 }
 
 func git(ctx context.Context, dir string, args ...string) ([]byte, error) {

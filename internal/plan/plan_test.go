@@ -176,7 +176,7 @@ func TestDiff(t *testing.T) {
 				end := strings.Index(string(data)[start+5:], "\n  - name:") + start + 5
 				os.WriteFile(filepath.Join(dir, "models/marts/_marts.yml"), append(data[:start:start], data[end+1:]...), 0o644)
 			}
-			revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", "", nil)
+			revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", plan.RevisionOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -216,7 +216,7 @@ func TestStateSelector(t *testing.T) {
 	dir := shopRepo(t)
 	edit(t, dir, "models/marts/customer_segments.sql", "", "-- note\n")
 	edit(t, dir, "models/marts/dim_customers.sql", "", "where 1 = 1\n")
-	revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", "", nil)
+	revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", plan.RevisionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,28 +247,59 @@ func TestStateSelector(t *testing.T) {
 
 func TestRevisionErrors(t *testing.T) {
 	dir := shopRepo(t)
-	_, err := plan.CompileRevisions(context.Background(), dir, "no-such-branch", "", "", nil)
+	_, err := plan.CompileRevisions(context.Background(), dir, "no-such-branch", "", plan.RevisionOptions{})
 	if err == nil || !strings.Contains(err.Error(), `unknown git revision "no-such-branch"`) {
 		t.Errorf("unknown revision: %v", err)
 	}
-	_, err = plan.CompileRevisions(context.Background(), t.TempDir(), "HEAD", "", "", nil)
+	_, err = plan.CompileRevisions(context.Background(), t.TempDir(), "HEAD", "", plan.RevisionOptions{})
 	if err == nil {
 		t.Error("a folder outside git should fail")
 	}
-	// A head that does not compile: its problems come back positioned.
+	// A model of the head that does not compile: the rest is compared, and
+	// its problem comes back positioned, as the pull request's.
 	edit(t, dir, "models/marts/product_sales.sql", "", "{{ ref('nope') }}\n")
-	_, err = plan.CompileRevisions(context.Background(), dir, "HEAD", "", "", nil)
+	revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", plan.RevisionOptions{})
+	if err != nil || len(revs.Problems.Introduced) != 1 || revs.Problems.Introduced[0].Path != "models/marts/product_sales.sql" ||
+		len(revs.Problems.Existing) != 0 || revs.Head.Nodes["model.shop.fct_orders"] == nil {
+		t.Errorf("head problems: %v %+v", err, revs)
+	}
+	// The same model broken in the base too: the problem is the base's,
+	// and the change elsewhere is still planned.
+	commitAll(t, filepath.Dir(dir), "broken")
+	edit(t, dir, "models/marts/fct_orders.sql", "as numeric(12, 2)) as order_total", "as numeric(12, 2)) as total")
+	revs, err = plan.CompileRevisions(context.Background(), dir, "HEAD", "", plan.RevisionOptions{})
+	if err != nil || len(revs.Problems.Introduced) != 0 || len(revs.Problems.Existing) != 1 {
+		t.Fatalf("broken base: %v %+v", err, revs)
+	}
+	if p := plan.Diff(revs.Base, revs.Head); !hasChange(p, "fct_orders", plan.Modified) || hasChange(p, "product_sales", plan.Removed) {
+		t.Errorf("plan over a broken base: %+v", p.Changes)
+	}
+	// A base without dbt_project.yml has no project yet: everything is
+	// added (TestRevisionsWithoutProject).
+	commitAll(t, filepath.Dir(dir), "more")
+	os.Rename(filepath.Join(dir, "dbt_project.yml"), filepath.Join(dir, "gone.yml"))
+	commitAll(t, filepath.Dir(dir), "no project")
+	os.Rename(filepath.Join(dir, "gone.yml"), filepath.Join(dir, "dbt_project.yml"))
+	revs, err = plan.CompileRevisions(context.Background(), dir, "HEAD", "", plan.RevisionOptions{})
+	if err != nil || !revs.NoBase || !hasChange(plan.Diff(revs.Base, revs.Head), "fct_orders", plan.Added) {
+		t.Errorf("base without a project: %v", err)
+	}
+	// A head that is not a project: its problems come back positioned.
+	os.WriteFile(filepath.Join(dir, "dbt_project.yml"), []byte("name: [\n"), 0o644)
+	_, err = plan.CompileRevisions(context.Background(), dir, "HEAD", "", plan.RevisionOptions{})
 	var hp plan.HeadProblems
-	if !asHead(err, &hp) || hp.Diagnostics[0].Path != "models/marts/product_sales.sql" {
+	if !asHead(err, &hp) || hp.Diagnostics[0].Path != "dbt_project.yml" {
 		t.Errorf("head problems: %v", err)
 	}
-	// A base that does not compile is named as such.
-	commitAll(t, filepath.Dir(dir), "broken")
-	edit(t, dir, "models/marts/product_sales.sql", "{{ ref('nope') }}\n", "")
-	_, err = plan.CompileRevisions(context.Background(), dir, "HEAD", "", "", nil)
-	if err == nil || !strings.Contains(err.Error(), "the base revision HEAD does not compile") {
-		t.Errorf("broken base: %v", err)
+}
+
+func hasChange(p *plan.Plan, name string, status plan.Status) bool {
+	for _, c := range p.Changes {
+		if c.Name == name && c.Status == status {
+			return true
+		}
 	}
+	return false
 }
 
 func asHead(err error, hp *plan.HeadProblems) bool {
@@ -308,7 +339,7 @@ func TestAssess(t *testing.T) {
 			edit(t, dir, "models/marts/product_sales.sql", "select\n    products.product_id,", "select\n    1 as one,\n    products.product_id,")
 			// Grain: unique key changed on an incremental model... use dim_customers' unique test-free config.
 			write(t, dir, "models/marts/new_model.sql", "select customer_id from {{ ref('dim_customers') }}\n")
-			revs, err := plan.CompileRevisions(ctx, dir, "HEAD", "", "prod", nil)
+			revs, err := plan.CompileRevisions(ctx, dir, "HEAD", "", plan.RevisionOptions{Target: "prod"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -359,7 +390,7 @@ func TestDownstreamUsage(t *testing.T) {
 		t.Fatal("production build failed")
 	}
 	edit(t, dir, "models/marts/fct_orders.sql", "as numeric(12, 2)) as order_total", "as numeric(12, 2)) as total")
-	revs, err := plan.CompileRevisions(ctx, dir, "HEAD", "", "", nil)
+	revs, err := plan.CompileRevisions(ctx, dir, "HEAD", "", plan.RevisionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +431,7 @@ func TestRevisionsWithoutProject(t *testing.T) {
 	}
 
 	count := func(p *plan.Plan, s plan.Status) int { return p.Count()[s] }
-	revs, err := plan.CompileRevisions(context.Background(), dir, base, "", "", nil)
+	revs, err := plan.CompileRevisions(context.Background(), dir, base, "", plan.RevisionOptions{})
 	if err != nil {
 		t.Fatalf("adds the project: %v", err)
 	}
@@ -413,7 +444,7 @@ func TestRevisionsWithoutProject(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	revs, err = plan.CompileRevisions(context.Background(), dir, head, "", "", nil)
+	revs, err = plan.CompileRevisions(context.Background(), dir, head, "", plan.RevisionOptions{})
 	if err != nil {
 		t.Fatalf("removes the project: %v", err)
 	}
@@ -422,9 +453,56 @@ func TestRevisionsWithoutProject(t *testing.T) {
 		t.Errorf("removes the project: no base %v, no head %v, %v, build %d, project %q", revs.NoBase, revs.NoHead, p.Count(), len(p.Build), p.Project)
 	}
 
-	_, err = plan.CompileRevisions(context.Background(), dir, base, "", "", nil)
+	_, err = plan.CompileRevisions(context.Background(), dir, base, "", plan.RevisionOptions{})
 	var np plan.NoProject
 	if !errors.As(err, &np) || !strings.Contains(err.Error(), "no dbt_project.yml in `"+dir+"/` at either revision") {
 		t.Errorf("no project at all: %v", err)
+	}
+}
+
+// TestRevisionPackages: dbt_packages/ is not committed (it is in
+// .gitignore, as dbt's own template has it); a revision read from git that
+// asks for the same packages as the work tree uses those installed there,
+// so a model using a package compiles on both sides and is not reported as
+// changed. A revision asking for other packages is left without them, and
+// one that commits its packages uses its own.
+func TestRevisionPackages(t *testing.T) {
+	dir := shopRepo(t)
+	root := filepath.Dir(dir)
+	write(t, root, ".gitignore", "analytics/dbt_packages/\n")
+	write(t, dir, "packages.yml", "packages:\n  - local: ../pkgsrc\n")
+	write(t, dir, "dbt_packages/mypkg/dbt_project.yml", "name: mypkg\n")
+	write(t, dir, "dbt_packages/mypkg/macros/twice.sql", "{% macro twice(x) %}{{ x }} * 2{% endmacro %}\n")
+	write(t, dir, "models/uses_pkg.sql", "select {{ mypkg.twice(21) }} as answer\n")
+	commitAll(t, root, "a model using a package")
+	edit(t, dir, "models/marts/product_sales.sql", "", "\nwhere 1 = 1\n")
+
+	compile := func() *plan.Revisions {
+		t.Helper()
+		revs, err := plan.CompileRevisions(context.Background(), dir, "HEAD", "", plan.RevisionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return revs
+	}
+	revs := compile()
+	p := plan.Diff(revs.Base, revs.Head)
+	if revs.Base.Nodes["model.shop.uses_pkg"] == nil || len(revs.Problems.Introduced)+len(revs.Problems.Existing) > 0 ||
+		hasChange(p, "uses_pkg", plan.Modified) || !hasChange(p, "product_sales", plan.Modified) {
+		t.Errorf("same packages: base %v, problems %+v, changes %+v", revs.Base.Skipped, revs.Problems, p.Changes)
+	}
+
+	// The work tree asks for other packages: the base is read as it is.
+	edit(t, dir, "packages.yml", "", "  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n")
+	if revs := compile(); revs.Base.Nodes["model.shop.uses_pkg"] != nil || revs.Head.Nodes["model.shop.uses_pkg"] == nil {
+		t.Errorf("other packages: the base has uses_pkg %v", revs.Base.Nodes["model.shop.uses_pkg"] != nil)
+	}
+
+	// Committed packages are the revision's own.
+	gitRun(t, root, "add", "-f", "analytics/dbt_packages")
+	gitRun(t, root, "commit", "-q", "-m", "commit the packages")
+	revs = compile()
+	if revs.Base.Nodes["model.shop.uses_pkg"] == nil {
+		t.Errorf("committed packages: %v", revs.Base.Skipped)
 	}
 }

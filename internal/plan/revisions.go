@@ -16,21 +16,39 @@ import (
 type Revisions struct {
 	Base, Head       *project.Manifest
 	BaseRev, HeadRev string // HeadRev is "" for the work tree
+	// Problems sorts the head's compile errors into the pull request's and
+	// those its base already had (see Attribute). Both manifests hold what
+	// compiled; the nodes that did not are in their Skipped.
+	Problems Attribution
 	// NoBase, NoHead: that revision has no dbt_project.yml in the folder,
 	// and is compiled as an empty project (see Plan.NoBase).
 	NoBase, NoHead bool
 }
 
-// HeadProblems are compile errors in the head revision: the pull request's
-// own mistakes, reported with their positions.
+// HeadProblems are problems that keep the head revision from being
+// compiled at all (it is not a project, or its dbt_project.yml or
+// profiles.yml cannot be used), reported with their positions.
 type HeadProblems struct{ project.Diagnostics }
 
+// RevisionOptions says how both revisions are compiled.
+type RevisionOptions struct {
+	// Target is the profiles.yml output to compile for ("" is the
+	// profile's own target).
+	Target string
+	Vars   map[string]any
+	// Warehouse answers the templates that query while compiling; without
+	// one, the models that query are skipped as needing a warehouse.
+	Warehouse project.Warehouse
+}
+
 // CompileRevisions compiles the project in dir at git revision baseRev and
-// at headRev (the work tree when empty), both for the same target. A
+// at headRev (the work tree when empty), both for the same target. Models
+// that do not compile do not stop it, in either revision, as in a pull
+// request's checks: their errors are sorted in Revisions.Problems. A
 // revision without a project is an empty one, so that the change that
 // adds the project adds every model; with none at either, it fails with
 // NoProject.
-func CompileRevisions(ctx context.Context, dir, baseRev, headRev, targetName string, vars map[string]any) (*Revisions, error) {
+func CompileRevisions(ctx context.Context, dir, baseRev, headRev string, opts RevisionOptions) (*Revisions, error) {
 	revs := &Revisions{BaseRev: baseRev, HeadRev: headRev}
 	var headFiles []project.File
 	if headRev != "" {
@@ -51,33 +69,37 @@ func CompileRevisions(ctx context.Context, dir, baseRev, headRev, targetName str
 	if revs.NoBase && revs.NoHead {
 		return nil, NoProject{Folder: dir, Hint: "pass --project with the folder that holds it"}
 	}
+	var hds, bds project.Diagnostics
 	revs.Head = &project.Manifest{}
 	if !revs.NoHead {
-		if revs.Head, err = compileFiles(ctx, dir, headFiles, headRev == "", targetName, vars); err != nil {
+		if revs.Head, hds, err = compileFiles(ctx, dir, headFiles, headRev == "", opts); err != nil {
 			return nil, err
 		}
 	}
 	revs.Base = &project.Manifest{Project: revs.Head.Project}
-	if revs.NoBase {
-		return revs, nil
-	}
-	revs.Base, err = compileFiles(ctx, dir, baseFiles, false, targetName, vars)
-	if hp, ok := err.(HeadProblems); ok {
-		// The base is what the pull request starts from; it is not the
-		// pull request's fault, but nothing can be compared without it.
-		return nil, fmt.Errorf("the base revision %s does not compile (%d problems; the first: %s): fix it there, or compare against another --base",
-			baseRev, len(hp.Diagnostics), hp.Diagnostics[0])
-	}
-	if err != nil {
-		return nil, fmt.Errorf("base revision %s: %w", baseRev, err)
+	if !revs.NoBase {
+		revs.Base, bds, err = compileFiles(ctx, dir, baseFiles, false, opts)
+		if hp, ok := err.(HeadProblems); ok {
+			// The base is what the pull request starts from; it is not the
+			// pull request's fault, but nothing can be compared without it.
+			return nil, fmt.Errorf("the base revision %s does not compile (%d problems; the first: %s): fix it there, or compare against another --base",
+				baseRev, len(hp.Diagnostics), hp.Diagnostics[0])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("base revision %s: %w", baseRev, err)
+		}
 	}
 	if revs.NoHead {
 		revs.Head.Project = revs.Base.Project
 	}
+	revs.Problems = Attribute(revs.Base, revs.Head, bds, hds)
 	return revs, nil
 }
 
-func compileFiles(ctx context.Context, dir string, files []project.File, fromDisk bool, targetName string, vars map[string]any) (*project.Manifest, error) {
+// compileFiles compiles one revision. It fails only when the revision
+// cannot be compiled at all; the problems of single models come back with
+// the manifest of the rest.
+func compileFiles(ctx context.Context, dir string, files []project.File, fromDisk bool, opts RevisionOptions) (*project.Manifest, project.Diagnostics, error) {
 	var p *project.Project
 	var ds project.Diagnostics
 	if fromDisk {
@@ -86,17 +108,17 @@ func compileFiles(ctx context.Context, dir string, files []project.File, fromDis
 		p, ds = project.LoadFiles(dir, files)
 	}
 	if p == nil {
-		return nil, HeadProblems{ds}
+		return nil, nil, HeadProblems{ds}
 	}
-	target, err := p.Target(targetName)
+	target, err := p.Target(opts.Target)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m, ds := project.Compile(ctx, p, project.Options{Target: target, Vars: vars})
-	if errs := ds.Errors(); len(errs) > 0 {
-		return nil, HeadProblems{errs}
+	m, ds := project.Compile(ctx, p, project.Options{Target: target, Vars: opts.Vars, Warehouse: opts.Warehouse})
+	if m == nil || ds.HasConfigErrors() {
+		return nil, nil, HeadProblems{ds.Errors()}
 	}
-	return m, nil
+	return m, ds, nil
 }
 
 func (h HeadProblems) Error() string { return h.Diagnostics.Error() }

@@ -864,7 +864,7 @@ func (c *compiler) warnUnusedProperties() {
 				}
 				c.diags = append(c.diags, Diagnostic{Path: pt.path, Line: pt.line, Warning: true,
 					Message: fmt.Sprintf("properties describe %s %q, which does not exist", kind, name),
-					Hint:    strings.TrimSpace(didYouMean(name, names) + " or remove the entry")})
+					Hint:    missingHint(didYouMean(name, names))})
 			}
 		}
 	}
@@ -1020,4 +1020,13 @@ func (c *compiler) breakCycles(ds Diagnostics) {
 	c.blockDownstream()
 	c.m.Nodes, c.m.Skipped = c.nodes, c.skipped
 	c.m.buildGraph()
+}
+
+// missingHint says what to do about properties of a node that does not
+// exist: the name it may have meant, or removing the entry.
+func missingHint(didYouMean string) string {
+	if didYouMean == "" {
+		return "remove the entry, or fix its name"
+	}
+	return didYouMean + " Otherwise remove the entry"
 }

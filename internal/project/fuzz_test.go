@@ -40,6 +40,9 @@ func FuzzCompileModel(f *testing.F) {
 		"{% set r = run_query('select 1') %}{% call statement('s') %}select 1{% endcall %}{{ load_result('s') }}",
 		"{% test t(model) %}select 1{% endtest %}{{ tojson({'a': [1]}) }}{{ modules.datetime.date.today() }}",
 		"{{ return(1) }}{{ exceptions.raise_compiler_error('no') }}",
+		"{{ (modules.datetime.date(2024, 1, 2) - modules.datetime.timedelta(days=1)) < modules.datetime.date.today() }}",
+		"{{ -modules.datetime.timedelta(hours=1) // 2 }}{{ run_started_at - modules.datetime.timedelta(weeks=1) }}",
+		"{{ dbt_date.today() }}{{ nopkg . x }}",
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -97,7 +100,7 @@ func FuzzProjectFile(f *testing.F) {
 
 func FuzzSelect(f *testing.F) {
 	m := mustCompileForFuzz(f)
-	for _, s := range []string{"a", "+b", "a+", "2+b+1", "@a", "tag:x,path:models", "a b,c", "config.materialized:table", "+", "@", "1+", ":", "a,,b"} {
+	for _, s := range []string{"a", "+b", "a+", "2+b+1", "@a", "tag:x,path:models", "a b,c", "config.materialized:table", "file:a.sql", "test_type:generic", "test_name:u*", "state:modified", "+", "@", "1+", ":", "a,,b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, expr string) {

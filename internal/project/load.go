@@ -108,6 +108,10 @@ func Load(dir string) (*Project, Diagnostics) {
 	return LoadFiles(dir, files)
 }
 
+// ReadDir reads the files of the project in dir as Load does (for
+// LoadFiles), its installed packages included.
+func ReadDir(dir string) ([]File, error) { return readTree(dir) }
+
 // readTree reads the files a project may use, skipping build output. Of
 // dbt_packages/ it reads what dbt uses: each package's own files, not the
 // packages nested in it (deps flattens them) nor its integration tests.
@@ -200,7 +204,34 @@ func LoadFiles(dir string, files []File) (*Project, Diagnostics) {
 	// Problems in model folders and packages do not stop the project from
 	// loading: they are reported by Compile with everything else it finds.
 	p.problems = append(ds, p.classify(files)...)
+	p.problems = append(p.problems, p.notInstalled(byPath)...)
 	return p, nil
+}
+
+// notInstalled warns when packages.yml (or dependencies.yml) asks for
+// packages and none is installed: every macro of theirs would otherwise be
+// reported as undefined, model by model, without saying why.
+func (p *Project) notInstalled(byPath map[string][]byte) Diagnostics {
+	if len(p.packages) > 0 {
+		return nil
+	}
+	for _, name := range []string{"packages.yml", "dependencies.yml"} {
+		data, ok := byPath[name]
+		if !ok {
+			continue
+		}
+		f, d := parseYAML(name, data)
+		if d != nil || f.root == nil {
+			continue // dataops deps reports it
+		}
+		if list := lookup(f.root, "packages"); list != nil && len(list.Content) > 0 {
+			d := at(name, list, "%s asks for %d packages and none is installed in %s/", name, len(list.Content), p.install)
+			d.Hint = "run dataops deps to install them"
+			d.Warning = true
+			return Diagnostics{d}
+		}
+	}
+	return nil
 }
 
 // packageFile is what readPackageFile reads beyond the Package itself.

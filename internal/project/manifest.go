@@ -424,9 +424,16 @@ func (m *Manifest) Stats() Stats {
 }
 
 func (s Stats) String() string {
-	out := fmt.Sprintf("%d models, %d seeds, %d sources, %d tests, %d macros", s.Models, s.Seeds, s.Sources, s.Tests, s.Macros)
+	count := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	out := strings.Join([]string{count(s.Models, "model"), count(s.Seeds, "seed"), count(s.Sources, "source"),
+		count(s.Tests, "test"), count(s.Macros, "macro")}, ", ")
 	if s.Skipped > 0 {
-		out += fmt.Sprintf("; %d models skipped", s.Skipped)
+		out += "; " + count(s.Skipped, "model") + " skipped"
 	}
 	return out
 }

@@ -96,3 +96,56 @@ func TestLoadReadsPackagesFromDisk(t *testing.T) {
 		t.Errorf("packages %v, nodes %v", p.Packages(), sortedKeys(m.Nodes))
 	}
 }
+
+// TestPackagesNotInstalled: a project whose packages.yml asks for packages
+// that are not installed is told to run dataops deps, once, as a warning
+// (the models that use them fail on their own lines).
+func TestPackagesNotInstalled(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"not installed", map[string]string{"packages.yml": "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"},
+			"packages.yml:2:3: warning: packages.yml asks for 1 packages and none is installed in dbt_packages/ (run dataops deps to install them)"},
+		{"dependencies.yml", map[string]string{"dependencies.yml": "packages:\n  - local: ../x\n  - git: https://example.com/y.git\n"},
+			"dependencies.yml:2:3: warning: dependencies.yml asks for 2 packages and none is installed in dbt_packages/ (run dataops deps to install them)"},
+		{"installed", map[string]string{"packages.yml": "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n",
+			"dbt_packages/dbt_utils/dbt_project.yml": "name: dbt_utils\n"}, ""},
+		{"no packages", map[string]string{"packages.yml": "packages: []\n"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.files["models/a.sql"] = "select 1"
+			_, ds := compileOpts(t, tc.files, Options{})
+			var got []string
+			for _, d := range ds {
+				if strings.Contains(d.Message, "installed") {
+					got = append(got, d.String())
+				}
+			}
+			if (tc.want == "" && len(got) > 0) || (tc.want != "" && (len(got) != 1 || got[0] != tc.want)) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestMissingPackageNamespace: a model calling a package's macro
+// (dbt_date.today()) when no package of that name is installed says so,
+// where a plain undefined name does not.
+func TestMissingPackageNamespace(t *testing.T) {
+	_, ds := compileOpts(t, map[string]string{
+		"models/a.sql": "select\n  {{ dbt_date.today() }} as d",
+		"models/b.sql": "select {{ not_a_thing + 1 }} as x",
+	}, Options{})
+	got := map[string]string{}
+	for _, d := range ds {
+		got[d.Path] = d.String()
+	}
+	if want := "models/a.sql:2:6: 'dbt_date' is undefined (no package named dbt_date is installed in dbt_packages/: list it in packages.yml and run dataops deps)"; got["models/a.sql"] != want {
+		t.Errorf("got  %s\nwant %s", got["models/a.sql"], want)
+	}
+	if strings.Contains(got["models/b.sql"], "package") || got["models/b.sql"] == "" {
+		t.Errorf("a plain undefined name: %s", got["models/b.sql"])
+	}
+}

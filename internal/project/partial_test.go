@@ -79,7 +79,7 @@ func TestWarnings(t *testing.T) {
 	want := `dbt_project.yml:2:1: warning: unknown key "dbt-cloud" in dbt_project.yml is ignored
 models/props.yml:2:1: warning: unknown key "foo" in a properties file is ignored
 models/props.yml:5:5: warning: unknown key "owner" in model properties is ignored
-models/props.yml:7: warning: properties describe model "gone", which does not exist (or remove the entry)
+models/props.yml:7: warning: properties describe model "gone", which does not exist (remove the entry, or fix its name)
 models/props.yml:11:9: warning: unknown key "descripton" in column properties is ignored (did you mean 'description'?)
 `
 	if got := diagLines(ds); got != want {

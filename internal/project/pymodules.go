@@ -2,6 +2,7 @@ package project
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -262,12 +263,29 @@ func strptime(s, format string) (time.Time, error) {
 // timedeltaValue is a datetime.timedelta.
 type timedeltaValue struct{ d time.Duration }
 
+const day = 24 * time.Hour
+
+// split is Python's normalised timedelta: whole days (floored, so
+// negative durations have negative days), then the non-negative rest.
+func (td timedeltaValue) split() (days int64, rest time.Duration) {
+	days = int64(td.d / day)
+	rest = td.d % day
+	if rest < 0 {
+		days--
+		rest += day
+	}
+	return days, rest
+}
+
 func (td timedeltaValue) Attr(name string) (jinja.Value, bool) {
+	days, rest := td.split()
 	switch name {
 	case "days":
-		return int64(td.d / (24 * time.Hour)), true
+		return days, true
 	case "seconds":
-		return int64((td.d % (24 * time.Hour)) / time.Second), true
+		return int64(rest / time.Second), true
+	case "microseconds":
+		return int64(rest % time.Second / time.Microsecond), true
 	case "total_seconds":
 		return method(func(*jinja.Call, jinja.Args) (jinja.Value, error) { return td.d.Seconds(), nil }), true
 	}
@@ -275,9 +293,11 @@ func (td timedeltaValue) Attr(name string) (jinja.Value, bool) {
 }
 
 func (td timedeltaValue) String() string {
-	days := int64(td.d / (24 * time.Hour))
-	rest := td.d % (24 * time.Hour)
+	days, rest := td.split()
 	s := fmt.Sprintf("%d:%02d:%02d", int64(rest/time.Hour), int64(rest%time.Hour/time.Minute), int64(rest%time.Minute/time.Second))
+	if us := int64(rest % time.Second / time.Microsecond); us != 0 {
+		s += fmt.Sprintf(".%06d", us)
+	}
 	if days != 0 {
 		unit := "days"
 		if days == 1 || days == -1 {
@@ -287,6 +307,174 @@ func (td timedeltaValue) String() string {
 	}
 	return s
 }
+
+func (td timedeltaValue) TypeName() string { return "datetime.timedelta" }
+
+func (td timedeltaValue) Equal(other jinja.Value) bool {
+	o, ok := other.(timedeltaValue)
+	return ok && o.d == td.d
+}
+
+// maxDuration bounds what a time.Duration holds (about 292 years); Python's
+// timedelta goes further, but no template needs it.
+const maxDuration = float64(1<<63-1) / float64(time.Second)
+
+func durationOf(seconds float64) (timedeltaValue, error) {
+	if seconds > maxDuration || seconds < -maxDuration || seconds != seconds {
+		return timedeltaValue{}, fmt.Errorf("OverflowError: a timedelta of more than 292 years is not supported")
+	}
+	return timedeltaValue{time.Duration(seconds * float64(time.Second))}, nil
+}
+
+// BinaryOp is timedelta's arithmetic: with another timedelta (+, -, /,
+// //), and scaled by a number (*, /, //). A date or datetime on the other
+// side answers for itself.
+func (td timedeltaValue) BinaryOp(op string, other jinja.Value, reflected bool) (jinja.Value, bool, error) {
+	if o, ok := other.(timedeltaValue); ok {
+		a, b := td.d, o.d
+		if reflected {
+			a, b = b, a
+		}
+		switch op {
+		case "add":
+			return timedeltaValue{a + b}, true, nil
+		case "sub":
+			return timedeltaValue{a - b}, true, nil
+		case "div", "floordiv", "mod":
+			if b == 0 {
+				return nil, true, fmt.Errorf("ZeroDivisionError: integer division or modulo by zero")
+			}
+			switch op {
+			case "div":
+				return float64(a) / float64(b), true, nil
+			case "floordiv":
+				q := int64(a / b)
+				if (a%b != 0) && ((a < 0) != (b < 0)) {
+					q--
+				}
+				return q, true, nil
+			}
+			m := a % b
+			if m != 0 && (m < 0) != (b < 0) {
+				m += b
+			}
+			return timedeltaValue{m}, true, nil
+		}
+		return nil, false, nil
+	}
+	var n float64
+	switch x := other.(type) {
+	case int64:
+		n = float64(x)
+	case float64:
+		n = x
+	case bool:
+		if x {
+			n = 1
+		}
+	default:
+		return nil, false, nil
+	}
+	switch {
+	case op == "mul":
+		v, err := durationOf(td.d.Seconds() * n)
+		return v, true, err
+	case (op == "div" || op == "floordiv") && !reflected:
+		if n == 0 {
+			// Python divides a timedelta through integers, a float too.
+			return nil, true, fmt.Errorf("ZeroDivisionError: integer division or modulo by zero")
+		}
+		q := td.d.Seconds() / n
+		if op == "floordiv" {
+			q = math.Floor(q*1e6) / 1e6
+		}
+		v, err := durationOf(q)
+		return v, true, err
+	}
+	return nil, false, nil
+}
+
+func (td timedeltaValue) Compare(other jinja.Value) (int, bool) {
+	o, ok := other.(timedeltaValue)
+	if !ok {
+		return 0, false
+	}
+	return cmpDuration(td.d, o.d), true
+}
+
+func (td timedeltaValue) Negate() (jinja.Value, bool) { return timedeltaValue{-td.d}, true }
+
+func cmpDuration(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (d *datetimeValue) TypeName() string {
+	if d.date {
+		return "datetime.date"
+	}
+	return "datetime.datetime"
+}
+
+// same reports whether two values are both dates or both datetimes: Python
+// neither subtracts nor orders a date and a datetime.
+func (d *datetimeValue) same(other jinja.Value) (*datetimeValue, bool) {
+	o, ok := other.(*datetimeValue)
+	return o, ok && o.date == d.date
+}
+
+func (d *datetimeValue) Equal(other jinja.Value) bool {
+	o, ok := d.same(other)
+	return ok && o.aware == d.aware && o.t.Equal(d.t)
+}
+
+// BinaryOp is date and datetime arithmetic: plus or minus a timedelta (a
+// date moves by whole days), and the timedelta between two of a kind.
+func (d *datetimeValue) BinaryOp(op string, other jinja.Value, reflected bool) (jinja.Value, bool, error) {
+	if td, ok := other.(timedeltaValue); ok && (op == "add" || (op == "sub" && !reflected)) {
+		delta := td.d
+		if op == "sub" {
+			delta = -delta
+		}
+		t := d.t
+		if d.date {
+			days, _ := timedeltaValue{delta}.split()
+			t = t.AddDate(0, 0, int(days))
+		} else {
+			t = t.Add(delta)
+		}
+		if t.Year() < 1 || t.Year() > 9999 {
+			return nil, true, fmt.Errorf("OverflowError: date value out of range")
+		}
+		return &datetimeValue{t: t, date: d.date, aware: d.aware}, true, nil
+	}
+	if o, ok := d.same(other); ok && op == "sub" {
+		if o.aware != d.aware {
+			return nil, true, fmt.Errorf("TypeError: can't subtract offset-naive and offset-aware datetimes")
+		}
+		a, b := d.t, o.t
+		if reflected {
+			a, b = b, a
+		}
+		return timedeltaValue{a.Sub(b)}, true, nil
+	}
+	return nil, false, nil
+}
+
+func (d *datetimeValue) Compare(other jinja.Value) (int, bool) {
+	o, ok := d.same(other)
+	if !ok || o.aware != d.aware {
+		return 0, false
+	}
+	return d.t.Compare(o.t), true
+}
+
+func (d *datetimeValue) Negate() (jinja.Value, bool) { return nil, false }
 
 func datetimeModule() jinja.Value {
 	number := func(v jinja.Value) float64 {
@@ -367,9 +555,13 @@ func datetimeModule() jinja.Value {
 				}
 			}
 			for _, kv := range a.Kw {
-				d += number(kv.Value) * units[kv.Name]
+				unit, ok := units[kv.Name]
+				if !ok {
+					return nil, fmt.Errorf("TypeError: %q is an invalid keyword argument for timedelta()", kv.Name)
+				}
+				d += number(kv.Value) * unit
 			}
-			return timedeltaValue{time.Duration(d * float64(time.Second))}, nil
+			return durationOf(d)
 		}),
 		"timezone": attrs{"utc": utcZone{}},
 		"MINYEAR":  int64(1),

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/dataops-dev/dataops/internal/jinja"
 )
@@ -455,6 +456,11 @@ func (r *renderer) diagnose(path, src string, err error) Diagnostic {
 			d.Col = col
 			d.Message = fmt.Sprintf("unknown macro or function %q", name)
 			d.Hint = didYouMean(name, r.knownNames())
+		} else if col, ok := usedAsNamespace(file, d.Line, d.Col, name); ok {
+			d.Col = col
+			// dbt_date.get_base_dates(...): a package's macros, and
+			// no package of that name is installed.
+			d.Hint = fmt.Sprintf("no package named %s is installed in %s/: list it in packages.yml and run dataops deps", name, r.c.p.install)
 		}
 	}
 	var chain []string
@@ -470,6 +476,25 @@ func (r *renderer) diagnose(path, src string, err error) Diagnostic {
 		}
 	}
 	return d
+}
+
+// usedAsNamespace reports whether line of src reads an attribute of name
+// (name.something) at or before col, as templates call a package's
+// macros, and the column where name starts.
+func usedAsNamespace(src string, line, col int, name string) (int, bool) {
+	lines := strings.Split(src, "\n")
+	if line < 1 || line > len(lines) {
+		return 0, false
+	}
+	re := regexp.MustCompile(`(?:^|[^A-Za-z0-9_.])(` + regexp.QuoteMeta(name) + `)\s*\.\s*[A-Za-z_]`)
+	found, at := false, 0
+	for _, m := range re.FindAllStringSubmatchIndex(lines[line-1], -1) {
+		c := utf8.RuneCountInString(lines[line-1][:m[2]]) + 1
+		if c <= col || !found {
+			found, at = true, c
+		}
+	}
+	return at, found
 }
 
 var undefinedCallRE = regexp.MustCompile(`^'([A-Za-z_][A-Za-z0-9_]*)' is undefined$`)

@@ -261,6 +261,7 @@ func TestSelect(t *testing.T) {
 		"models/marts/c.sql":   "{{ config(materialized='table') }}select * from {{ ref('b') }}",
 		"seeds/s.csv":          "id\n1\n",
 		"models/props.yml":     "version: 2\nmodels:\n  - name: c\n    columns:\n      - name: id\n        tests: [unique]\n",
+		"tests/c_positive.sql": "select * from {{ ref('c') }} where id < 0",
 	}
 	m := mustCompile(t, files, Target{})
 	tests := []struct {
@@ -269,11 +270,11 @@ func TestSelect(t *testing.T) {
 	}{
 		{"b", "b"},
 		{"+b", "a,b,s"},
-		{"b+", "b,c,unique_c_id"},
+		{"b+", "b,c,c_positive,unique_c_id"},
 		{"a+1", "a,b,d"},
 		{"1+c", "b,c"},
 		{"2+c", "a,b,c,s"},
-		{"@b", "a,b,c,s,unique_c_id"},
+		{"@b", "a,b,c,c_positive,s,unique_c_id"},
 		{"@d", "a,d"},
 		{"package:p,tag:finance", "b"},
 		{"tag:nightly", "a,b"},
@@ -286,6 +287,12 @@ func TestSelect(t *testing.T) {
 		{"*a*", "a"},
 		{"a d", "a,d"},
 		{"unique_c_id", "unique_c_id"},
+		{"file:b.sql", "b"},
+		{"file:models/staging/d.sql", "d"},
+		{"test_type:generic", "unique_c_id"},
+		{"test_type:singular", "c_positive"},
+		{"test_type:data", "c_positive"},
+		{"test_name:unique", "unique_c_id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -312,6 +319,14 @@ func TestSelect(t *testing.T) {
 		{"config.materialized:tabel", `matches no node with materialized tabel (did you mean 'table'?)`},
 		{"resource_type:modle", `matches no resource type (did you mean 'model'?)`},
 		{"package:q", `matches no package (did you mean 'p'?)`},
+		// Nothing close: the few values there are.
+		{"tag:weekly", `selector "tag:weekly" matches no tag (the project has 'finance' or 'nightly')`},
+		{"config.materialized:snapshot", `(the project has 'seed', 'table', 'test' or 'view')`},
+		{"file:e.sql", `selector "file:e.sql" matches no file (did you mean 'a.sql', 'b.sql' or 'c.sql'?)`},
+		{"test_name:not_null", `matches no test (the project has 'unique')`},
+		{"test_type:gneric", `test_type is generic, singular or unit (did you mean 'generic'?)`},
+		{"state:modified", "compares with a base revision: give one with dataops build --base REV"},
+		{"exposure:weekly", `dbt's selector method "exposure" is not supported by dataops; the methods are config.materialized, file,`},
 	}
 	for _, tc := range bad {
 		t.Run("error "+tc.expr, func(t *testing.T) {

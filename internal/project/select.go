@@ -3,6 +3,7 @@ package project
 import (
 	"fmt"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -178,7 +179,12 @@ func (m *Manifest) matchMethod(value string, extra map[string]SelectorMethod) (S
 	// the hint when it matches nothing.
 	candidates := map[string]bool{}
 	nothing := func(what string) error {
-		return fmt.Errorf("selector %q matches no %s%s", value, what, hintSuffix(didYouMean(arg, sortedKeys(candidates))))
+		hint := didYouMean(arg, sortedKeys(candidates))
+		if hint == "" && len(candidates) > 0 && len(candidates) <= maxListedValues {
+			// Nothing is close, but the choices are few: name them.
+			hint = "the project has " + quoteList(sortedKeys(candidates))
+		}
+		return fmt.Errorf("selector %q matches no %s%s", value, what, hintSuffix(hint))
 	}
 	switch {
 	case method == "name" || method == "fqn":
@@ -252,6 +258,45 @@ func (m *Manifest) matchMethod(value string, extra map[string]SelectorMethod) (S
 		if len(out) == 0 {
 			return nil, nothing("package")
 		}
+	case method == "file":
+		// dbt's file: a file name, or a path under the project.
+		for id, n := range m.Nodes {
+			if n.Kind == KindSource {
+				continue
+			}
+			candidates[path.Base(n.Path)] = true
+			if globMatch(arg, path.Base(n.Path)) || globMatch(arg, n.Path) {
+				out[id] = true
+			}
+		}
+		if len(out) == 0 {
+			return nil, nothing("file")
+		}
+	case method == "test_type" || method == "test_name":
+		for id, n := range m.Nodes {
+			if n.Kind != KindTest {
+				continue
+			}
+			v := "singular"
+			if method == "test_name" {
+				if n.Test == nil {
+					continue
+				}
+				v = n.Test.Name
+			} else if n.Test != nil {
+				v = "generic"
+			}
+			candidates[v] = true
+			if globMatch(arg, v) || (method == "test_type" && arg == "data" && v == "singular") {
+				out[id] = true
+			}
+		}
+		if method == "test_type" && arg != "generic" && arg != "singular" && arg != "data" && arg != "unit" {
+			return nil, fmt.Errorf("selector %q: test_type is generic, singular or unit%s", value, hintSuffix(didYouMean(arg, []string{"generic", "singular", "unit"})))
+		}
+		if len(out) == 0 {
+			return nil, nothing("test")
+		}
 	case method == "resource_type":
 		for _, k := range []NodeKind{KindModel, KindSeed, KindSource, KindTest, KindSnapshot} {
 			candidates[string(k)] = true
@@ -282,14 +327,25 @@ func (m *Manifest) matchMethod(value string, extra map[string]SelectorMethod) (S
 		if fn, ok := extra[method]; ok {
 			return fn(m, arg)
 		}
-		known := []string{"name", "tag", "path", "source", "package", "resource_type", "config.materialized"}
+		known := []string{"name", "fqn", "tag", "path", "file", "source", "package", "resource_type", "test_type", "test_name", "config.materialized"}
 		for k := range extra {
 			known = append(known, k)
+		}
+		sort.Strings(known)
+		switch method {
+		case "state":
+			return nil, fmt.Errorf("selector %q compares with a base revision: give one with dataops build --base REV", value)
+		case "exposure", "metric", "semantic_model", "saved_query", "unit_test", "result", "source_status", "version", "access", "group", "wildcard":
+			return nil, fmt.Errorf("selector %q: dbt's selector method %q is not supported by dataops; the methods are %s", value, method, strings.Join(known, ", "))
 		}
 		return nil, fmt.Errorf("unknown selector method %q%s", method, hintSuffix(didYouMean(method, known)))
 	}
 	return out, nil
 }
+
+// maxListedValues bounds the values an error lists when none is close to
+// what a selector asked for.
+const maxListedValues = 10
 
 func configValue(c Config, key string) string {
 	switch key {

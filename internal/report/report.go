@@ -142,11 +142,15 @@ type commentView struct {
 	Diffs                         []diffView
 	MoreDiffs                     int
 	Failures                      []string
-	Shortened                     bool
-	FullDetails                   string
-	Commands                      []Command
-	ShortSHA, Environment         string
-	RunURL                        string
+	// Skipped lists the models left out because they, or a model they
+	// depend on, did not compile (the base's errors among them).
+	Skipped               []string
+	SkippedSummary        string
+	Shortened             bool
+	FullDetails           string
+	Commands              []Command
+	ShortSHA, Environment string
+	RunURL                string
 }
 
 type changeRow struct{ Mark, Name, Change, Impact string }
@@ -221,7 +225,36 @@ func view(in Input, level int, full bool) *commentView {
 		more := len(v.Failures) - rowsWhenShort
 		v.Failures = append(v.Failures[:rowsWhenShort], fmt.Sprintf("… and %d more", more))
 	}
+	v.Skipped = skippedModels(in.Head)
+	switch len(v.Skipped) {
+	case 0:
+	case 1:
+		v.SkippedSummary = "1 model not checked: it did not compile, or depends on one that did not"
+	default:
+		v.SkippedSummary = fmt.Sprintf("%d models not checked: they did not compile, or depend on one that did not", len(v.Skipped))
+	}
+	if level >= levelFewRows && len(v.Skipped) > rowsWhenShort {
+		more := len(v.Skipped) - rowsWhenShort
+		v.Skipped = append(v.Skipped[:rowsWhenShort], fmt.Sprintf("… and %d more", more))
+	}
 	return v
+}
+
+// skippedModels lists the models of a partial compile that were left
+// out, with the reason: a team adopting dataops sees which of its models
+// are not checked yet, and why.
+func skippedModels(m *project.Manifest) []string {
+	if m == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range m.Skipped {
+		if s.Kind == project.KindModel {
+			out = append(out, fmt.Sprintf("`%s` (%s): %s", s.Name, s.Path, cell(s.Reason)))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // where says what was compared, by commit: what was built (the merge of
@@ -530,11 +563,28 @@ func samples(r *datadiff.Result) string {
 	return strings.TrimSpace(b.String())
 }
 
-// failures lists failing models and tests with their place in the code.
+// failures lists the compile errors the pull request brought and the
+// failing models and tests, with their place in the code: on GitLab the
+// comment is the only place that shows them.
 func failures(in Input) []string {
 	var out []string
+	for _, c := range in.Checks {
+		if c.Name != scm.CheckCompile {
+			continue
+		}
+		for _, a := range c.Annotations {
+			if a.Level != scm.LevelFailure {
+				continue
+			}
+			where := a.Path
+			if a.Line > 0 {
+				where = fmt.Sprintf("%s:%d", a.Path, a.Line)
+			}
+			out = append(out, fmt.Sprintf("compile error (%s): %s", where, cell(a.Message)))
+		}
+	}
 	if in.Build == nil {
-		return nil
+		return out
 	}
 	for _, n := range in.Build.Nodes {
 		if !n.Status.Failed() {

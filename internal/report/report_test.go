@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -150,6 +151,32 @@ func TestCompileErrors(t *testing.T) {
 	rest = append(rest, checks.Gate(rest))
 	in := report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Checks: stages(rest...), Commands: commands}
 	golden(t, "compile-errors.md", report.Comment(in))
+}
+
+// TestExistingCompileErrors: the base has a model that does not compile
+// (and one that depends on it); the pull request changes another. The
+// comment's compile row says the base had the error, and a folded list
+// names the models left unchecked with the reason.
+func TestExistingCompileErrors(t *testing.T) {
+	broken := map[string]string{"models/legacy.sql": "select *\nfrom {{ ref('dropped_long_ago') }}\n",
+		"models/legacy_child.sql": "select * from {{ ref('legacy') }}\n"}
+	compile := func(files []project.File) (*project.Manifest, project.Diagnostics) {
+		p, ds := project.LoadFiles("shop", files)
+		if p == nil {
+			t.Fatal(ds)
+		}
+		return project.Compile(context.Background(), p, project.Options{Target: target})
+	}
+	base, bds := compile(projecttest.Shop(t, broken))
+	broken["models/marts/product_sales.sql"] = readShop(t, "models/marts/product_sales.sql") + "\nwhere 1 = 1\n"
+	head, hds := compile(projecttest.Shop(t, broken))
+	rs := []checks.Result{checks.Compile("analytics", head, plan.Attribute(base, head, bds, hds))}
+	for _, name := range checks.Stages[1:4] {
+		rs = append(rs, checks.Skip(name, "turned off for this test"))
+	}
+	rs = append(rs, checks.Gate(rs))
+	in := report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Checks: stages(rs...), Plan: plan.Diff(base, head), Head: head}
+	golden(t, "existing-compile-errors.md", report.Comment(in))
 }
 
 func TestBreakingChange(t *testing.T) {

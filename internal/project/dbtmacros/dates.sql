@@ -12,13 +12,33 @@
 {% macro default__date_trunc(datepart, date) %}date_trunc('{{ datepart }}', {{ date }}){% endmacro %}
 
 {% macro dateadd(datepart, interval, from_date_or_timestamp) %}{{ return(adapter.dispatch('dateadd', 'dbt')(datepart, interval, from_date_or_timestamp)) }}{% endmacro %}
-{% macro default__dateadd(datepart, interval, from_date_or_timestamp) %}{{ from_date_or_timestamp }} + ((interval '1 {{ datepart }}') * ({{ interval }})){% endmacro %}
+{#- default__ is dbt's own, for engines dataops does not build on (a manifest's snowflake, to compare SQL
+    with dbt's); each engine dataops builds on has its own. -#}
+{% macro default__dateadd(datepart, interval, from_date_or_timestamp) %}
+
+    dateadd(
+        {{ datepart }},
+        {{ interval }},
+        {{ from_date_or_timestamp }}
+        )
+
+{% endmacro %}
+{% macro postgres__dateadd(datepart, interval, from_date_or_timestamp) %}{{ from_date_or_timestamp }} + ((interval '1 {{ datepart }}') * ({{ interval }})){% endmacro %}
 {% macro duckdb__dateadd(datepart, interval, from_date_or_timestamp) %}date_add({{ from_date_or_timestamp }}, interval ({{ interval }}) {{ datepart }}){% endmacro %}
 
 {#- datediff counts the boundaries of datepart crossed between two dates,
     as dbt defines it for every engine. -#}
 {% macro datediff(first_date, second_date, datepart) %}{{ return(adapter.dispatch('datediff', 'dbt')(first_date, second_date, datepart)) }}{% endmacro %}
 {% macro default__datediff(first_date, second_date, datepart) -%}
+
+    datediff(
+        {{ datepart }},
+        {{ first_date }},
+        {{ second_date }}
+        )
+
+{%- endmacro %}
+{% macro postgres__datediff(first_date, second_date, datepart) -%}
   {%- set dp = datepart | lower -%}
   {%- if dp == 'year' -%}
 (date_part('year', ({{ second_date }})::date) - date_part('year', ({{ first_date }})::date))
