@@ -55,6 +55,14 @@ type Columner interface {
 // Models the plan builds are inlined into the head SQL, everything else is
 // read from production (prod).
 func (p *Plan) Assess(ctx context.Context, w Columner, base, head *project.Manifest, prod project.Target) {
+	p.AssessWith(ctx, w, base, head, prod, nil)
+}
+
+// AssessWith is Assess with the head columns of some models already known,
+// by unique id: a dry run's, which reads the seeds the change adds or
+// modifies from their files where Assess would read production's. Those
+// are not asked of the engine again.
+func (p *Plan) AssessWith(ctx context.Context, w Columner, base, head *project.Manifest, prod project.Target, known map[string][]warehouse.Column) {
 	building := map[string]bool{}
 	for _, id := range p.Build {
 		building[id] = true
@@ -75,15 +83,17 @@ func (p *Plan) Assess(ctx context.Context, w Columner, base, head *project.Manif
 			c.Impact = &Impact{Kind: "unknown", Why: "ephemeral: judged in the models that use it"}
 			continue
 		}
-		c.Impact = assessOne(ctx, w, base, head, n, resolve, prod)
+		c.Impact = assessOne(ctx, w, base, head, n, resolve, prod, known[n.UniqueID])
 	}
 }
 
-func assessOne(ctx context.Context, w Columner, base, head *project.Manifest, n *project.Node, resolve project.Resolver, prod project.Target) *Impact {
-	sql, _ := head.SQLFor(n, false, resolve)
-	after, err := w.OutputColumns(ctx, sql)
-	if err != nil {
-		return &Impact{Kind: "unknown", Why: "the engine could not check the new SQL: " + firstLine(err.Error())}
+func assessOne(ctx context.Context, w Columner, base, head *project.Manifest, n *project.Node, resolve project.Resolver, prod project.Target, after []warehouse.Column) *Impact {
+	if after == nil {
+		sql, _ := head.SQLFor(n, false, resolve)
+		var err error
+		if after, err = w.OutputColumns(ctx, sql); err != nil {
+			return &Impact{Kind: "unknown", Why: "the engine could not check the new SQL: " + firstLine(err.Error())}
+		}
 	}
 	rel := head.RelationIn(n, prod)
 	before, err := w.Columns(ctx, warehouse.Relation{Schema: rel.Schema, Name: rel.Name})

@@ -372,6 +372,70 @@ func TestAssess(t *testing.T) {
 	}
 }
 
+// TestAssessWithDryRun: a model reading a seed the change adds cannot be
+// assessed against production, which lacks the seed; with the dry run's
+// columns, which read the seed from its file, it is a new model.
+func TestAssessWithDryRun(t *testing.T) {
+	ctx := context.Background()
+	w := warehousetest.DuckDB(t)
+	dir := shopRepo(t)
+	prod := project.Target{Name: "prod", Schema: "analytics", Type: "duckdb"}
+	p, _ := project.Load(dir)
+	m, ds := project.Compile(ctx, p, project.Options{Target: prod})
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	all, _ := m.Select("", nil)
+	if res, err := build.Run(ctx, build.Options{Manifest: m, Warehouse: w, Selection: all}); err != nil || res.Failed() {
+		t.Fatal("production build failed")
+	}
+	write(t, dir, "seeds/new_seed.csv", "code,label\n1,one\n")
+	write(t, dir, "models/marts/x.sql", "select code, label from {{ ref('new_seed') }}\n")
+	revs, err := plan.CompileRevisions(ctx, dir, "HEAD", "", plan.RevisionOptions{Target: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := plan.Diff(revs.Base, revs.Head)
+	dry, err := build.Run(ctx, build.Options{Manifest: revs.Head, Warehouse: w, Selection: pl.Selection(revs.Head), Defer: &prod, DryRun: true})
+	if err != nil || dry.Failed() {
+		t.Fatalf("dry run: %v %+v", err, dry)
+	}
+	known := map[string][]warehouse.Column{}
+	for _, n := range dry.Nodes {
+		known[n.ID] = n.Columns
+	}
+	for _, tc := range []struct {
+		name  string
+		known map[string][]warehouse.Column
+		kind  string
+		why   string
+	}{
+		{"production's seeds", nil, "unknown", "the engine could not check the new SQL"},
+		{"the dry run's columns", known, "non-breaking", "new model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pl := plan.Diff(revs.Base, revs.Head)
+			pl.AssessWith(ctx, w, revs.Base, revs.Head, prod, tc.known)
+			found := false
+			for _, c := range pl.Changes {
+				if c.Name != "x" {
+					continue
+				}
+				found = true
+				if c.Impact == nil || c.Impact.Kind != tc.kind || !strings.HasPrefix(c.Impact.Why, tc.why) {
+					t.Errorf("x impact = %+v, want %s: %s", c.Impact, tc.kind, tc.why)
+				}
+				if tc.known != nil && (len(c.Impact.Added) != 2 || c.Impact.Added[0].Name != "code") {
+					t.Errorf("x's columns = %+v", c.Impact.Added)
+				}
+			}
+			if !found {
+				t.Errorf("x is not a change: %+v", pl.Changes)
+			}
+		})
+	}
+}
+
 func TestDownstreamUsage(t *testing.T) {
 	ctx := context.Background()
 	w := warehousetest.DuckDB(t)
