@@ -63,10 +63,10 @@ func TestActionPullRequestAddsTheProject(t *testing.T) {
 		inSummary []string
 	}{
 		{name: "at the root, no dataops.yml on the base", folder: ".", code: ExitOK,
-			checks:    "dataops/build=success dataops/compile=success dataops/diff=success dataops/dry-run=skipped dataops/gate=success",
+			checks:    "dataops/build=success dataops/compile=success dataops/diff=success dataops/dry-run=success dataops/gate=success",
 			inComment: []string{"all checks passed — the base has no project yet, so every model is new", "| `dataops/diff` | ✅ success | 11 new models, nothing to compare with production |"}},
 		{name: "into the folder the base's dataops.yml names", base: map[string]string{"dataops.yml": "project: analytics/shop\n"}, folder: "analytics/shop", code: ExitOK,
-			checks:    "dataops/build=success dataops/compile=success dataops/diff=success dataops/dry-run=skipped dataops/gate=success",
+			checks:    "dataops/build=success dataops/compile=success dataops/diff=success dataops/dry-run=success dataops/gate=success",
 			inComment: []string{"the base has no project yet, so every model is new"}},
 		{name: "in a folder only the head's dataops.yml names", folder: "analytics", head: map[string]string{"dataops.yml": "project: analytics\n"}, code: ExitFailed,
 			checks:    "dataops/build=skipped dataops/compile=failure dataops/diff=skipped dataops/dry-run=skipped dataops/gate=failure",

@@ -332,13 +332,7 @@ func (r *run) execute(ctx context.Context) {
 		return
 	}
 	dry := checks.Result{}
-	switch {
-	case cfg.Checks.DryRun && r.noBase:
-		// A dry run builds nothing, so it reads the new seeds from
-		// production, which has none of them yet: the build checks the
-		// models against what it loads instead.
-		r.complete(ctx, checks.Skip(scm.CheckDryRun, "the base has no project yet, so production has none of its seeds to check the models against; the build checks them"))
-	case cfg.Checks.DryRun:
+	if cfg.Checks.DryRun {
 		dry = r.dryRun(ctx, opts, base)
 	}
 	if dry.Failed() {
@@ -391,7 +385,15 @@ func (r *run) dryRun(ctx context.Context, opts build.Options, base *project.Mani
 		if err != nil {
 			return checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure, Title: "Dry run could not start", Summary: err.Error()}
 		}
-		r.out.Plan.Assess(ctx, r.p.Warehouse, base, r.head, r.prod)
+		// The dry run's columns read the pull request's seeds as it has
+		// them; Assess alone would read production's.
+		known := map[string][]warehouse.Column{}
+		for _, n := range res.Nodes {
+			if n.Kind == project.KindModel && n.Status == build.StatusSuccess && n.Columns != nil {
+				known[n.ID] = n.Columns
+			}
+		}
+		r.out.Plan.AssessWith(ctx, r.p.Warehouse, base, r.head, r.prod, known)
 		return checks.DryRun(r.p.Config.Project, res, r.out.Plan)
 	})
 }

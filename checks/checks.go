@@ -58,20 +58,31 @@ func Skip(name, why string) Result {
 }
 
 // DryRun reports the engine's check of each changed model, with the schema
-// changes the plan found.
+// changes the plan found. The seeds the models read are checked too: their
+// files are read and typed as the build would load them.
 func DryRun(dir string, res *build.Result, p *plan.Plan) Result {
 	r := Result{Name: scm.CheckDryRun}
-	failed := 0
+	failed, failedSeeds, models := 0, 0, 0
 	var rows []string
 	for _, n := range res.Nodes {
-		if n.Kind != project.KindModel {
+		name := "`" + n.Name + "`"
+		switch n.Kind {
+		case project.KindModel:
+			models++
+			if n.Status.Failed() {
+				failed++
+				r.Annotations = append(r.Annotations, failureAnnotation(dir, n, "dry-run error"))
+			}
+		case project.KindSeed:
+			name += " (seed)"
+			if n.Status.Failed() {
+				failedSeeds++
+				r.Annotations = append(r.Annotations, failureAnnotation(dir, n, "seed error"))
+			}
+		default:
 			continue
 		}
-		if n.Status.Failed() {
-			failed++
-			r.Annotations = append(r.Annotations, failureAnnotation(dir, n, "dry-run error"))
-		}
-		rows = append(rows, fmt.Sprintf("| `%s` | %s | %d |", n.Name, n.Status, len(n.Columns)))
+		rows = append(rows, fmt.Sprintf("| %s | %s | %d |", name, n.Status, len(n.Columns)))
 	}
 	breaking := 0
 	if p != nil {
@@ -82,12 +93,18 @@ func DryRun(dir string, res *build.Result, p *plan.Plan) Result {
 		}
 	}
 	switch {
+	case failedSeeds > 0 && failed > 0:
+		r.Conclusion = Failure
+		r.Title = fmt.Sprintf("%s and %s rejected by the dry run", plural(failedSeeds, "seed"), plural(failed, "model"))
+	case failedSeeds > 0:
+		r.Conclusion = Failure
+		r.Title = fmt.Sprintf("%s rejected by the dry run", plural(failedSeeds, "seed"))
 	case failed > 0:
 		r.Conclusion = Failure
 		r.Title = fmt.Sprintf("%s rejected by the engine", plural(failed, "model"))
 	default:
 		r.Conclusion = Success
-		r.Title = fmt.Sprintf("%s checked by the engine", plural(len(rows), "model"))
+		r.Title = fmt.Sprintf("%s checked by the engine", plural(models, "model"))
 		if breaking > 0 {
 			r.Title += fmt.Sprintf("; %s", plural(breaking, "breaking change"))
 		}

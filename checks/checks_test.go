@@ -14,6 +14,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/report"
 	"github.com/dataops-dev/dataops/internal/scm"
+	"github.com/dataops-dev/dataops/internal/warehouse"
 )
 
 func TestBuildStage(t *testing.T) {
@@ -85,6 +86,50 @@ func TestDiffStage(t *testing.T) {
 			r := Diff(tc.diffs, tc.p, tc.rules)
 			if r.Conclusion != tc.conclusion || r.Title != tc.title {
 				t.Errorf("%s %q, want %s %q", r.Conclusion, r.Title, tc.conclusion, tc.title)
+			}
+		})
+	}
+}
+
+func TestDryRunStage(t *testing.T) {
+	seed := func(status build.Status) build.NodeResult {
+		n := build.NodeResult{Name: "codes", Kind: project.KindSeed, Path: "seeds/codes.csv", Status: status, Columns: make([]warehouse.Column, 2)}
+		if status == build.StatusError {
+			n.Columns, n.Failure = nil, &build.Failure{Path: "seeds/codes.csv", Line: 3, Message: "seed line 3: 2 fields, but the header has 3 fields"}
+		}
+		return n
+	}
+	model := func(status build.Status) build.NodeResult {
+		n := build.NodeResult{Name: "x", Kind: project.KindModel, Path: "models/x.sql", Status: status, Columns: make([]warehouse.Column, 3)}
+		if status == build.StatusError {
+			n.Columns, n.Failure = nil, &build.Failure{Path: "models/x.sql", Line: 2, Message: "no column y"}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name        string
+		nodes       []build.NodeResult
+		conclusion  Conclusion
+		title       string
+		annotations string
+	}{
+		{"passes", []build.NodeResult{seed(build.StatusSuccess), model(build.StatusSuccess)}, Success, "1 model checked by the engine", ""},
+		{"a model fails", []build.NodeResult{seed(build.StatusSuccess), model(build.StatusError)}, Failure, "1 model rejected by the engine", "analytics/models/x.sql:2 dry-run error"},
+		{"a seed fails", []build.NodeResult{seed(build.StatusError), model(build.StatusSkipped)}, Failure, "1 seed rejected by the dry run", "analytics/seeds/codes.csv:3 seed error"},
+		{"both fail", []build.NodeResult{seed(build.StatusError), model(build.StatusError)}, Failure, "1 seed and 1 model rejected by the dry run",
+			"analytics/seeds/codes.csv:3 seed error, analytics/models/x.sql:2 dry-run error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := DryRun("analytics", &build.Result{Nodes: tc.nodes}, nil)
+			var got []string
+			for _, a := range r.Annotations {
+				got = append(got, a.Path+":"+strconv.Itoa(a.Line)+" "+a.Title)
+			}
+			if r.Conclusion != tc.conclusion || r.Title != tc.title || strings.Join(got, ", ") != tc.annotations {
+				t.Errorf("%s %q %v, want %s %q %s", r.Conclusion, r.Title, got, tc.conclusion, tc.title, tc.annotations)
+			}
+			if want := "| `codes` (seed) | " + string(tc.nodes[0].Status) + " | " + strconv.Itoa(len(tc.nodes[0].Columns)) + " |"; !strings.Contains(r.Details, want) {
+				t.Errorf("details lack %q:\n%s", want, r.Details)
 			}
 		})
 	}

@@ -62,7 +62,7 @@ func TestCheckPullRequestAddsTheProject(t *testing.T) {
 	}{
 		{name: "adds at the root", head: "shop", folder: ".", code: exitOK, built: true,
 			out: []string{"all checks passed — the base has no project yet, so every model is new",
-				"dataops/dry-run  skipped", "dataops/diff     success     11 new models, nothing to compare with production", "dataops/gate     success"}},
+				"dataops/dry-run  success     13 models checked by the engine", "| `fct_orders` | added | **non-breaking**: new model |", "dataops/diff     success     11 new models, nothing to compare with production", "dataops/gate     success"}},
 		{name: "adds into a folder", head: "shop", folder: "transform", code: exitOK, built: true,
 			out: []string{"the base has no project yet, so every model is new", "dataops/build    success", "dataops/gate     success"}},
 		{name: "removes it", base: "shop", folder: ".", code: exitOK,
@@ -161,7 +161,7 @@ func TestServePullRequestAddsTheProject(t *testing.T) {
 	f.send(t, b, "pull_request", f.payload(t, "pull_request.opened.json", nil))
 	waitFor(t, "the gate on the head", func() bool { return strings.HasPrefix(f.gate(f.headSHA), "completed/") })
 	got := f.checks(f.headSHA)
-	want := map[string]string{"dataops/compile": "completed/success", "dataops/dry-run": "completed/skipped",
+	want := map[string]string{"dataops/compile": "completed/success", "dataops/dry-run": "completed/success",
 		"dataops/build": "completed/success", "dataops/diff": "completed/success", "dataops/gate": "completed/success"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("checks %v, want %v\n%s", got, want, checksSaid(f, f.headSHA))

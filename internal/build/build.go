@@ -164,6 +164,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if opts.DryRun {
+		b.prepareSeeds(order)
+	}
 	missing, err := b.missingUpstream(ctx, order)
 	if err != nil {
 		return nil, err
@@ -242,6 +245,7 @@ type builder struct {
 	w       warehouse.Warehouse
 	d       warehouse.Dialect
 	missing map[string]string // node id -> why an upstream relation is missing
+	seeds   []*dryRunSeed     // in a dry run, the selected seeds
 }
 
 // order lists what to run: selected seeds first (they have no parents,
@@ -292,7 +296,7 @@ func (b *builder) waits(order []string) map[string][]string {
 				waits[id] = append(waits[id], w)
 			}
 		}
-		for _, p := range b.m.Parents(id) {
+		for _, p := range b.reads(id, inRun) {
 			if pn := b.m.Nodes[p]; pn.Kind == project.KindSource && pn.LoadedBy != "" {
 				add(pn.LoadedBy)
 			}
@@ -309,6 +313,28 @@ func (b *builder) waits(order []string) map[string][]string {
 		}
 	}
 	return waits
+}
+
+// reads lists the nodes id reads: its parents and, for an ephemeral
+// parent outside the run, which is inlined into id, what that reads.
+func (b *builder) reads(id string, inRun map[string]bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(id string) {
+		for _, p := range b.m.Parents(id) {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			out = append(out, p)
+			if pn := b.m.Nodes[p]; pn.Config.Materialized == "ephemeral" && pn.Kind == project.KindModel && !inRun[p] {
+				walk(p)
+			}
+		}
+	}
+	walk(id)
+	return out
 }
 
 // dependsOn reports whether node a reads b, directly or through others.
@@ -343,15 +369,17 @@ func toRel(r project.Relation) warehouse.Relation {
 
 // resolve reads selected nodes from where this build puts them and, with
 // deferral, everything else from production. In a dry run nothing is
-// built, so selected models are inlined as CTEs.
+// built, so selected models are inlined as CTEs, and selected seeds are
+// read from their CSV (dryseed.go).
 func (b *builder) resolve(n *project.Node) project.Ref {
 	if b.opts.Selection[n.UniqueID] {
-		if b.opts.DryRun && n.Kind == project.KindModel {
+		switch {
+		case b.opts.DryRun && n.Kind == project.KindModel:
 			return project.Ref{Inline: true}
+		case b.opts.DryRun && n.Kind == project.KindSeed:
+			return project.Ref{Relation: standIn(n)}
 		}
-		if !b.opts.DryRun || n.Kind != project.KindSeed {
-			return project.Ref{Relation: n.Relation}
-		}
+		return project.Ref{Relation: n.Relation}
 	}
 	if b.opts.Defer != nil {
 		return project.Ref{Relation: b.m.RelationIn(n, *b.opts.Defer)}
@@ -403,7 +431,7 @@ func (b *builder) missingUpstream(ctx context.Context, order []string) (map[stri
 				rel = pn.Relation
 			} else {
 				ref := b.resolve(pn)
-				if ref.Inline || (b.opts.Selection[p] && !b.opts.DryRun) {
+				if ref.Inline || (b.opts.Selection[p] && (!b.opts.DryRun || pn.Kind == project.KindSeed)) {
 					continue
 				}
 				rel = ref.Relation

@@ -50,11 +50,7 @@ func (b *builder) runTest(ctx context.Context, n *project.Node, res *NodeResult)
 // models checks out before any is built.
 func (b *builder) dryRun(ctx context.Context, n *project.Node, res *NodeResult) {
 	if n.Kind == project.KindSeed {
-		res.Status = StatusSuccess
-		res.Message = "seed: not loaded in a dry run"
-		for _, c := range n.Columns {
-			res.Columns = append(res.Columns, warehouse.Column{Name: c.Name, Type: c.DataType})
-		}
+		b.dryRunSeed(ctx, n, res)
 		return
 	}
 	if n.Config.Materialized == "ephemeral" {
@@ -63,6 +59,13 @@ func (b *builder) dryRun(ctx context.Context, n *project.Node, res *NodeResult) 
 		return
 	}
 	sql, lineMap := b.m.SQLFor(n, false, b.resolve)
+	sql, bad := b.withSeeds(sql)
+	if bad != nil {
+		// Read through a model outside the run, so not waited for.
+		res.Status = StatusSkipped
+		res.Message = fmt.Sprintf("skipped: upstream seed %s failed", bad.Name)
+		return
+	}
 	cols, err := b.w.OutputColumns(ctx, sql)
 	if err != nil {
 		b.fail(n, res, err, sql, lineMap)
@@ -76,6 +79,27 @@ func (b *builder) dryRun(ctx context.Context, n *project.Node, res *NodeResult) 
 	res.Status = StatusSuccess
 	res.Columns = cols
 	res.Plan = plan
+}
+
+// dryRunSeed checks a seed's CSV, and the types it gives, with the engine,
+// and lists the columns loading it would give, without loading it.
+func (b *builder) dryRunSeed(ctx context.Context, n *project.Node, res *NodeResult) {
+	s := b.seed(n.UniqueID)
+	if s.err != nil {
+		b.fail(n, res, s.err, "", nil)
+		return
+	}
+	cols, err := b.w.OutputColumns(ctx, s.query)
+	if err != nil {
+		// Inferred types are the engine's own; only a declared one fails.
+		b.fail(n, res, err, "", nil)
+		res.Failure.Message += " (check the seed's +column_types)"
+		res.Message = res.Failure.String()
+		return
+	}
+	res.Status = StatusSuccess
+	res.Message = "seed: read from its file, not loaded, in a dry run"
+	res.Columns = cols
 }
 
 // maskRows masks the values of sensitive columns, in place, before the

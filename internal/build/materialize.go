@@ -336,6 +336,10 @@ func toInt64(v any) int64 {
 func (b *builder) fail(n *project.Node, res *NodeResult, err error, sql string, lineMap []int) {
 	res.Status = StatusError
 	f := &Failure{Path: n.Path, Line: n.Line, Message: err.Error()}
+	var seedErr *SeedError
+	if errors.As(err, &seedErr) && seedErr.Line > 0 {
+		f.Line = seedErr.Line
+	}
 	var se *warehouse.SQLError
 	if errors.As(err, &se) {
 		// DuckDB appends "Did you mean ..." guesses from the whole
