@@ -66,7 +66,7 @@ func TestCheckPullRequestAddsTheProject(t *testing.T) {
 		{name: "adds into a folder", head: "shop", folder: "transform", code: exitOK, built: true,
 			out: []string{"the base has no project yet, so every model is new", "dataops/build    success", "dataops/gate     success"}},
 		{name: "removes it", base: "shop", folder: ".", code: exitOK,
-			out: []string{"all checks passed — this pull request removes the project", "dataops/compile  neutral     This pull request removes the project",
+			out: []string{"all checks passed — this pull request removes the project", "; nothing was built\n", "dataops/compile  neutral     This pull request removes the project",
 				"dataops/build    skipped     Skipped: the pull request removes the project: nothing to build"}},
 		{name: "removes it and its folder", base: "shop", folder: "transform", code: exitOK,
 			out: []string{"all checks passed — this pull request removes the project", "dataops/build    skipped"}},

@@ -290,10 +290,25 @@ func where(in Input) string {
 	if c.Why != "" {
 		s += " (no merge to compare: " + c.Why + ")"
 	}
-	if in.Environment != "" {
+	switch {
+	case nothingBuilt(in.Checks):
+		s += "; nothing was built"
+	case in.Environment != "":
 		s += ", built in environment `" + in.Environment + "`"
 	}
 	return s
+}
+
+// nothingBuilt reports whether the build stage was skipped: the pull
+// request removes the project, changes no model, or an earlier stage
+// failed. Until it completes, the environment is where it builds.
+func nothingBuilt(checks []scm.Check) bool {
+	for _, c := range checks {
+		if c.Name == scm.CheckBuild {
+			return c.Status == scm.StatusCompleted && c.Conclusion == scm.ConclusionSkipped
+		}
+	}
+	return false
 }
 
 // projectNote tells, after the headline, a pull request that adds the

@@ -122,12 +122,19 @@ func TestHeadline(t *testing.T) {
 			"`shop`: 9f8e7d6 merged into `main` (merge 2222222) compared with `main` at 1111111, built in environment `pr_42`"},
 		{"removes the project", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha}, &plan.Plan{NoHead: true},
 			"### ✅ dataops: all checks passed — this pull request removes the project\n",
-			"`shop`: 9f8e7d6 merged into `main` (merge 2222222) compared with `main` at 1111111, built in environment `pr_42`"},
+			"`shop`: 9f8e7d6 merged into `main` (merge 2222222) compared with `main` at 1111111; nothing was built"},
+		{"changes no model", scm.Comparison{Base: base, Head: merge, Mode: scm.CompareMerge, PullHead: sha}, &plan.Plan{},
+			"### ✅ dataops: all checks passed\n",
+			"`shop`: 9f8e7d6 merged into `main` (merge 2222222) compared with `main` at 1111111; nothing was built"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			results := []checks.Result{checks.Gate(nil)}
+			if strings.Contains(tc.where, "nothing was built") {
+				results = append(results, checks.Skip(scm.CheckBuild, "nothing to build"))
+			}
 			out := report.Comment(report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Comparison: tc.cmp,
-				Checks: stages(checks.Gate(nil)), Plan: tc.plan})
+				Checks: stages(results...), Plan: tc.plan})
 			if !strings.Contains(out, tc.headline) || !strings.Contains(out, "\n"+tc.where+"\n") || !strings.Contains(out, "head 9f8e7d6") {
 				t.Errorf("comment:\n%s\nwant headline %q and %q", out, tc.headline, tc.where)
 			}
