@@ -2,6 +2,7 @@ package build_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
 	"github.com/dataops-dev/dataops/internal/warehouse"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
 // shopFile is a file of examples/shop.
@@ -191,6 +193,57 @@ func TestDryRunSeeds(t *testing.T) {
 					}
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkDryRunSeed dry-runs a model reading a new 10,000-row seed, which
+// reads the seed's file instead of loading it, against the baseline of
+// loading the seed (what loading seeds into the environment first would
+// add to every dry run):
+//
+//	go test ./internal/build -run '^$' -bench DryRunSeed -benchtime 5x
+func BenchmarkDryRunSeed(b *testing.B) {
+	csv := seedCSV10k()
+	p, ds := project.LoadFiles("bench", []project.File{
+		{Path: "dbt_project.yml", Content: []byte("name: bench\n")},
+		{Path: "seeds/orders.csv", Content: []byte(csv)},
+		{Path: "models/per_day.sql", Content: []byte("select day, count(*) as orders, sum(amount) as amount\nfrom {{ ref('orders') }}\ngroup by day\n")},
+	})
+	if p == nil {
+		b.Fatal(ds)
+	}
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			w := e.open(b)
+			schema := warehousetest.Schema(b, w)
+			ctx := seedCtx(b)
+			m, ds := project.Compile(ctx, p, project.Options{Target: envTarget(w, "pr_1")})
+			if len(ds) > 0 {
+				b.Fatal(ds)
+			}
+			all, _ := m.Select("", nil)
+			prod := prodTarget(w)
+			b.Run("dry_run", func(b *testing.B) {
+				b.SetBytes(int64(len(csv)))
+				for i := 0; i < b.N; i++ {
+					res, err := build.Run(ctx, build.Options{Manifest: m, Warehouse: w, Selection: all, Defer: &prod, DryRun: true})
+					if err != nil || res.Failed() {
+						b.Fatalf("%v %+v", err, res)
+					}
+				}
+			})
+			runs := 0
+			b.Run("load_baseline", func(b *testing.B) {
+				b.SetBytes(int64(len(csv)))
+				for i := 0; i < b.N; i++ {
+					rel := warehouse.Relation{Schema: schema, Name: fmt.Sprintf("orders_%d", runs)}
+					runs++
+					if _, err := loadSeedTx(ctx, w, rel, csv, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		})
 	}
 }
