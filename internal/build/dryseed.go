@@ -48,17 +48,21 @@ func standInText(n *project.Node) string {
 // starts: a model may read a seed through an ephemeral model that is not
 // in the run, so it cannot wait for the seed's own node.
 func (b *builder) prepareSeeds(order []string) {
+	used := map[string]bool{}
 	for _, id := range order {
 		n := b.m.Nodes[id]
 		if n.Kind != project.KindSeed {
 			continue
 		}
-		cte := "__dataops_seed__" + n.Name
-		if len(cte) > b.d.MaxIdentifierLength() {
-			cte = fmt.Sprintf("__dataops_seed_%d", len(b.seeds)+1)
+		// Named after the seed, to read well in the engine's errors, unless
+		// too long or taken (seeds of two packages may share a name).
+		name := "__dataops_seed__" + n.Name
+		if len(name) > b.d.MaxIdentifierLength() || used[strings.ToLower(name)] {
+			name = fmt.Sprintf("__dataops_seed_%d", len(b.seeds)+1)
 		}
+		used[strings.ToLower(name)] = true
 		query, err := seedQuery(b.d, n.RawSQL, n.Config.ColumnTypes)
-		b.seeds = append(b.seeds, &dryRunSeed{node: n, cte: b.d.QuoteIdent(cte), query: query, err: err})
+		b.seeds = append(b.seeds, &dryRunSeed{node: n, cte: b.d.QuoteIdent(name), query: query, err: err})
 	}
 }
 

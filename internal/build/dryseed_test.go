@@ -88,6 +88,14 @@ func TestDryRunSeeds(t *testing.T) {
 					t.Errorf("x: %s %s: %s", x.Status, x.Message, columnList(x.Columns))
 				}
 			}},
+		{name: "read twice, after a block comment and an upper-case WITH", sel: "new_seed+",
+			files: map[string]string{"seeds/new_seed.csv": newSeed,
+				"models/marts/x.sql": "/* both */\nWITH a AS (select code from {{ ref('new_seed') }})\nselect code from a union all select code from {{ ref('new_seed') }}\n"},
+			check: func(t *testing.T, got map[string]build.NodeResult) {
+				if x := got["x"]; x.Status != build.StatusSuccess || columnList(x.Columns) != "code integer" {
+					t.Errorf("x: %s %s: %s", x.Status, x.Message, columnList(x.Columns))
+				}
+			}},
 		{name: "a seed read through source()", sel: "raw_customers+",
 			files: map[string]string{"seeds/raw/raw_customers.csv": vips, "models/marts/vips.sql": "select cast(id as integer) as id from {{ source('shop', 'raw_customers') }} where vip\n"},
 			check: func(t *testing.T, got map[string]build.NodeResult) {
