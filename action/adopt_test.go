@@ -5,7 +5,6 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -141,14 +140,7 @@ func TestGitLabJobMergeRequestAddsTheProject(t *testing.T) {
 	gl.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, Title: "add dbt", State: "opened", SourceBranch: "card-amount", TargetBranch: "main",
 		SourceProjectID: project.ID, TargetProjectID: project.ID, SHA: f.headSHA, BaseSHA: f.baseSHA})
 	gl.AddCommit(f.headSHA, "card-amount")
-	env := map[string]string{
-		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
-		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
-		"CI_COMMIT_SHA": f.mergeSHA, "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": f.headSHA,
-		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA": f.mainSHA, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
-		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(project.ID),
-		"GITLAB_USER_LOGIN": "octocat", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": f.dsn,
-	}
+	env := f.gitlabJobEnv(gl, project.ID, "octocat", f.dsn)
 	var out bytes.Buffer
 	if code := Run(context.Background(), environ(env), &out); code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, out.String())

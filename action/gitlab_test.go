@@ -28,15 +28,7 @@ func TestGitLabJobEndToEnd(t *testing.T) {
 	gl.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, Title: "card_amount", State: "opened", SourceBranch: "card-amount", TargetBranch: "main",
 		SourceProjectID: project.ID, TargetProjectID: project.ID, SHA: f.headSHA, BaseSHA: f.baseSHA})
 	gl.AddCommit(f.headSHA, "card-amount")
-	env := map[string]string{
-		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
-		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
-		"CI_COMMIT_SHA": f.mergeSHA, "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": f.headSHA,
-		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA":  f.mainSHA,
-		"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
-		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(project.ID),
-		"GITLAB_USER_LOGIN": "octocat", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": dsn,
-	}
+	env := f.gitlabJobEnv(gl, project.ID, "octocat", dsn)
 	run := func() (int, string) {
 		var out bytes.Buffer
 		code := Run(context.Background(), environ(env), &out)
@@ -107,14 +99,7 @@ func TestGitLabJobForkInTheParentProject(t *testing.T) {
 	gl.AddMergeRequest(gitlabtest.MergeRequest{IID: 7, Title: "card_amount", State: "opened", SourceBranch: "card-amount", TargetBranch: "main",
 		SourceProjectID: forkID, TargetProjectID: project.ID, SHA: f.headSHA, BaseSHA: f.baseSHA})
 	gl.AddCommit(f.headSHA, "card-amount")
-	env := map[string]string{
-		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
-		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
-		"CI_COMMIT_SHA": f.mergeSHA, "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": f.headSHA,
-		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA": f.mainSHA, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
-		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(forkID),
-		"GITLAB_USER_LOGIN": "maintainer", "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": dsn,
-	}
+	env := f.gitlabJobEnv(gl, forkID, "maintainer", dsn)
 	var out bytes.Buffer
 	code := Run(context.Background(), environ(env), &out)
 	log := out.String()
@@ -131,5 +116,21 @@ func TestGitLabJobForkInTheParentProject(t *testing.T) {
 	}
 	if strings.Contains(log+string(cq), "runner's own file") {
 		t.Errorf("the runner's file reached the log or the report:\n%s", log)
+	}
+}
+
+// gitlabJobEnv is the environment of a GitLab CI job in a merged results
+// pipeline for merge request 7 of the fake's project: the job checked out
+// the merge of f's head into main. sourceID is the project the source
+// branch lives in (a fork's, or the project's own); user ran the pipeline.
+func (f *fixture) gitlabJobEnv(gl *gitlabtest.Server, sourceID int, user, dsn string) map[string]string {
+	project := gl.Project()
+	return map[string]string{
+		"GITLAB_CI": "true", "CI_PROJECT_DIR": f.dir, "CI_API_V4_URL": gl.BaseURL(), "CI_PROJECT_ID": strconv.Itoa(project.ID),
+		"CI_PROJECT_PATH": project.Path, "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": f.baseSHA,
+		"CI_COMMIT_SHA": f.mergeSHA, "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": f.headSHA,
+		"CI_MERGE_REQUEST_TARGET_BRANCH_SHA": f.mainSHA, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "card-amount",
+		"CI_MERGE_REQUEST_PROJECT_ID": strconv.Itoa(project.ID), "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": strconv.Itoa(sourceID),
+		"GITLAB_USER_LOGIN": user, "DATAOPS_GITLAB_TOKEN": gitlabtest.DefaultToken, "DATAOPS_WAREHOUSE_DSN": dsn,
 	}
 }

@@ -2,18 +2,16 @@ package web
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dataops-dev/dataops/internal/golden"
 
 	"github.com/dataops-dev/dataops/internal/mask"
 	"github.com/dataops-dev/dataops/internal/report"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // The documents the report package's golden tests write: a breaking change
 // with its plan, lineage, diffs (a masked email among the samples) and a
@@ -52,23 +50,7 @@ func TestRenderReportGolden(t *testing.T) {
 					t.Errorf("the rendered report lacks %q", want)
 				}
 			}
-			path := filepath.Join("testdata", c.name)
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test -update writes it)", err)
-			}
-			if string(want) != got {
-				t.Errorf("%s differs from the rendered report (go test ./web/ -run TestRenderReportGolden -update rewrites it):\n%s", path, got)
-			}
+			golden.Check(t, c.name, []byte(got))
 		})
 	}
 }

@@ -3,7 +3,6 @@ package deps_test
 import (
 	"context"
 	"crypto/sha256"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,12 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/golden"
+
 	"github.com/dataops-dev/dataops/internal/deps"
 	"github.com/dataops-dev/dataops/internal/deps/hubtest"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // hubPackages is a small hub of our own: versions with ranges, a
 // transitive requirement, prereleases, a package needing a newer dbt, a
@@ -261,7 +260,7 @@ func TestLockRoundTrip(t *testing.T) {
 		t.Fatalf("first run: FromLock %v LockWritten %v", res.FromLock, res.LockWritten)
 	}
 	lock := read(t, filepath.Join(dir, "package-lock.yml"))
-	golden(t, "lock_hub.yml", lock)
+	golden.Check(t, "lock_hub.yml", []byte(lock))
 
 	// A new release on the hub: the lock keeps the installed versions.
 	pkgs := hubPackages()
@@ -739,24 +738,6 @@ func TestNoProject(t *testing.T) {
 }
 
 // golden compares with testdata/<name>, rewritten with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to write it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", name, got, want)
-	}
-}
 
 func TestNeededDoesNotJudge(t *testing.T) {
 	dir := project(t, map[string]string{"packages.yml": "packages:\n  - git: \"https://{{ env_var('DBT_ENV_SECRET_UNSET') }}@example.com/r.git\"\n"})

@@ -2,36 +2,14 @@ package project
 
 import (
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dataops-dev/dataops/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
 // golden compares got with testdata/<name>, rewriting it under -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got:\n%s\n--- want:\n%s", path, got, want)
-	}
-}
 
 // TestShopGolden compiles examples/shop and compares every model's and
 // test's SQL with the golden copy.
@@ -60,9 +38,9 @@ func TestShopGolden(t *testing.T) {
 				continue
 			}
 			t.Run(targetName+"/"+n.Name, func(t *testing.T) {
-				golden(t, filepath.Join("golden", "shop", targetName, CompiledPath(n)), n.CompiledSQL)
+				golden.Check(t, filepath.Join("golden", "shop", targetName, CompiledPath(n)), []byte(n.CompiledSQL))
 				if n.IncrementalSQL != "" {
-					golden(t, filepath.Join("golden", "shop", targetName, strings.TrimSuffix(n.Path, ".sql")+".incremental.sql"), n.IncrementalSQL)
+					golden.Check(t, filepath.Join("golden", "shop", targetName, strings.TrimSuffix(n.Path, ".sql")+".incremental.sql"), []byte(n.IncrementalSQL))
 				}
 			})
 		}
@@ -115,7 +93,7 @@ func TestBrokenProjects(t *testing.T) {
 				b.WriteString(d.String())
 				b.WriteString("\n")
 			}
-			golden(t, filepath.Join("broken", filepath.Base(dir), "expected.txt"), b.String())
+			golden.Check(t, filepath.Join("broken", filepath.Base(dir), "expected.txt"), []byte(b.String()))
 		})
 	}
 }
@@ -144,7 +122,7 @@ func TestPackagedGolden(t *testing.T) {
 				continue
 			}
 			t.Run(engine+"/"+n.Name, func(t *testing.T) {
-				golden(t, filepath.Join("golden", "packaged", engine, CompiledPath(n)), n.CompiledSQL)
+				golden.Check(t, filepath.Join("golden", "packaged", engine, CompiledPath(n)), []byte(n.CompiledSQL))
 			})
 		}
 	}

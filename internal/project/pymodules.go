@@ -1,6 +1,7 @@
 package project
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"regexp"
@@ -399,20 +400,10 @@ func (td timedeltaValue) Compare(other jinja.Value) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	return cmpDuration(td.d, o.d), true
+	return cmp.Compare(td.d, o.d), true
 }
 
 func (td timedeltaValue) Negate() (jinja.Value, bool) { return timedeltaValue{-td.d}, true }
-
-func cmpDuration(a, b time.Duration) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 func (d *datetimeValue) TypeName() string {
 	if d.date {

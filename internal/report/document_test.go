@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/golden"
+
 	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/datadiff"
 	"github.com/dataops-dev/dataops/internal/mask"
@@ -37,7 +39,7 @@ func TestDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "document.json", string(data)+"\n")
+	golden.Check(t, "document.json", []byte(string(data)+"\n"))
 	var back report.Document
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
@@ -134,7 +136,7 @@ func TestDocumentProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "document-profile.json", string(data)+"\n")
+	golden.Check(t, "document-profile.json", []byte(string(data)+"\n"))
 	p := doc.Diffs[0].Profile
 	if p == nil || len(p.Columns) != 7 {
 		t.Fatalf("fct_orders' profile: %+v", p)

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/golden"
+
 	"github.com/dataops-dev/dataops/checks"
 	"github.com/dataops-dev/dataops/internal/config"
 	"github.com/dataops-dev/dataops/internal/datadiff"
@@ -106,8 +108,8 @@ func TestProfileComment(t *testing.T) {
 	in := report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Diffs: diffs,
 		Checks: stages(diffCheck, checks.Gate([]checks.Result{diffCheck}))}
 	comment := report.Comment(in)
-	golden(t, "profile.md", comment)
-	golden(t, "profile-check.md", diffCheck.Details)
+	golden.Check(t, "profile.md", []byte(comment))
+	golden.Check(t, "profile-check.md", []byte(diffCheck.Details))
 	for _, want := range []string{"&lt;lost&gt;", "<details><summary>3 columns unchanged</summary>", "≈ estimated: production from 29,874 sampled rows (by the hash of whole rows)"} {
 		if !strings.Contains(comment, want) {
 			t.Errorf("the comment lacks %q", want)

@@ -2,12 +2,13 @@ package report_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dataops-dev/dataops/internal/golden"
 
 	"github.com/dataops-dev/dataops/checks"
 	"github.com/dataops-dev/dataops/internal/build"
@@ -20,27 +21,6 @@ import (
 	"github.com/dataops-dev/dataops/internal/scm"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (go test -update rewrites it):\n%s", path, got)
-	}
-}
 
 const sha = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
 
@@ -85,7 +65,7 @@ func TestCleanPR(t *testing.T) {
 			checks.Result{Name: scm.CheckBuild, Conclusion: checks.Success, Title: "1 built, 0 failed, 0 skipped; tests: 3 passed, 0 failed, 0 warned"},
 			checks.Diff(diffs, p, config.FailOn{}), checks.Gate(nil))}
 	out := report.Comment(in)
-	golden(t, "clean.md", out)
+	golden.Check(t, "clean.md", []byte(out))
 	if !strings.HasPrefix(out, report.Marker) {
 		t.Error("the comment must start with its marker")
 	}
@@ -157,7 +137,7 @@ func TestCompileErrors(t *testing.T) {
 	}
 	rest = append(rest, checks.Gate(rest))
 	in := report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Checks: stages(rest...), Commands: commands}
-	golden(t, "compile-errors.md", report.Comment(in))
+	golden.Check(t, "compile-errors.md", []byte(report.Comment(in)))
 }
 
 // TestExistingCompileErrors: the base has a model that does not compile
@@ -183,11 +163,11 @@ func TestExistingCompileErrors(t *testing.T) {
 	}
 	rs = append(rs, checks.Gate(rs))
 	in := report.Input{Project: "shop", Environment: "pr_42", HeadSHA: sha, Base: "main", Checks: stages(rs...), Plan: plan.Diff(base, head), Head: head}
-	golden(t, "existing-compile-errors.md", report.Comment(in))
+	golden.Check(t, "existing-compile-errors.md", []byte(report.Comment(in)))
 }
 
 func TestBreakingChange(t *testing.T) {
-	golden(t, "breaking.md", report.Comment(breakingInput(t)))
+	golden.Check(t, "breaking.md", []byte(report.Comment(breakingInput(t))))
 }
 
 // breakingInput is a pull request renaming a column of fct_orders (a
@@ -250,7 +230,7 @@ func TestHugePRIsShortened(t *testing.T) {
 	if !strings.Contains(out, "This comment was shortened to fit GitHub's limit. The full report is in the dataops/diff check run") {
 		t.Error("a shortened comment must say where the full detail is")
 	}
-	golden(t, "huge.md", out)
+	golden.Check(t, "huge.md", []byte(out))
 }
 
 // hugeInput is 600 changed models with 12 changed columns each: far more

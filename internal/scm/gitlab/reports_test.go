@@ -4,39 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dataops-dev/dataops/internal/golden"
+
 	"github.com/dataops-dev/dataops/internal/scm"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./internal/scm/gitlab -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test ./internal/scm/gitlab -update rewrites it); got:\n%s", path, got)
-	}
-}
 
 // annotations as the compile and dry-run stages make them.
 var annotations = []scm.Annotation{
@@ -69,7 +45,7 @@ func TestWriteCodeQuality(t *testing.T) {
 			if err := WriteCodeQuality(&buf, tt.annotations); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden, buf.Bytes())
+			golden.Check(t, tt.golden, buf.Bytes())
 		})
 	}
 }
@@ -156,7 +132,7 @@ func TestWriteJUnit(t *testing.T) {
 	if err := WriteJUnit(&buf, suites); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "junit.golden.xml", buf.Bytes())
+	golden.Check(t, "junit.golden.xml", buf.Bytes())
 
 	var parsed struct {
 		XMLName  xml.Name `xml:"testsuites"`
