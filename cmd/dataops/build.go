@@ -284,6 +284,13 @@ func printBuildResult(w io.Writer, dir string, res *build.Result, dryRun bool) {
 	if tests > 0 {
 		fmt.Fprintf(w, "(%d passing or skipped tests not listed)\n", tests)
 	}
+	if dryRun {
+		// Nothing was built and tests do not run in a dry run: say what it
+		// did, so "built" in a log always means a table exists.
+		fmt.Fprintf(w, "\nDry run done in %s: %d checked, %d errors, %d skipped; nothing was built, tests not run.\n",
+			res.Duration.Round(time.Millisecond), c[build.StatusSuccess], c[build.StatusError], c[build.StatusSkipped])
+		return
+	}
 	fmt.Fprintf(w, "\nDone in %s: %d built, %d errors, %d skipped; tests: %d passed, %d failed, %d warned.\n",
 		res.Duration.Round(time.Millisecond), c[build.StatusSuccess], c[build.StatusError], c[build.StatusSkipped],
 		c[build.StatusPass], c[build.StatusFail], c[build.StatusWarn])

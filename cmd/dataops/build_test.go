@@ -59,6 +59,10 @@ func TestBuildCommand(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "customer_segments") || !strings.Contains(stdout, "customer_id integer") {
 		t.Errorf("dry run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// Its summary says what it did: checked, not built.
+	if !strings.Contains(stdout, "Dry run done in") || !strings.Contains(stdout, ": 1 checked, 0 errors, 0 skipped; nothing was built") || strings.Contains(stdout, "\nDone in") {
+		t.Errorf("dry run summary:\n%s", stdout)
+	}
 
 	// A broken model: exit 1, its file and line named.
 	broken := copyDir(t, "../../examples/shop")
