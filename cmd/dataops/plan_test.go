@@ -11,6 +11,7 @@ import (
 
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
+	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
 // gitShop copies examples/shop into a new git repository and commits it.
@@ -206,6 +207,87 @@ func TestPlanOnlyTheChange(t *testing.T) {
 			}
 			if got := relationsIn(t, dsn, "pr_9"); got != tc.want {
 				t.Errorf("build --base main built %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPlanSeeds: plan --warehouse judges a change against the seeds as the
+// change has them, as the pull request's dry run does, not production's: a
+// model reading a new seed is a new model with the seed's columns, a model
+// reading a column the change adds to a seed gains it, and a seed whose CSV
+// is broken is named as the cause. Nothing is written to the warehouse.
+func TestPlanSeeds(t *testing.T) {
+	engines := []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"duckdb", func(t *testing.T) string { return "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb") }},
+		{"postgres", func(t *testing.T) string {
+			w, dsn := warehousetest.PostgresDatabase(t)
+			t.Cleanup(func() { w.Close() })
+			return dsn
+		}},
+	}
+	cases := []struct {
+		name   string
+		edits  projecttest.Edits
+		want   []string
+		stderr string
+	}{
+		{name: "adds a seed and a model reading it",
+			edits: projecttest.Edits{
+				"seeds/new_seed.csv": {"", "code,label\n1,one\n"},
+				"models/marts/x.sql": {"", "select code + 1 as next_code, label\nfrom {{ ref('new_seed') }}\n"},
+			},
+			want: []string{"+ x (table)  models/marts/x.sql\n      non-breaking: new model"}},
+		{name: "adds a column to a seed and reads it",
+			edits: projecttest.Edits{
+				"seeds/country_codes.csv":        {}, // withColumn
+				"models/marts/dim_customers.sql": {"as region,\n", "as region,\n    (select max(c.subregion) from {{ ref('country_codes') }} c where c.country_code = customers.country_code) as subregion,\n"},
+			},
+			want: []string{"      non-breaking: added subregion"}},
+		{name: "breaks a seed's CSV",
+			edits: projecttest.Edits{
+				"seeds/country_codes.csv":        {"\nCA,Canada,North America\n", "\nCA,Canada\n"},
+				"models/marts/dim_customers.sql": {"coalesce(countries.region, 'Unknown')", "coalesce(countries.region, 'None')"},
+			},
+			want:   []string{"      unknown: the dry run failed: upstream seed country_codes failed"},
+			stderr: "seeds/country_codes.csv:3: seed line 3: 2 fields, but the header has 3"},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					dsn := e.dsn(t)
+					edits := projecttest.Edits{}
+					for path, e := range tc.edits {
+						if e == [2]string{} {
+							e[1] = withColumn(t)
+						}
+						edits[path] = e
+					}
+					dir := seedRepo(t, dsn, edits)
+					before := relationsIn(t, dsn, "main") + " " + relationsIn(t, dsn, "raw")
+					code, out, errOut := runCLI("plan", "--project", dir, "--base", "main", "--warehouse", dsn)
+					if code != exitOK {
+						t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+					}
+					for _, want := range tc.want {
+						if !strings.Contains(out, want) {
+							t.Errorf("the plan lacks %q:\n%s", want, out)
+						}
+					}
+					if !strings.Contains(errOut, tc.stderr) {
+						t.Errorf("stderr lacks %q:\n%s", tc.stderr, errOut)
+					}
+					if strings.Contains(out, "does not exist") || strings.Contains(out, "could not check") {
+						t.Errorf("the plan read a seed of the change from production:\n%s", out)
+					}
+					if after := relationsIn(t, dsn, "main") + " " + relationsIn(t, dsn, "raw"); after != before {
+						t.Errorf("the warehouse changed: %s, was %s", after, before)
+					}
+				})
 			}
 		})
 	}
