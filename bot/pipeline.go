@@ -565,6 +565,12 @@ func (r *run) diff(ctx context.Context) []report.ModelDiff {
 			}
 			if err != nil {
 				d.ProfileError = err.Error()
+				var ce *config.Error
+				if errors.As(err, &ce) {
+					// dataops.yml's rule is wrong, not the model: said at
+					// its line (dataops.yml is at the repository's root).
+					d.ProfileErrorPath, d.ProfileErrorLine = ce.Path, ce.Line
+				}
 			}
 		}
 		out = append(out, d)

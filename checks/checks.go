@@ -166,7 +166,12 @@ func Diff(diffs []report.ModelDiff, p *plan.Plan, rules config.FailOn) Result {
 	for _, d := range diffs {
 		if d.ProfileError != "" {
 			reasons = append(reasons, fmt.Sprintf("`%s`: the profile failed: %s", d.Model, d.ProfileError))
-			r.Annotations = append(r.Annotations, scm.Annotation{Path: d.Path, Level: scm.LevelFailure, Title: "profile failed", Message: d.ProfileError})
+			a := scm.Annotation{Path: d.Path, Level: scm.LevelFailure, Title: "profile failed", Message: d.ProfileError}
+			if d.ProfileErrorPath != "" {
+				// A wrong rule is fixed in dataops.yml, not in the model.
+				a = scm.Annotation{Path: d.ProfileErrorPath, Line: d.ProfileErrorLine, Level: scm.LevelFailure, Title: "profile rule", Message: d.ProfileError}
+			}
+			r.Annotations = append(r.Annotations, a)
 		}
 		if d.Profile != nil {
 			flags += len(d.Profile.Flags)

@@ -91,6 +91,35 @@ func TestDiffStage(t *testing.T) {
 	}
 }
 
+// TestDiffStageAnnotations: a diff or profile that could not run is
+// annotated at the model's file, unless a profile rule of dataops.yml is
+// the cause: then at the rule's line, where it is fixed.
+func TestDiffStageAnnotations(t *testing.T) {
+	same := &datadiff.Result{Base: datadiff.Side{Exists: true, Rows: 5}, Head: datadiff.Side{Exists: true, Rows: 5}, Unchanged: 5}
+	tests := []struct {
+		name string
+		diff report.ModelDiff
+		want scm.Annotation
+	}{
+		{"the diff failed", report.ModelDiff{Model: "a", Path: "models/a.sql", Error: "boom"},
+			scm.Annotation{Path: "models/a.sql", Level: scm.LevelFailure, Title: "diff failed", Message: "boom"}},
+		{"the profile failed", report.ModelDiff{Model: "a", Path: "models/a.sql", Result: same, ProfileError: "timeout"},
+			scm.Annotation{Path: "models/a.sql", Level: scm.LevelFailure, Title: "profile failed", Message: "timeout"}},
+		{"a profile rule is wrong", report.ModelDiff{Model: "a", Path: "models/a.sql", Result: same,
+			ProfileError: `dataops.yml:4: profile.columns: model a has no column "x"`, ProfileErrorPath: "dataops.yml", ProfileErrorLine: 4},
+			scm.Annotation{Path: "dataops.yml", Line: 4, Level: scm.LevelFailure, Title: "profile rule",
+				Message: `dataops.yml:4: profile.columns: model a has no column "x"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Diff([]report.ModelDiff{tc.diff}, nil, config.FailOn{})
+			if r.Conclusion != Failure || len(r.Annotations) != 1 || r.Annotations[0] != tc.want {
+				t.Errorf("%s %+v, want failure [%+v]", r.Conclusion, r.Annotations, tc.want)
+			}
+		})
+	}
+}
+
 func TestDryRunStage(t *testing.T) {
 	seed := func(status build.Status) build.NodeResult {
 		n := build.NodeResult{Name: "codes", Kind: project.KindSeed, Path: "seeds/codes.csv", Status: status, Columns: make([]warehouse.Column, 2)}

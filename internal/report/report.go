@@ -51,6 +51,11 @@ type ModelDiff struct {
 	// why it could not.
 	Profile      *profile.Diff `json:"profile,omitempty"`
 	ProfileError string        `json:"profile_error,omitempty"`
+	// ProfileErrorPath and ProfileErrorLine locate ProfileError when a
+	// profile rule of dataops.yml caused it, not the model (the path from
+	// the repository's root), so it is annotated where it is fixed.
+	ProfileErrorPath string `json:"profile_error_path,omitempty"`
+	ProfileErrorLine int    `json:"profile_error_line,omitempty"`
 }
 
 // Command is a comment command people can run next.
