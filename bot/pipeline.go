@@ -225,6 +225,11 @@ func (r *run) execute(ctx context.Context) {
 	// are not the pull request's: the check lists them and goes on with
 	// what compiled.
 	var base *project.Manifest
+	// partial: the head compiled but for the pull request's own errors, so
+	// the compile check fails (and the gate with it) while the rest of the
+	// change is built and diffed, as dbt builds what does not depend on a
+	// broken model: the author sees what the rest does before fixing it.
+	partial := false
 	compile := r.stage(ctx, scm.CheckCompile, "Compiling", func() checks.Result {
 		cmp, err := r.p.comparison(ctx, r.ev.PullRequest)
 		if err != nil {
@@ -275,6 +280,11 @@ func (r *run) execute(ctx context.Context) {
 					short(cmp.Head), plan.ProjectFile, plan.FolderName(cfg.Project), short(cmp.Base), base.Project)}
 		}
 		res := checks.Compile(cfg.Project, head, plan.Attribute(base, head, bds, hds))
+		// Only when the rest of the change has something to build.
+		partial = res.Failed() && plan.Diff(base, head).Rebuild()
+		if partial {
+			res.Summary += "\n\nThe other checks go on with the rest of the change, leaving out the models that did not compile and what depends on them."
+		}
 		if r.noBase && !res.Failed() {
 			res.Summary = fmt.Sprintf("The base %s has no project yet (no %s in %s): every model is new.\n\n%s",
 				short(cmp.Base), plan.ProjectFile, plan.FolderName(cfg.Project), res.Summary)
@@ -284,7 +294,7 @@ func (r *run) execute(ctx context.Context) {
 	if r.aborted != nil {
 		return
 	}
-	if compile.Failed() {
+	if compile.Failed() && !partial {
 		r.skipRest(ctx, "the compile check failed")
 		return
 	}

@@ -12,7 +12,8 @@ import (
 // has a model that does not compile. The compile check passes, lists that
 // error as existing and the models it blocks as skipped, and the rest of
 // the checks run on what compiled. A pull request that brings its own
-// compile error fails the check with that error only.
+// compile error fails the check with that error only, and the gate with
+// it; the rest of the change is still built and diffed.
 func TestCheckPartialCompile(t *testing.T) {
 	dir := gitShop(t)
 	dsn := "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb")
@@ -59,5 +60,33 @@ func TestCheckPartialCompile(t *testing.T) {
 	if code != exitFailure || !strings.Contains(compile, `"conclusion": "failure"`) || !strings.Contains(compile, "This pull request brings 1 compile error") ||
 		!strings.Contains(compile, "models/new_broken.sql") || !strings.Contains(out, "models/new_broken.sql:1: failure:") {
 		t.Errorf("a new broken model fails the check (exit %d):\n%s\n%s", code, compile, out)
+	}
+	// The rest of the change is still built and diffed, so the author
+	// sees what it does before fixing the broken model; the gate fails
+	// on the compile check.
+	build = string(mustRead(t, filepath.Join(outDir, "checks", "dataops-build.json")))
+	if !strings.Contains(build, `"conclusion": "success"`) || !strings.Contains(build, "dim_customers") || strings.Contains(build, "new_broken") {
+		t.Errorf("the build goes on with what compiled, without the broken model:\n%s", build)
+	}
+	diff := string(mustRead(t, filepath.Join(outDir, "checks", "dataops-diff.json")))
+	if strings.Contains(diff, `"conclusion": "skipped"`) || !strings.Contains(diff, "dim_customers") {
+		t.Errorf("the diff goes on with what was built:\n%s", diff)
+	}
+	gate := string(mustRead(t, filepath.Join(outDir, "checks", "dataops-gate.json")))
+	if !strings.Contains(gate, `"conclusion": "failure"`) || !strings.Contains(gate, "`dataops/compile`: 1 compile error") || strings.Contains(gate, "dataops/build") {
+		t.Errorf("the gate fails on the compile check alone:\n%s", gate)
+	}
+	if !strings.Contains(compile, "The other checks go on with the rest of the change") {
+		t.Errorf("the compile check does not say the rest is checked:\n%s", compile)
+	}
+
+	// With nothing else changed, there is nothing to build: the other
+	// checks are skipped for the compile error, as before.
+	os.WriteFile(path, data, 0o644)
+	code, out, _ = runCLI("check", "--project", dir, "--base", "HEAD", "--warehouse", dsn, "--env", "pr_partial", "--out", outDir)
+	build = string(mustRead(t, filepath.Join(outDir, "checks", "dataops-build.json")))
+	compile = string(mustRead(t, filepath.Join(outDir, "checks", "dataops-compile.json")))
+	if code != exitFailure || !strings.Contains(build, "Skipped: the compile check failed") || strings.Contains(compile, "The other checks go on") {
+		t.Errorf("only a broken model: exit %d\n%s\n%s\n%s", code, compile, build, out)
 	}
 }
