@@ -17,17 +17,7 @@ import (
 // stderr, and no file --out writes, holds any of its emails.
 func TestCheckMasksSensitiveValues(t *testing.T) {
 	values := projecttest.SensitiveValues(t)
-	for _, e := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"duckdb", func(t *testing.T) string { return "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb") }},
-		{"postgres", func(t *testing.T) string {
-			w, dsn := warehousetest.PostgresDatabase(t)
-			t.Cleanup(func() { w.Close() })
-			return dsn
-		}},
-	} {
+	for _, e := range engineDSNs {
 		t.Run(e.name, func(t *testing.T) {
 			dir, dsn, _ := divergedRepoIn(t, e.dsn(t), projecttest.SensitiveBase, nil, projecttest.SensitiveChange)
 			outDir := t.TempDir()
@@ -63,4 +53,18 @@ func TestCheckMasksSensitiveValues(t *testing.T) {
 			})
 		})
 	}
+}
+
+// engineDSNs are the warehouses the CLI's tests run on: a DuckDB file and a
+// PostgreSQL database of the test's own.
+var engineDSNs = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"duckdb", func(t *testing.T) string { return "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb") }},
+	{"postgres", func(t *testing.T) string {
+		w, dsn := warehousetest.PostgresDatabase(t)
+		t.Cleanup(func() { w.Close() })
+		return dsn
+	}},
 }

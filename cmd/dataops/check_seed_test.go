@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
-	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
 // seedRepo is a git repository of examples/shop whose main is built as
@@ -49,17 +48,7 @@ func withColumn(t *testing.T) string {
 // CSV is broken fails the dry run on the seed's line. Production is never
 // written, on DuckDB and PostgreSQL.
 func TestCheckPullRequestSeeds(t *testing.T) {
-	engines := []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"duckdb", func(t *testing.T) string { return "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb") }},
-		{"postgres", func(t *testing.T) string {
-			w, dsn := warehousetest.PostgresDatabase(t)
-			t.Cleanup(func() { w.Close() })
-			return dsn
-		}},
-	}
+	engines := engineDSNs
 	cases := []struct {
 		name  string
 		edits projecttest.Edits

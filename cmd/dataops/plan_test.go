@@ -11,7 +11,6 @@ import (
 
 	"github.com/dataops-dev/dataops/internal/plan"
 	"github.com/dataops-dev/dataops/internal/project/projecttest"
-	"github.com/dataops-dev/dataops/internal/warehouse/warehousetest"
 )
 
 // gitShop copies examples/shop into a new git repository and commits it.
@@ -218,17 +217,7 @@ func TestPlanOnlyTheChange(t *testing.T) {
 // reading a column the change adds to a seed gains it, and a seed whose CSV
 // is broken is named as the cause. Nothing is written to the warehouse.
 func TestPlanSeeds(t *testing.T) {
-	engines := []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"duckdb", func(t *testing.T) string { return "duckdb://" + filepath.Join(t.TempDir(), "wh.duckdb") }},
-		{"postgres", func(t *testing.T) string {
-			w, dsn := warehousetest.PostgresDatabase(t)
-			t.Cleanup(func() { w.Close() })
-			return dsn
-		}},
-	}
+	engines := engineDSNs
 	cases := []struct {
 		name   string
 		edits  projecttest.Edits
