@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/dataops-dev/dataops/internal/suggest"
 )
 
 // Diagnostic is one problem found while loading or compiling a project. It
@@ -124,7 +126,7 @@ func closest(name string, candidates []string) []string {
 		if diff := utf8.RuneCountInString(c) - utf8.RuneCountInString(name); diff > limit || -diff > limit {
 			continue // the distance is at least the difference in length
 		}
-		if d := editDistance(name, c); d <= limit {
+		if d := suggest.Distance(name, c); d <= limit {
 			found = append(found, scored{c, d})
 		}
 	}
@@ -163,25 +165,4 @@ func quoteList(items []string) string {
 		return q[0] + " or " + q[1]
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
