@@ -396,14 +396,9 @@ func (r *run) dryRun(ctx context.Context, opts build.Options, base *project.Mani
 			return checks.Result{Name: scm.CheckDryRun, Conclusion: checks.Failure, Title: "Dry run could not start", Summary: err.Error()}
 		}
 		// The dry run's columns read the pull request's seeds as it has
-		// them; Assess alone would read production's.
-		known := map[string][]warehouse.Column{}
-		for _, n := range res.Nodes {
-			if n.Kind == project.KindModel && n.Status == build.StatusSuccess && n.Columns != nil {
-				known[n.ID] = n.Columns
-			}
-		}
-		r.out.Plan.AssessWith(ctx, r.p.Warehouse, base, r.head, r.prod, known)
+		// them, and a model it rejected is judged by its reason; Assess
+		// alone would read production's.
+		r.out.Plan.AssessDryRun(ctx, r.p.Warehouse, base, r.head, r.prod, res)
 		return checks.DryRun(r.p.Config.Project, res, r.out.Plan)
 	})
 }

@@ -55,6 +55,9 @@ func TestCheckPullRequestSeeds(t *testing.T) {
 		code  int
 		out   []string
 		dry   []string // in the dry run's check
+		// impact: a model's row in the comment names this (the column
+		// the engine rejected, in each engine's words)
+		impact [2]string
 	}{
 		{name: "adds a seed and a model reading it", code: exitOK,
 			edits: projecttest.Edits{
@@ -78,6 +81,17 @@ func TestCheckPullRequestSeeds(t *testing.T) {
 			out: []string{"dataops/dry-run  failure     1 model rejected by the engine", "models/marts/dim_customers.sql:19: failure: ",
 				"dataops/build    skipped     Skipped: the dry run failed"},
 			dry: []string{"| `country_codes` (seed) | success | 3 |", "| `dim_customers` | error | 0 |"}},
+		{name: "changes a model and renames a seed column it reads", code: exitFailure,
+			edits: projecttest.Edits{
+				"seeds/country_codes.csv":        {"country_code,country_name,region\n", "country_code,country_name,area\n"},
+				"models/marts/dim_customers.sql": {"        region\n    from", "        region,\n        1 as one\n    from"},
+			},
+			// judged by the dry run's failure, not again by the engine
+			// against production's seed, which still has the column
+			out: []string{"dataops/dry-run  failure     1 model rejected by the engine",
+				"| `dim_customers` | modified: sql | **unknown**: the dry run failed: "},
+			dry:    []string{"| `dim_customers` | error | 0 |"},
+			impact: [2]string{"| `dim_customers` |", `"region"`}},
 		{name: "breaks a seed's CSV", code: exitFailure,
 			edits: projecttest.Edits{"seeds/country_codes.csv": {"\nCA,Canada,North America\n", "\nCA,Canada\n"}},
 			out: []string{"dataops/dry-run  failure     1 seed rejected by the dry run", "seeds/country_codes.csv:3: failure: seed line 3: 2 fields, but the header has 3",
@@ -106,6 +120,17 @@ func TestCheckPullRequestSeeds(t *testing.T) {
 					for _, want := range tc.out {
 						if !strings.Contains(out, want) {
 							t.Errorf("the output lacks %q:\n%s", want, out)
+						}
+					}
+					if tc.impact[0] != "" {
+						row := ""
+						for _, l := range strings.Split(out, "\n") {
+							if strings.HasPrefix(l, "| 🟠 "+tc.impact[0]) {
+								row = l
+							}
+						}
+						if !strings.Contains(row, tc.impact[1]) {
+							t.Errorf("the impact of %s does not name %s: %q", tc.impact[0], tc.impact[1], row)
 						}
 					}
 					dry := string(mustRead(t, filepath.Join(outDir, "checks", "dataops-dry-run.json")))

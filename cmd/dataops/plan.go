@@ -75,17 +75,12 @@ func runPlan(args []string, out, errOut io.Writer) int {
 	p.NoBase, p.NoHead = revs.NoBase, revs.NoHead
 	if w != nil {
 		prod := productionTarget(cfg, *deferTo, w.Dialect().Name())
-		known, failed, err := dryRunSeeds(ctx, w, p, revs.Head, prod, *dir, errOut)
+		res, err := dryRunSeeds(ctx, w, p, revs.Head, prod, *dir, errOut)
 		if err != nil {
 			fmt.Fprintf(errOut, "dataops plan: %v\n", err)
 			return exitFailure
 		}
-		p.AssessWith(ctx, w, revs.Base, revs.Head, prod, known)
-		for i, c := range p.Changes {
-			if why, ok := failed[c.ID]; ok && c.Impact != nil {
-				p.Changes[i].Impact = &plan.Impact{Kind: "unknown", Why: "the dry run failed: " + why}
-			}
-		}
+		p.AssessDryRun(ctx, w, revs.Base, revs.Head, prod, res)
 	}
 	if *asJSON {
 		printJSON(out, p)
@@ -99,11 +94,11 @@ func runPlan(args []string, out, errOut io.Writer) int {
 // dryRunSeeds, when the change builds seeds, dry-runs what the plan
 // builds, as a pull request's dry run does: the seeds are read from their
 // files, so a model reading a seed the change adds, or a column it adds to
-// one, is judged against the seed as the change has it, not production's.
-// It gives the columns of the models that checked out, by unique id, and
-// why the others did not; a seed whose file cannot be loaded is printed
-// at its line. Nothing is written to the warehouse.
-func dryRunSeeds(ctx context.Context, w warehouse.Warehouse, p *plan.Plan, head *project.Manifest, prod project.Target, dir string, errOut io.Writer) (map[string][]warehouse.Column, map[string]string, error) {
+// one, is judged against the seed as the change has it, not production's
+// (plan.AssessDryRun). A seed whose file cannot be loaded is printed at
+// its line. Nothing is written to the warehouse. Without seeds to build
+// it gives nil.
+func dryRunSeeds(ctx context.Context, w warehouse.Warehouse, p *plan.Plan, head *project.Manifest, prod project.Target, dir string, errOut io.Writer) (*build.Result, error) {
 	selection := p.Selection(head)
 	seeds := false
 	for id := range selection {
@@ -112,32 +107,20 @@ func dryRunSeeds(ctx context.Context, w warehouse.Warehouse, p *plan.Plan, head 
 		}
 	}
 	if !seeds {
-		return nil, nil, nil
+		return nil, nil
 	}
 	res, err := build.Run(ctx, build.Options{Manifest: head, Warehouse: w, Selection: selection, Defer: &prod, DryRun: true})
 	if err != nil {
-		return nil, nil, fmt.Errorf("dry run of the change's seeds: %w", err)
+		return nil, fmt.Errorf("dry run of the change's seeds: %w", err)
 	}
-	known := map[string][]warehouse.Column{}
-	failed := map[string]string{}
 	for _, n := range res.Nodes {
 		if n.Kind == project.KindSeed && n.Failure != nil {
 			f := *n.Failure
 			f.Path = filepath.Join(dir, filepath.FromSlash(f.Path))
 			fmt.Fprintf(errOut, "dataops plan: %s\n", f.String())
 		}
-		if n.Kind != project.KindModel {
-			continue
-		}
-		switch {
-		case n.Status == build.StatusSuccess && n.Columns != nil:
-			known[n.ID] = n.Columns
-		case n.Status == build.StatusError || n.Status == build.StatusSkipped:
-			why, _, _ := strings.Cut(strings.TrimPrefix(n.Message, "skipped: "), "\n")
-			failed[n.ID] = why
-		}
 	}
-	return known, failed, nil
+	return res, nil
 }
 
 // productionTarget is where production lives: the --defer-to schema, or

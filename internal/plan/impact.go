@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/dataops-dev/dataops/internal/build"
 	"github.com/dataops-dev/dataops/internal/project"
 	"github.com/dataops-dev/dataops/internal/warehouse"
 )
@@ -63,6 +64,39 @@ func (p *Plan) Assess(ctx context.Context, w Columner, base, head *project.Manif
 // modifies from their files where Assess would read production's. Those
 // are not asked of the engine again.
 func (p *Plan) AssessWith(ctx context.Context, w Columner, base, head *project.Manifest, prod project.Target, known map[string][]warehouse.Column) {
+	p.assess(ctx, w, base, head, prod, known, nil)
+}
+
+// AssessDryRun is AssessWith with what a dry run of the plan (res, nil
+// when there was none) found: the columns of the models it checked, and
+// for those it rejected or skipped, its reason. Those are "unknown"
+// because the dry run failed, not asked of the engine again: against
+// production's relations the engine would judge SQL the change does not
+// run (production's seed may still have a column the change drops), or
+// fail for a reason of production's.
+func (p *Plan) AssessDryRun(ctx context.Context, w Columner, base, head *project.Manifest, prod project.Target, res *build.Result) {
+	if res == nil {
+		p.Assess(ctx, w, base, head, prod)
+		return
+	}
+	known := map[string][]warehouse.Column{}
+	failed := map[string]string{}
+	for _, n := range res.Nodes {
+		if n.Kind != project.KindModel {
+			continue
+		}
+		switch {
+		case n.Status == build.StatusSuccess && n.Columns != nil:
+			known[n.ID] = n.Columns
+		case n.Status == build.StatusError || n.Status == build.StatusSkipped:
+			why, _, _ := strings.Cut(strings.TrimPrefix(n.Message, "skipped: "), "\n")
+			failed[n.ID] = why
+		}
+	}
+	p.assess(ctx, w, base, head, prod, known, failed)
+}
+
+func (p *Plan) assess(ctx context.Context, w Columner, base, head *project.Manifest, prod project.Target, known map[string][]warehouse.Column, failed map[string]string) {
 	building := map[string]bool{}
 	for _, id := range p.Build {
 		building[id] = true
@@ -77,6 +111,10 @@ func (p *Plan) AssessWith(ctx context.Context, w Columner, base, head *project.M
 		c := &p.Changes[i]
 		n := head.Nodes[c.ID]
 		if n == nil || n.Kind != project.KindModel || (c.Status != Added && c.Status != Modified) {
+			continue
+		}
+		if why, ok := failed[n.UniqueID]; ok {
+			c.Impact = &Impact{Kind: "unknown", Why: "the dry run failed: " + why}
 			continue
 		}
 		if n.Config.Materialized == "ephemeral" {
