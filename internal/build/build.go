@@ -412,33 +412,52 @@ func (b *builder) ensureSchemas(ctx context.Context, order []string) error {
 func (b *builder) missingUpstream(ctx context.Context, order []string) (map[string]string, error) {
 	type read struct {
 		reader, parent string
+		via            string // the ephemeral model read through, if any
 		rel            project.Relation
 	}
 	var reads []read
 	schemas := map[string]bool{}
 	for _, id := range order {
-		for _, p := range b.m.Parents(id) {
-			pn := b.m.Nodes[p]
-			if pn.Kind == project.KindTest || pn.Config.Materialized == "ephemeral" {
-				continue
-			}
-			var rel project.Relation
-			if seed := b.m.Nodes[pn.LoadedBy]; pn.Kind == project.KindSource && seed != nil {
-				// A seeded source is read where its seed is.
-				p, pn = seed.UniqueID, seed
-			}
-			if pn.Kind == project.KindSource {
-				rel = pn.Relation
-			} else {
-				ref := b.resolve(pn)
-				if ref.Inline || (b.opts.Selection[p] && (!b.opts.DryRun || pn.Kind == project.KindSeed)) {
+		// An ephemeral parent is inlined into its reader, which so reads
+		// what the ephemeral model reads: follow it (once) to those.
+		seen := map[string]bool{}
+		var walk func(from, via string)
+		walk = func(from, via string) {
+			for _, p := range b.m.Parents(from) {
+				pn := b.m.Nodes[p]
+				if pn.Kind == project.KindTest {
 					continue
 				}
-				rel = ref.Relation
+				if pn.Config.Materialized == "ephemeral" {
+					if !seen[p] {
+						seen[p] = true
+						if via == "" {
+							walk(p, pn.Name)
+						} else {
+							walk(p, via)
+						}
+					}
+					continue
+				}
+				var rel project.Relation
+				if seed := b.m.Nodes[pn.LoadedBy]; pn.Kind == project.KindSource && seed != nil {
+					// A seeded source is read where its seed is.
+					p, pn = seed.UniqueID, seed
+				}
+				if pn.Kind == project.KindSource {
+					rel = pn.Relation
+				} else {
+					ref := b.resolve(pn)
+					if ref.Inline || (b.opts.Selection[p] && (!b.opts.DryRun || pn.Kind == project.KindSeed)) {
+						continue
+					}
+					rel = ref.Relation
+				}
+				reads = append(reads, read{id, p, via, rel})
+				schemas[rel.Schema] = true
 			}
-			reads = append(reads, read{id, p, rel})
-			schemas[rel.Schema] = true
 		}
+		walk(id, "")
 	}
 	if len(reads) == 0 {
 		return nil, nil
@@ -454,17 +473,21 @@ func (b *builder) missingUpstream(ctx context.Context, order []string) (map[stri
 		}
 		pn, name := b.m.Nodes[r.parent], b.m.Nodes[r.reader].Name
 		q := b.d.QuoteRelation(toRel(r.rel))
+		through := ""
+		if r.via != "" {
+			through = " (through ephemeral " + r.via + ")"
+		}
 		if pn.Kind == project.KindSource {
-			missing[r.reader] = fmt.Sprintf("%s reads source %s.%s, but %s does not exist: load it first (when a seed provides it, build that seed too)",
-				name, pn.SourceName, pn.Name, q)
+			missing[r.reader] = fmt.Sprintf("%s reads source %s.%s%s, but %s does not exist: load it first (when a seed provides it, build that seed too)",
+				name, pn.SourceName, pn.Name, through, q)
 			continue
 		}
 		where := "the target"
 		if b.opts.Defer != nil {
 			where = "production"
 		}
-		missing[r.reader] = fmt.Sprintf("%s reads %s %s from %s, but %s does not exist: build production first, or select it too (+%s)",
-			name, pn.Kind, pn.Name, where, q, name)
+		missing[r.reader] = fmt.Sprintf("%s reads %s %s%s from %s, but %s does not exist: build production first, or select it too (+%s)",
+			name, pn.Kind, pn.Name, through, where, q, name)
 	}
 	return missing, nil
 }

@@ -219,6 +219,53 @@ func TestMissingProductionRelation(t *testing.T) {
 	}
 }
 
+// TestMissingProductionRelationThroughEphemeral: an ephemeral model is
+// inlined into the model reading it, so what it reads must exist too; when
+// it does not, the reader gets the same clear message as for a relation it
+// reads itself, naming the ephemeral model in between, not the engine's
+// error. With production built the same selection builds.
+func TestMissingProductionRelationThroughEphemeral(t *testing.T) {
+	// payment_totals reads only the ephemeral int_order_payments, which
+	// reads stg_payments.
+	files := map[string]string{"models/marts/payment_totals.sql": "select count(*) as orders, sum(amount_paid) as paid\nfrom {{ ref('int_order_payments') }}\n"}
+	cases := []struct {
+		name       string
+		production bool
+		want       string // in payment_totals' message; "" for success
+	}{
+		{name: "production not built",
+			want: `payment_totals reads model stg_payments (through ephemeral int_order_payments) from production, but "analytics"."stg_payments" does not exist: build production first, or select it too (+payment_totals)`},
+		{name: "production built", production: true},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					w := e.open(t)
+					p := shop(t, files)
+					if tc.production {
+						if _, prod := buildProduction(t, w, p); prod.Failed() {
+							t.Fatalf("production build failed: %+v", prod.Nodes)
+						}
+					}
+					m := compile(t, p, envTarget(w, "pr_8"))
+					prodT := prodTarget(w)
+					for _, dry := range []bool{true, false} {
+						res := run(t, build.Options{Manifest: m, Warehouse: w, Selection: selectAll(t, m, "payment_totals"), Defer: &prodT, DryRun: dry})
+						n := byName(res)["payment_totals"]
+						switch {
+						case tc.want == "" && n.Status != build.StatusSuccess:
+							t.Errorf("dry run %v: got %s: %s", dry, n.Status, n.Message)
+						case tc.want != "" && (n.Status != build.StatusError || !strings.Contains(n.Message, tc.want)):
+							t.Errorf("dry run %v: got %s: %s\nwant the message %s", dry, n.Status, n.Message, tc.want)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
 func TestFailuresStopOnlyDownstream(t *testing.T) {
 	broken := "{{ config(materialized='table') }}\nselect\n    order_id,\n    no_such_column\nfrom {{ ref('stg_orders') }}\n"
 	for _, e := range engines {
